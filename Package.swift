@@ -1,0 +1,23 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Rulebook has no package dependencies by design: the build tool plugin runs in
+// every consumer's build, and a dependency graph there is a cost users refuse.
+let package = Package(
+    name: "Rulebook",
+    products: [
+        .library(name: "Rulebook", targets: ["Rulebook"]),
+        .executable(name: "rulebook", targets: ["rulebook"]),
+    ],
+    targets: [
+        // Runtime library: model types and the rule engine. Generated code imports only this.
+        .target(name: "Rulebook"),
+        // The compiler: parser, extraction, validation, emitters, driver.
+        .target(name: "RulebookCompiler", dependencies: ["Rulebook"]),
+        // Thin CLI over RulebookCompiler.
+        .executableTarget(name: "rulebook", dependencies: ["RulebookCompiler"]),
+        .testTarget(name: "RulebookCompilerTests", dependencies: ["RulebookCompiler", "Rulebook"]),
+        .testTarget(name: "RulebookTests", dependencies: ["Rulebook"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,31 @@
+import Foundation
+
+/// `rulebook extract FILE…`: the model of each file as JSON on stdout; diagnostics also on stderr.
+enum ExtractCommand {
+    static let command = Subcommand(
+        name: "extract",
+        summary: "Print the rule model of documents as JSON",
+        usage: """
+        USAGE: rulebook extract FILE...
+
+        Prints {"schemaVersion": 1, "codes": [...], "diagnostics": [...]} for the files to stdout;
+        diagnostics also go to stderr. Exit 1 when any error diagnostic was reported.
+
+        """,
+        spec: ArgumentSpec()
+    ) { arguments throws(UsageError) in
+        guard !arguments.positionals.isEmpty else { throw UsageError("extract needs at least one FILE") }
+        var records: [Rulebook.CodeRecord] = []
+        var diagnostics: [Diagnostic] = []
+        for path in arguments.positionals {
+            let result = Pipeline.compile(fileAt: URL(fileURLWithPath: path), displayPath: path)
+            if let record = result.record { records.append(record) }
+            diagnostics += result.diagnostics
+        }
+        Console.error(diagnostics.map { $0.formatted + "\n" }.joined())
+        Console.out(JSONEmitter.extractResult(records, diagnostics: diagnostics))
+        return diagnostics.contains { $0.severity == .error } ? 1 : 0
+    }
+}
+
+import Rulebook

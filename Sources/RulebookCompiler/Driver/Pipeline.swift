@@ -1,0 +1,33 @@
+import Foundation
+import Rulebook
+
+/// Files in, model out: read → parse → extract for one document.
+public enum Pipeline {
+    /// The result of compiling one document.
+    public struct Result: Sendable {
+        public var path: String
+        public var record: CodeRecord?
+        public var diagnostics: [Diagnostic]
+    }
+
+    /// Compiles document bytes. `path` is how the document is named in provenance and diagnostics.
+    public static func compile(bytes: [UInt8], path: String) -> Result {
+        let (document, parseDiagnostics) = DocumentParser.parse(bytes: bytes, path: path)
+        guard let document else { return Result(path: path, record: nil, diagnostics: parseDiagnostics) }
+        let (record, extractDiagnostics) = Extractor.extract(document)
+        return Result(path: path, record: record, diagnostics: parseDiagnostics + extractDiagnostics)
+    }
+
+    /// Reads and compiles one file; an unreadable file gives an error diagnostic.
+    public static func compile(fileAt url: URL, displayPath: String) -> Result {
+        do {
+            let data = try Data(contentsOf: url)
+            return compile(bytes: [UInt8](data), path: displayPath)
+        } catch {
+            let diagnostic = Diagnostic(path: displayPath, line: 0, column: 0, severity: .error,
+                                        id: DiagnosticID.fileUnreadable.rawValue,
+                                        message: "cannot read file: \(error.localizedDescription)")
+            return Result(path: displayPath, record: nil, diagnostics: [diagnostic])
+        }
+    }
+}
