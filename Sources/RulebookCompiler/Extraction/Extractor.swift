@@ -51,6 +51,7 @@ struct DocumentExtraction {
     private var examples: [ClaimExample] = []
     private var sections: [SectionText] = []
     private var reportedUnknownPayers = Set<String>()
+    private var sawDocumentTitle = false
 
     /// Heading path above the current block (the document's title heading excluded).
     private var headings: [(level: Int, text: String)] = []
@@ -90,12 +91,16 @@ struct DocumentExtraction {
     }
 
     private mutating func visit(_ block: Block) {
+        diagnosticsLine = block.line
         switch block.kind {
         case .frontMatter(let entries):
             readFrontMatter(entries)
         case .heading(let level, let text):
-            if identity == nil, let title = TitleLine.parse(text) {
-                setIdentity(title, line: block.line, column: block.column)
+            // The document's title heading (a code title line, or the first level-1 heading) is not a section.
+            let titleLine = TitleLine.parse(text)
+            if (identity == nil && titleLine != nil) || (level == 1 && !sawDocumentTitle) {
+                sawDocumentTitle = sawDocumentTitle || level == 1
+                if let titleLine { setIdentity(titleLine, line: block.line, column: block.column) }
                 headings.removeAll()
                 payerHeading = nil
                 return
