@@ -65,6 +65,7 @@ enum PseudoTerminal {
 /// The pseudo-terminal calls of the C library, which the Glibc module does not import (they need
 /// `_XOPEN_SOURCE`); looked up by name at run time.
 enum Functions {
+    #if canImport(Glibc)
     typealias OpenPT = @convention(c) (Int32) -> Int32
     typealias OnFD = @convention(c) (Int32) -> Int32
     typealias PTSName = @convention(c) (Int32, UnsafeMutablePointer<CChar>?, Int) -> Int32
@@ -78,6 +79,16 @@ enum Functions {
     static let grantpt = symbol("grantpt", as: OnFD.self)
     static let unlockpt = symbol("unlockpt", as: OnFD.self)
     static let ptsnameR = symbol("ptsname_r", as: PTSName.self)
+    #else
+    static func posixOpenpt(_ flags: Int32) -> Int32 { Darwin.posix_openpt(flags) }
+    static func grantpt(_ fd: Int32) -> Int32 { Darwin.grantpt(fd) }
+    static func unlockpt(_ fd: Int32) -> Int32 { Darwin.unlockpt(fd) }
+    static func ptsnameR(_ fd: Int32, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int) -> Int32 {
+        guard let name = Darwin.ptsname(fd), let buffer else { return -1 }
+        strlcpy(buffer, name, size)
+        return 0
+    }
+    #endif
 }
 
 /// A tiny terminal: applies `\r`, `\n`, `ESC[2K` (erase line) and drops SGR colour sequences, giving the
