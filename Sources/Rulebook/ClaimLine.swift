@@ -73,7 +73,11 @@ enum ISODay {
     /// `2026-03-01` → 20260301; a month or year only (`2026-03`, `2026`) counts from its first day.
     /// Nil when the text is not such a date or names an impossible day.
     static func parse(_ text: String) -> Int? {
-        let bytes = Array(text.utf8)
+        if let parsed = text.utf8.withContiguousStorageIfAvailable({ parse(bytes: $0) }) { return parsed }
+        return Array(text.utf8).withUnsafeBufferPointer { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }
             var value = 0

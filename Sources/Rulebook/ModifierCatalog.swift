@@ -246,23 +246,48 @@ public enum ModifierCatalog {
                   citation: "CMS NCCI Policy Manual ch. I §E; CMS MLN Proper Use of the -XE, -XS, -XP, -XU Modifiers"),
     ]
 
-    /// Modifier → the exclusions it takes part in (as anchor or excluded), built once from `exclusions`.
-    static let exclusionIndex: [String: [(partner: String, exclusion: Int)]] = {
-        var index: [String: [(partner: String, exclusion: Int)]] = [:]
-        for (offset, exclusion) in exclusions.enumerated() {
-            for other in exclusion.excludes {
-                index[exclusion.anchor, default: []].append((other, offset))
-                index[other, default: []].append((exclusion.anchor, offset))
+    /// Every modifier that appears in `exclusions` (a handful: scanning it beats hashing).
+    /// Packed as in `RuleEngineSupport.packedModifier`.
+    static let exclusionMembers: [UInt16] = {
+        var members: [UInt16] = []
+        for exclusion in exclusions {
+            for modifier in [exclusion.anchor] + exclusion.excludes {
+                let key = RuleEngineSupport.packedModifier(modifier)
+                if !members.contains(key) { members.append(key) }
             }
         }
-        return index
+        return members
     }()
+
+    /// Every forbidden pair, packed, with the index of its entry in `exclusions` and the finding's
+    /// message (built once: it depends only on the pair).
+    static let exclusionPairs: [(anchor: UInt16, excluded: UInt16, exclusion: Int, message: String)] = {
+        var pairs: [(anchor: UInt16, excluded: UInt16, exclusion: Int, message: String)] = []
+        for (offset, exclusion) in exclusions.enumerated() {
+            for other in exclusion.excludes {
+                let message = "modifiers \(exclusion.anchor) and \(other) cannot be reported together on one line: \(exclusion.reason) (\(exclusion.citation))"
+                pairs.append((RuleEngineSupport.packedModifier(exclusion.anchor), RuleEngineSupport.packedModifier(other),
+                              offset, message))
+            }
+        }
+        return pairs
+    }()
+
+    /// Whether a packed modifier takes part in any exclusion.
+    @inline(__always)
+    static func takesPartInExclusions(_ key: UInt16) -> Bool {
+        guard key != 0 else { return false }
+        for member in exclusionMembers where member == key { return true }
+        return false
+    }
 
     /// The exclusion that forbids `a` with `b` on one line, if any (order does not matter; any case).
     public static func exclusion(between a: String, and b: String) -> Exclusion? {
-        let a = a.uppercased(), b = b.uppercased()
-        guard let partners = exclusionIndex[a] else { return nil }
-        for entry in partners where entry.partner == b { return exclusions[entry.exclusion] }
+        let a = RuleEngineSupport.packedModifier(a.uppercased())
+        let b = RuleEngineSupport.packedModifier(b.uppercased())
+        for pair in exclusionPairs where (pair.anchor == a && pair.excluded == b) || (pair.anchor == b && pair.excluded == a) {
+            return exclusions[pair.exclusion]
+        }
         return nil
     }
 }
