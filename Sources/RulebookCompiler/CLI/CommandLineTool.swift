@@ -28,6 +28,7 @@ public enum CommandLineTool {
     public static let subcommands: [Subcommand] = [
         ExtractCommand.command,
         DumpCommand.command,
+        GenerateCommand.command,
         CheckCommand.command,
     ]
 
