@@ -41,8 +41,10 @@ public struct ClaimLine: Sendable, Codable, Hashable {
     }
 
     /// Reads a claim written as `CODE[-MOD]…` (`27365-50-LT`, `J1885`, `99213 25`): the code, then
-    /// modifiers separated by `-`, spaces or commas. Returns nil when the code or a modifier is not
-    /// made of letters and digits, or the text is empty. The system defaults from the code.
+    /// modifiers separated by `-`, spaces or commas. Returns nil when the code (3 to 7 characters) or
+    /// a modifier is not made of letters and digits, or the text is empty. A modifier of another
+    /// length than two (`J1745-JW-Z`) is kept: the engine reports it as `modifier.invalid`.
+    /// The system defaults from the code.
     public static func parse(_ text: String, system: CodeSystem? = nil, payer: String? = nil) -> ClaimLine? {
         let parts = text.split(whereSeparator: { $0 == "-" || $0 == " " || $0 == "," || $0 == "\t" })
             .map { String($0).uppercased() }
@@ -50,7 +52,7 @@ public struct ClaimLine: Sendable, Codable, Hashable {
             return nil
         }
         let modifiers = Array(parts.dropFirst())
-        for modifier in modifiers where modifier.count != 2 || !modifier.allSatisfy(isAlphanumericASCII) {
+        for modifier in modifiers where modifier.count > 8 || !modifier.allSatisfy(isAlphanumericASCII) {
             return nil
         }
         return ClaimLine(system: system ?? defaultSystem(for: code), code: code, modifiers: modifiers, payer: payer)

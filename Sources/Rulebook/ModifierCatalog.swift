@@ -25,6 +25,14 @@ public enum ModifierCatalog {
         var table: [String: String] = [:]
         for (code, text) in levelOne { table[code] = text }
         for (code, text) in levelTwo { table[code] = text }
+        // Ambulance origin/destination modifiers: an origin letter then a destination letter
+        // (CMS Claims Processing Manual ch. 15 §30 A). Where a pair is also another modifier
+        // (`GN`, `RR`, `PN`…) the other description is kept.
+        for (origin, from) in ambulanceSites where origin != "X" {
+            for (destination, to) in ambulanceSites where table[origin + destination] == nil {
+                table[origin + destination] = "Ambulance: \(from) to \(to)"
+            }
+        }
         return table
     }()
 
@@ -76,6 +84,16 @@ public enum ModifierCatalog {
         ("P4", "Anesthesia: patient with severe systemic disease that is a constant threat to life"),
         ("P5", "Anesthesia: moribund patient not expected to survive without the operation"),
         ("P6", "Anesthesia: declared brain-dead patient whose organs are being removed for donation"),
+    ]
+
+    /// Ambulance origin/destination letters (CMS Claims Processing Manual ch. 15 §30 A);
+    /// `X` is a destination only.
+    static let ambulanceSites: [(String, String)] = [
+        ("D", "diagnostic or therapeutic site"), ("E", "residential or custodial facility"),
+        ("G", "hospital-based ESRD facility"), ("H", "hospital"), ("I", "site of transfer between ambulance modes"),
+        ("J", "free-standing ESRD facility"), ("N", "skilled nursing facility"), ("P", "physician's office"),
+        ("R", "residence"), ("S", "scene of accident or acute event"),
+        ("X", "intermediate stop at a physician's office on the way to the hospital"),
     ]
 
     // MARK: HCPCS Level II modifiers (CMS HCPCS Level II modifier file; CMS MLN modifier fact sheets).
@@ -167,6 +185,7 @@ public enum ModifierCatalog {
         ("KJ", "DMEPOS item, parenteral/enteral pump or capped rental, months four to fifteen"),
         ("KF", "Item designated by FDA as a class III device"),
         ("KS", "Glucose monitor supply for a diabetic beneficiary not treated with insulin"),
+        ("LL", "Lease/rental (rental applied against the purchase price)"),
         ("MS", "Six-month maintenance and servicing fee for parts and labor"),
         ("RA", "Replacement of a DME, orthotic or prosthetic item"),
         ("RB", "Replacement of a part of a DME, orthotic or prosthetic item furnished as part of a repair"),

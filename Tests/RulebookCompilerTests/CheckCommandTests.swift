@@ -176,8 +176,15 @@ enum RulebookProcess {
         // Keys sorted: id, message, severity, source.
         let keys = ["\"id\"", "\"message\"", "\"severity\"", "\"source\""].map { result.stdout.range(of: $0)!.lowerBound }
         #expect(keys == keys.sorted())
+        #expect(result.stdout.hasPrefix("{\n  \"findings\": [\n    {\n      \"id\": \"modifier.exclusive\",\n"))
+        let unknown = try RulebookProcess.run(["check", "--code", "99999", "--rules", folder.path, "--format", "json"])
+        let unknownObject = try JSONSerialization.jsonObject(with: Data(unknown.stdout.utf8)) as? [String: Any]
+        let unknownFinding = (unknownObject?["findings"] as? [[String: Any]])?.first
+        #expect(unknownFinding?["id"] as? String == "code.unknown")
+        #expect(unknownFinding?["source"] is NSNull)
         let empty = try RulebookProcess.run(["check", "--code", "27365", "--rules", folder.path, "--format", "json"])
         #expect(empty.status == 0)
+        #expect(empty.stdout == "{\n  \"findings\": []\n}\n")
         let emptyObject = try JSONSerialization.jsonObject(with: Data(empty.stdout.utf8)) as? [String: Any]
         #expect((emptyObject?["findings"] as? [Any])?.isEmpty == true)
     }

@@ -97,6 +97,9 @@ private func ids(_ findings: [Finding]) -> [String] { findings.map(\.id) }
         #expect(findings[0].severity == .error)
         #expect(findings[0].message.contains("'ZZ'"))
         #expect(findings[0].source == EngineFixture.at(1))
+        for modifier in ["Z", "505", "5"] {
+            #expect(ids(book.evaluate(EngineFixture.line(["LT", modifier]))) == ["modifier.invalid"], "\(modifier)")
+        }
     }
 
     @Test func modifierListedByTheDocumentIsAcceptedEvenIfNotInTheCatalog() {
