@@ -171,12 +171,13 @@ public struct OutputWriter: Sendable {
         for path in survey.changed { intentFiles[path] = "" }
         for path in survey.plan.extra { intentFiles[path] = "" }
         do {
-            try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
-                      path: Self.manifestName)
             for file in changed {
                 let folder = try root.folder(file.components.dropLast(), create: true, for: file.path)!
                 try stage(file.bytes, folder: folder, name: file.components.last!, path: file.path)
             }
+            try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
+                      path: Self.manifestName)
+            staged.insert(staged.removeLast(), at: 0)  // renamed first
             try flushFileSystem(root: root, staged: staged)
         } catch {
             for item in staged { unlinkat(item.folder, item.temp, 0) }
@@ -210,7 +211,7 @@ public struct OutputWriter: Sendable {
         var emptied: Set<[String]> = []
         for path in survey.plan.extra {
             let components = path.split(separator: "/").map(String.init)
-            guard let folder = try root.folder(components.dropLast(), create: false, for: path) else { continue }
+            guard let folder = try? root.folder(components.dropLast(), create: false, for: path) else { continue }
             if unlinkat(folder, components.last!, 0) != 0 && errno != ENOENT { throw ioError(path, errno, "remove") }
             if components.count > 1 { emptied.insert(Array(components.dropLast())) }
         }
@@ -219,7 +220,7 @@ public struct OutputWriter: Sendable {
         while !folders.isEmpty {
             let deepest = folders.max { $0.count < $1.count }!
             folders.remove(deepest)
-            guard let parent = try root.folder(deepest.dropLast(), create: false, for: deepest.joined(separator: "/"))
+            guard let parent = try? root.folder(deepest.dropLast(), create: false, for: deepest.joined(separator: "/"))
             else { continue }
             if unlinkat(parent, deepest.last!, AT_REMOVEDIR) == 0 && deepest.count > 1 {
                 folders.insert(Array(deepest.dropLast()))
