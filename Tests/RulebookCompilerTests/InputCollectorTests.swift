@@ -39,8 +39,8 @@ struct DriverIOTempFolder {
         try! FileManager.default.createDirectory(atPath: path + "/" + relative, withIntermediateDirectories: true)
     }
 
-    func symlink(_ relative: String, to target: String) {
-        #expect(Glibc.symlink(target, path + "/" + relative) == 0)
+    func link(_ relative: String, to target: String) {
+        #expect(symlink(target, path + "/" + relative) == 0)
     }
 
     func read(_ relative: String) -> String? {
@@ -67,7 +67,7 @@ func driverIOCreateRawName(_ folder: String, _ name: [UInt8], contents: String) 
     }
     #expect(fd >= 0)
     let bytes = Array(contents.utf8)
-    _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress!, $0.count) }
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
     close(fd)
 }
 
@@ -190,10 +190,10 @@ func driverIOCreateRawName(_ folder: String, _ name: [UInt8], contents: String) 
         defer { temp.remove() }
         temp.write("outside/secret.md")
         temp.write("in/real.md", "real")
-        temp.symlink("in/leak.md", to: temp.path + "/outside/secret.md")
-        temp.symlink("in/leakdir", to: "../outside")
-        temp.symlink("in/alias.md", to: "real.md")          // inside: same file, kept once under its own name
-        temp.symlink("in/zlink.md", to: "sub/linked.md")    // inside: a file only reachable... also directly
+        temp.link("in/leak.md", to: temp.path + "/outside/secret.md")
+        temp.link("in/leakdir", to: "../outside")
+        temp.link("in/alias.md", to: "real.md")          // inside: same file, kept once under its own name
+        temp.link("in/zlink.md", to: "sub/linked.md")    // inside: a file only reachable... also directly
         temp.write("in/sub/linked.md")
         let (files, diagnostics) = InputCollector.collect(inputs: [temp.path + "/in"])
         #expect(files.map(\.relativePath) == ["real.md", "sub/linked.md"])
@@ -208,8 +208,8 @@ func driverIOCreateRawName(_ folder: String, _ name: [UInt8], contents: String) 
         defer { temp.remove() }
         temp.write("in/docs/a.md")
         temp.write("in/.private/b.md")
-        temp.symlink("in/alias", to: "docs")          // same folder again: a note, no duplicate
-        temp.symlink("in/published", to: ".private")  // a hidden folder made visible on purpose
+        temp.link("in/alias", to: "docs")          // same folder again: a note, no duplicate
+        temp.link("in/published", to: ".private")  // a hidden folder made visible on purpose
         let (files, diagnostics) = InputCollector.collect(inputs: [temp.path + "/in"])
         #expect(files.map(\.relativePath) == ["docs/a.md", "published/b.md"])
         #expect(diagnostics.contains { $0.path == temp.path + "/in/alias" && $0.message.contains("already read") })
@@ -220,11 +220,11 @@ func driverIOCreateRawName(_ folder: String, _ name: [UInt8], contents: String) 
         defer { temp.remove() }
         temp.write("in/a.md")
         temp.write("in/sub/b.md")
-        temp.symlink("in/sub/up", to: "..")              // loop back to the input folder
-        temp.symlink("in/sub/self", to: ".")             // loop to itself
-        temp.symlink("in/x", to: "y")                    // x → y → x: ELOOP
-        temp.symlink("in/y", to: "x")
-        temp.symlink("in/selfref.md", to: "selfref.md")  // a "document" that is a link loop
+        temp.link("in/sub/up", to: "..")              // loop back to the input folder
+        temp.link("in/sub/self", to: ".")             // loop to itself
+        temp.link("in/x", to: "y")                    // x → y → x: ELOOP
+        temp.link("in/y", to: "x")
+        temp.link("in/selfref.md", to: "selfref.md")  // a "document" that is a link loop
         let (files, diagnostics) = InputCollector.collect(inputs: [temp.path + "/in"])
         #expect(files.map(\.relativePath) == ["a.md", "sub/b.md"])
         let byPath = Dictionary(diagnostics.map { ($0.path.replacingOccurrences(of: temp.path + "/in/", with: ""), $0) },
@@ -240,7 +240,7 @@ func driverIOCreateRawName(_ folder: String, _ name: [UInt8], contents: String) 
         let temp = DriverIOTempFolder()
         defer { temp.remove() }
         temp.write("good.md")
-        temp.symlink("dangling.md", to: "does-not-exist.md")
+        temp.link("dangling.md", to: "does-not-exist.md")
         #expect(mkfifo(temp.path + "/pipe.md", 0o644) == 0)   // opening it would block: must not be read
         let (files, diagnostics) = InputCollector.collect(inputs: [temp.path])
         #expect(files.map(\.relativePath) == ["good.md"])
@@ -305,24 +305,5 @@ func driverIOCreateRawName(_ folder: String, _ name: [UInt8], contents: String) 
         #expect(!InputCollector.hasDocumentExtension(Array("a.mdx".utf8)))
         #expect(!InputCollector.hasDocumentExtension(Array("md".utf8)))
         #expect(!InputCollector.hasDocumentExtension(Array("a.".utf8)))
-    }
-
-    @Test func tenThousandFiles() {
-        let temp = DriverIOTempFolder()
-        defer { temp.remove() }
-        for folder in 0..<100 {
-            temp.mkdir("seeds/g\(folder)")
-            for index in 0..<100 {
-                driverIOCreateRawName(temp.path + "/seeds/g\(folder)", Array("\(index)_doc.md".utf8), contents: "x")
-            }
-        }
-        let clock = ContinuousClock()
-        var result: (files: [InputFile], diagnostics: [Diagnostic]) = ([], [])
-        let elapsed = clock.measure { result = InputCollector.collect(inputs: [temp.path + "/seeds"]) }
-        print("InputCollector: 10,000 files collected in \(elapsed) (debug build)")
-        #expect(result.files.count == 10_000)
-        #expect(result.diagnostics.isEmpty)
-        #expect(Set(result.files.map(\.displayPath)).count == 10_000)
-        #expect(elapsed < .seconds(2))  // generous for debug builds on a shared machine; release is far faster
     }
 }

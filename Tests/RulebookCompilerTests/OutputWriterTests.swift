@@ -130,7 +130,7 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
         let manifest = Manifest(files: ["../victim.txt": "", absoluteVictim: "", "a/../../victim.txt": "",
                                         ".hidden-user-file": "", "ok.json": ""])
         let bytes = manifest.encoded()
-        FileManager.default.createFile(atPath: temp.path + "/out/" + OutputWriter.manifestName, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: temp.path + "/out/" + OutputWriter.manifestName, contents: Data(bytes))
         temp.write("out/ok.json", "listed, so ours")
         let writer = OutputWriter(outputDirectory: temp.url.appendingPathComponent("out"))
         let report = try writer.write(files: [GeneratedFile(path: "new.json", contents: "1")])
@@ -198,8 +198,8 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
         temp.mkdir("elsewhere")
         temp.write("secret.txt", "do not overwrite")
         temp.mkdir("out")
-        temp.symlink("out/JSON", to: temp.path + "/elsewhere")
-        temp.symlink("out/leak.json", to: temp.path + "/secret.txt")
+        temp.link("out/JSON", to: temp.path + "/elsewhere")
+        temp.link("out/leak.json", to: temp.path + "/secret.txt")
         let writer = OutputWriter(outputDirectory: temp.url.appendingPathComponent("out"), displayPath: "out")
         do {
             try writer.write(files: [GeneratedFile(path: "JSON/x.json", contents: "1")])
@@ -289,7 +289,7 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
     }
 
     /// Issue 7: an interrupted run leaves every target complete (old or new), and the next run repairs.
-    @Test(arguments: [0, 1, 57, 199, 260])
+    @Test(arguments: [0, 1, 57, 260])
     func interruptedWriteLeavesOldOrNewAndNextRunRepairs(renamesBeforeFailure: Int) throws {
         let temp = DriverIOTempFolder("interrupted\(renamesBeforeFailure)")
         defer { temp.remove() }
@@ -359,8 +359,11 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
         }
         let clock = ContinuousClock()
         var files: [InputFile] = []
-        let collect = clock.measure { files = InputCollector.collect(inputs: [temp.path + "/seeds"]).files }
-        #expect(files.count == 10_000)
+        var diagnostics: [Diagnostic] = []
+        let collect = clock.measure { (files, diagnostics) = InputCollector.collect(inputs: [temp.path + "/seeds"]) }
+        #expect(files.count == 10_000 && diagnostics.isEmpty)
+        #expect(Set(files.map(\.displayPath)).count == 10_000)
+        #expect(collect < .seconds(5))  // debug build on a shared 2-core machine; release: ~25-60 ms
         let generated = files.enumerated().map { index, file in
             GeneratedFile(path: "JSON/cpt-\(10_000 + index).json",
                           contents: "{\"schemaVersion\": 1, \"source\": \"\(file.relativePath)\"}\n")

@@ -142,7 +142,7 @@ private struct Walker {
 
     var found: [InputFile] = []
     var diagnostics: [Diagnostic] = []
-    var seenFiles: Set<[UInt8]> = []
+    var seenFiles: Set<FSCalls.PathKey> = []
     var visitedDirectories: Set<DirectoryID> = []
 
     mutating func note(_ path: [UInt8], _ severity: Diagnostic.Severity, _ id: DiagnosticID, _ message: String) {
@@ -180,7 +180,7 @@ private struct Walker {
     }
 
     mutating func add(path: [UInt8], relative: [UInt8], real: [UInt8]) {
-        guard seenFiles.insert(real).inserted else { return }
+        guard seenFiles.insert(FSCalls.PathKey(bytes: real)).inserted else { return }
         found.append(InputFile(pathBytes: path, relativePath: String(decoding: relative, as: UTF8.self)))
     }
 

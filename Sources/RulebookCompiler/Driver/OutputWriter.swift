@@ -577,7 +577,19 @@ enum FSCalls {
         return String(validating: bytes, as: UTF8.self) != nil
     }
 
-    static func lessThan(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
+    /// Byte order (memcmp), the order paths are sorted in.
+    static func lessThan(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let common = min(a.count, b.count)
+        let order = a.withUnsafeBytes { x in b.withUnsafeBytes { y in common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common) } }
+        return order != 0 ? order < 0 : a.count < b.count
+    }
+
+    /// A path as a set key, hashed in one call rather than byte by byte.
+    struct PathKey: Hashable {
+        var bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+        static func == (a: PathKey, b: PathKey) -> Bool { a.bytes == b.bytes }
+    }
 
     static func join(_ base: [UInt8], _ name: [UInt8]) -> [UInt8] {
         if base.isEmpty { return name }
