@@ -236,6 +236,19 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
         for file in old { #expect(temp.read(file.path) == file.contents) }
         #expect(temporaryFiles(in: temp).isEmpty)
         #expect(writer.readManifest()?.files.keys.sorted() == ["A/a.json", "B/b.json"])
+
+        // A folder where a file is wanted: refused before anything changes, shown as stale by check.
+        try FileManager.default.removeItem(atPath: temp.path + "/Z")
+        temp.mkdir("Z/z.json")
+        #expect(try writer.check(files: new).contains("stale: Z/z.json"))
+        do {
+            try writer.write(files: new)
+            Issue.record("write succeeded")
+        } catch {
+            #expect(error.description == "cannot write Generated/Z/z.json: a folder or special file is in the way")
+        }
+        for file in old { #expect(temp.read(file.path) == file.contents) }
+        #expect(temporaryFiles(in: temp).isEmpty)
     }
 
     @Test(.enabled(if: getuid() != 0, "root ignores permission bits")) func readOnlyFolderAsNonRoot() throws {

@@ -140,6 +140,10 @@ public struct OutputWriter: Sendable {
         flock(root.fd, LOCK_EX)
 
         let survey = try survey(wanted, root: root)
+        if let path = survey.blocked.first {
+            throw OutputError(kind: .unsafePath, path: shown(path),
+                              description: "cannot write \(shown(path)): a folder or special file is in the way")
+        }
         try removeTemporaryFiles(root: root, folders: survey.foldersToClean)
 
         let changed = wanted.filter { survey.changed.contains($0.path) }
@@ -290,6 +294,8 @@ public struct OutputWriter: Sendable {
     struct Survey {
         var plan: Plan
         var changed: Set<String>
+        /// Wanted paths where a folder or special file stands: `write` refuses before changing anything.
+        var blocked: [String]
         var previous: Manifest?
         var foldersToClean: [[String]]
     }
@@ -379,6 +385,7 @@ public struct OutputWriter: Sendable {
     func survey(_ wanted: [Wanted], root: Folders) throws(OutputError) -> Survey {
         var plan = Plan()
         var changed: Set<String> = []
+        var blocked: [String] = []
         let previous = Self.readManifest(root: root)
         var manifestInfo = stat()
         plan.manifestExists = fstatat(root.fd, Self.manifestName, &manifestInfo, AT_SYMLINK_NOFOLLOW) == 0
@@ -388,6 +395,7 @@ public struct OutputWriter: Sendable {
             switch try existing(file, root: root) {
             case .same: plan.unchanged.append(file.path)
             case .different: plan.stale.append(file.path); changed.insert(file.path)
+            case .notAFile: plan.stale.append(file.path); changed.insert(file.path); blocked.append(file.path)
             case .absent: plan.missing.append(file.path); changed.insert(file.path)
             }
         }
@@ -407,11 +415,11 @@ public struct OutputWriter: Sendable {
         }
         let hashes = Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash) })
         plan.manifestUpToDate = previous?.files == hashes && previous?.version == Manifest.currentVersion
-        return Survey(plan: plan, changed: changed, previous: previous,
+        return Survey(plan: plan, changed: changed, blocked: blocked, previous: previous,
                       foldersToClean: folderSet.sorted { $0.count < $1.count })
     }
 
-    enum Existing { case same, different, absent }
+    enum Existing { case same, different, absent, notAFile }
 
     func existing(_ file: Wanted, root: Folders) throws(OutputError) -> Existing {
         guard let folder = try root.folder(file.components.dropLast(), create: false, for: file.path) else {
@@ -425,13 +433,14 @@ public struct OutputWriter: Sendable {
                 throw OutputError(kind: .unsafePath, path: shown(file.path),
                                   description: "cannot write \(shown(file.path)): it is a symbolic link; refusing to write through it")
             }
-            if code == EISDIR { return .different }
+            if code == EISDIR { return .notAFile }
             throw ioError(file.path, code, "read")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ioError(file.path, errno, "read") }
-        guard info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) == file.bytes.count else { return .different }
+        guard info.st_mode & S_IFMT == S_IFREG else { return .notAFile }
+        guard Int(info.st_size) == file.bytes.count else { return .different }
         do {
             return try FSCalls.readAll(fd: fd, sizeHint: file.bytes.count) == file.bytes ? .same : .different
         } catch {
