@@ -254,9 +254,10 @@ enum RuleEngineSupport {
             break
         }
         if found == nil {
-            // Slow path: another spelling (`Aetna`, ` aetna `) or the payer's name.
-            let wanted = payer.trimmingASCIISpaces().lowercased()
-            for index in notes.indices where notes[index].payer == wanted || notes[index].name.lowercased() == wanted {
+            // Slow path: another spelling of the id or the name (`Aetna`, `United Healthcare`,
+            // `Blue Cross Blue Shield`): letters and digits compared without case.
+            let wanted = slug(payer)
+            for index in notes.indices where slug(notes[index].payer) == wanted || slug(notes[index].name) == wanted {
                 found = index
                 break
             }
@@ -303,6 +304,11 @@ enum RuleEngineSupport {
         case .covered, .unknown:
             break
         }
+    }
+
+    /// Letters and digits only, lower-cased: `United Healthcare` → `unitedhealthcare`.
+    static func slug(_ text: String) -> String {
+        String(text.lowercased().unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) })
     }
 
     /// Notes in a message: one line, at most 160 characters.

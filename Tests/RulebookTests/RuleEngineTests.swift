@@ -176,6 +176,11 @@ private func ids(_ findings: [Finding]) -> [String] { findings.map(\.id) }
     @Test func payerIsMatchedByIdOrNameInAnyCase() {
         #expect(ids(book.evaluate(EngineFixture.line(payer: "AETNA"))) == ["payer.prior-auth-required"])
         #expect(ids(book.evaluate(EngineFixture.line(payer: "Cigna Health"))) == ["payer.prior-auth-unknown"])
+        #expect(ids(book.evaluate(EngineFixture.line(payer: "United Healthcare"))).isEmpty)
+        #expect(ids(book.evaluate(EngineFixture.line(payer: "blue cross blue shield")))
+                == ["payer.coverage-conditional", "payer.prior-auth-conditional"])
+        // An unknown payer is not matched by accident.
+        #expect(book.evaluate(EngineFixture.line(payer: "United")).first?.message.contains("no note for this payer") == true)
     }
 
     @Test func conditionalPriorAuthorizationAndCoverageAreInfo() {
