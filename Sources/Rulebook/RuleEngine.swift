@@ -26,30 +26,52 @@ extension RuleBook {
 }
 
 /// A `RuleBook` prepared for checking many claim lines: `RuleEngine(book).evaluate(line)` gives the
-/// same findings as `book.evaluate(line)`, faster.
+/// same findings as `book.evaluate(line)`, faster (see `RuleIndex`).
 public struct RuleEngine: Sendable {
     public let book: RuleBook
-    /// Packed code (≤ 7 ASCII bytes, upper-cased) with the system in the low byte → its rules.
-    private let index: [UInt64: RecordRules]
+    let index: RuleIndex
 
     public init(_ book: RuleBook) {
         self.book = book
-        var index: [UInt64: RecordRules] = [:]
-        index.reserveCapacity(book.codes.count)
-        // The first record of a code wins, as in `RuleBook`'s own index (same order, same upper-casing).
-        // Records whose code does not pack are found through the book's own index.
-        for record in book.codes {
-            if let key = RuleEngine.key(record.system, record.code), index[key] == nil {
-                index[key] = RecordRules(record, precompute: true)
-            }
-        }
-        self.index = index
+        self.index = RuleIndex(book.codes)
     }
 
     /// The findings for `line`; see `RuleBook.evaluate(_:)`.
-    public func evaluate(_ line: ClaimLine) -> [Finding] {
-        guard let key = RuleEngine.key(line.system, line.code) else { return book.evaluate(line) }
-        return RuleEngineSupport.evaluate(line, rules: index[key])
+    public func evaluate(_ line: ClaimLine) -> [Finding] { index.evaluate(line) }
+}
+
+/// Every record with what the checks need computed once (modifier rows packed into integers, the
+/// effective date parsed), found by a code packed into an integer: hashing one `UInt64` instead of
+/// upper-casing and hashing a string, and no copy of the record per line.
+struct RuleIndex: Sendable {
+    /// Packed code (≤ 7 ASCII bytes, upper-cased) with the system in the low byte → its rules.
+    private let packed: [UInt64: RecordRules]
+    /// Codes that do not pack (longer, or not ASCII), keyed as `RuleBook` keys them.
+    private let other: [RuleBook.Key: RecordRules]
+
+    /// `records` in `RuleBook.codes` order: the first record of a code wins, as in `RuleBook`.
+    init(_ records: [CodeRecord]) {
+        var packed: [UInt64: RecordRules] = [:]
+        var other: [RuleBook.Key: RecordRules] = [:]
+        packed.reserveCapacity(records.count)
+        for record in records {
+            if let key = RuleIndex.key(record.system, record.code) {
+                if packed[key] == nil { packed[key] = RecordRules(record, precompute: true) }
+            } else if other[RuleBook.Key(record.system, record.code)] == nil {
+                other[RuleBook.Key(record.system, record.code)] = RecordRules(record, precompute: true)
+            }
+        }
+        self.packed = packed
+        self.other = other
+    }
+
+    func rules(_ system: CodeSystem, _ code: String) -> RecordRules? {
+        if let key = RuleIndex.key(system, code) { return packed[key] }
+        return other.isEmpty ? nil : other[RuleBook.Key(system, code)]
+    }
+
+    func evaluate(_ line: ClaimLine) -> [Finding] {
+        RuleEngineSupport.evaluate(line, rules: rules(line.system, line.code))
     }
 
     /// `system` + `code` as one integer: the code's bytes, upper-cased, left-aligned, and the system in
