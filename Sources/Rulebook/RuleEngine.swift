@@ -231,8 +231,10 @@ enum RuleEngineSupport {
                 // Mutually exclusive pairs, each reported once (at the earlier modifier of the pair).
                 if index + 1 < count, ModifierCatalog.takesPartInExclusions(keys[index]) {
                     for later in (index + 1)..<count where !same(later, index) {
+                        // Only the first occurrence of the partner: a pair is reported once however
+                        // often either modifier repeats (`LT 50 LT`).
                         var reportedAlready = false
-                        for between in (index + 1)..<later where same(between, later) {
+                        for earlier in 0..<later where same(earlier, later) {
                             reportedAlready = true
                             break
                         }
