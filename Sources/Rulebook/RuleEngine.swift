@@ -20,8 +20,7 @@ extension RuleBook {
     /// - payer (when `line.payer` is set): `payer.prior-auth-required|conditional|unknown`,
     ///   `payer.not-covered`, `payer.coverage-conditional`.
     public func evaluate(_ line: ClaimLine) -> [Finding] {
-        guard let record = code(line.system, line.code) else { return RuleEngineSupport.evaluate(line, rules: nil) }
-        return RuleEngineSupport.evaluate(line, rules: RecordRules(record, precompute: false))
+        ruleIndex.evaluate(line)
     }
 }
 
