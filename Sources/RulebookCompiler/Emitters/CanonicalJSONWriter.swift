@@ -110,6 +110,12 @@ struct CanonicalJSONWriter {
         endArray()
     }
 
+    /// Appends a line feed between top-level values (JSON lines).
+    mutating func lineBreak() {
+        precondition(open.isEmpty, "line break inside a JSON value")
+        bytes.append(0x0A)
+    }
+
     /// Ends the document with a newline (pretty style).
     mutating func finishDocument() {
         precondition(open.isEmpty, "unbalanced JSON containers")

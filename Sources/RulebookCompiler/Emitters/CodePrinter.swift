@@ -14,12 +14,6 @@ struct CodePrinter {
         text += "\n"
     }
 
-    /// Writes `content` exactly as given, without indentation (e.g. a multi-line literal), then a newline.
-    mutating func verbatim(_ content: String) {
-        text += content
-        text += "\n"
-    }
-
     mutating func indent() { level += 1 }
 
     mutating func outdent() {

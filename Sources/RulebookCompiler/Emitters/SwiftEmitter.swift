@@ -70,17 +70,19 @@ public enum SwiftEmitter {
     }
 
     static func dataFile(_ records: [CodeRecord], access: String, header: [String]) -> String {
-        var payload = ""
-        payload.reserveCapacity(records.count * 3072)
+        // Compact JSON with invisibles escaped: no line break inside a record, no code point to escape.
+        var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: records.count * 4096)
         for (offset, record) in records.enumerated() {
-            if offset > 0 { payload += "\n" }
-            payload += JSONEmitter.compactLine(record)
+            if offset > 0 { writer.lineBreak() }
+            JSONEmitter.write(record, to: &writer)
         }
-        // Compact JSON with invisibles escaped contains no line break and no code point that needs escaping.
-        guard let literal = SwiftStringLiteral.rawMultiline(payload) else {
-            preconditionFailure("embedded JSON contains a character that needs escaping")
+        let payload = writer.bytes
+        let delimiterCount = payload.withUnsafeBufferPointer { bytes in
+            precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
+            return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
         }
-        var printer = CodePrinter(capacity: payload.utf8.count + 2048)
+        let delimiter = String(repeating: "#", count: delimiterCount)
+        var printer = CodePrinter(capacity: 4096)
         for line in header { printer.line(line) }
         printer.line()
         printer.line("import Rulebook")
@@ -97,8 +99,12 @@ public enum SwiftEmitter {
         }
         printer.line()
         printer.line("/// The records as JSON, one per line, in the order of `GeneratedCodes.all`.")
-        printer.verbatim("private let rulebookEmbeddedRecords = " + literal)
-        return printer.text
+        printer.line("private let rulebookEmbeddedRecords = " + delimiter + "\"\"\"")
+        var file = Array(printer.text.utf8)
+        file.reserveCapacity(file.count + payload.count + 16)
+        file += payload
+        file += Array(("\n\"\"\"" + delimiter + "\n").utf8)
+        return String(decoding: file, as: UTF8.self)
     }
 
     static func rulesFile(_ records: [CodeRecord], access: String, header: [String]) -> String {

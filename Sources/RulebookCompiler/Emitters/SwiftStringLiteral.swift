@@ -50,7 +50,30 @@ public enum SwiftStringLiteral {
     /// Whether `text` can be the content of a multi-line raw literal unchanged: no code point of
     /// ``mustEscape(_:)`` other than line feed (carriage returns would be normalised away).
     public static func isRawMultilineSafe(_ text: String) -> Bool {
-        !text.unicodeScalars.contains { $0 != "\n" && mustEscape($0.value) }
+        var text = text
+        return text.withUTF8(isRawMultilineSafe(utf8:))
+    }
+
+    static func isRawMultilineSafe(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            if byte < 0x80 {
+                if (byte < 0x20 && byte != 0x0A) || byte == 0x7F { return false }
+                index += 1
+                continue
+            }
+            // Multi-byte sequence (valid UTF-8: it comes from a String).
+            let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : 2
+            if length < 4, index + length <= count {
+                var value = UInt32(byte & (length == 2 ? 0x1F : 0x0F))
+                for offset in 1..<length { value = value << 6 | UInt32(bytes[index + offset] & 0x3F) }
+                if mustEscape(value) { return false }
+            }
+            index += length
+        }
+        return true
     }
 
     /// A multi-line raw literal (`#"""` … `"""#`) whose value is exactly `text`, or nil when `text` is not
@@ -65,17 +88,24 @@ public enum SwiftStringLiteral {
 
     /// One more than the longest run of `#` following a `"` or a `\` in `text`.
     public static func rawDelimiterCount(_ text: String) -> Int {
+        var text = text
+        return text.withUTF8(rawDelimiterCount(utf8:))
+    }
+
+    static func rawDelimiterCount(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var longest = 0
-        var run = -1  // -1: not counting; else `#` seen since the last `"` or `\`
-        for byte in text.utf8 {
-            if byte == 0x22 || byte == 0x5C {
-                run = 0
-            } else if byte == 0x23, run >= 0 {
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            index += 1
+            guard byte == 0x22 || byte == 0x5C else { continue }
+            var run = 0
+            while index < count, bytes[index] == 0x23 {
                 run += 1
-                longest = max(longest, run)
-            } else {
-                run = -1
+                index += 1
             }
+            longest = max(longest, run)
         }
         return longest + 1
     }
@@ -83,6 +113,7 @@ public enum SwiftStringLiteral {
     /// `text` for a `//` comment on one line: code points of ``mustEscape(_:)`` (newlines included) are
     /// shown as `\u{…}`, so a comment can never end early or hide text; cut to `limit` characters with `…`.
     public static func commentText(_ text: String, limit: Int = 200) -> String {
+        if text.utf8.count <= limit, text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) { return text }
         var result = ""
         var count = 0
         for scalar in text.unicodeScalars {
