@@ -28,6 +28,10 @@ public enum CommandLineTool {
     public static let subcommands: [Subcommand] = [
         ExtractCommand.command,
         DumpCommand.command,
+        GenerateCommand.command,
+        CheckCommand.command,
+        DiffCommand.command,
+        ExplainCommand.command,
     ]
 
     static var overview: String {
