@@ -312,8 +312,3 @@ public enum JSONEmitter {
     }
 }
 
-// TEMPORARY until the emitters branch lands.
-extension JSONEmitter {
-    public static func bundleFileName(for record: CodeRecord) -> String { "\(record.system.rawValue.lowercased())-\(record.code.lowercased()).json" }
-}
-public enum SchemaEmitter { public static func schema() -> String { "{}\n" } }
