@@ -331,7 +331,11 @@ def plan_document(index, seed):
     if rng.random() < 0.4 and len(notes) >= 4:
         second = rng.choice([f for f in forms if f != first])
         cut = rng.randint(2, len(notes) - 2)
-        doc["payer_groups"] = [(first, notes[:cut]), (second, notes[cut:])]
+        groups = [(first, notes[:cut]), (second, notes[cut:])]
+        # A payer heading's section runs to the next heading, so per-payer headings come last:
+        # lines after a `### Aetna` heading would read as part of Aetna's note.
+        groups.sort(key=lambda g: g[0] == "headings")
+        doc["payer_groups"] = groups
     else:
         doc["payer_groups"] = [(first, notes)]
     doc["payers"] = notes
