@@ -132,6 +132,7 @@ run_timed() {
     T=$(secs "$t0" "$t1")
     RSS_KB=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$prefix.time")
     CPU_PCT=$(awk -F': ' '/Percent of CPU this job got/ { print $2 }' "$prefix.time")
+    CPU_S=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { s += $2 } END { printf "%.3f", s }' "$prefix.time")
 }
 
 # Checks a rulebook exit code: 0 or 1 (error diagnostics) are results; anything else stops the run.
@@ -150,6 +151,7 @@ trap restore_touched EXIT
 trap 'exit 130' INT TERM
 
 MACHINE="$(nproc) cores, $(lscpu 2>/dev/null | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')"
+LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 SUMMARY="$WORK/results.md"
 DIAG_SUMMARY=""
@@ -190,16 +192,16 @@ for N in $SIZES; do
     if [[ "$HAVE_GENERATE" == 1 ]]; then
         # (1) full generate into an empty output folder.
         say "N=$N: rulebook generate (full), $REPS repetitions"
-        ts=""; rss=""; cpu=""
+        ts=""; rss=""; cpu=""; cpus=""
         for ((r = 1; r <= REPS; r++)); do
             rm -rf "$OUT"
             run_timed "$LOG/full-$r" "$BIN" generate --input "$CORPUS" --output "$OUT"
             check_rc "rulebook generate" "$LOG/full-$r"
-            ts+=" $T"; rss+=" $RSS_KB"; cpu+=" ${CPU_PCT%\%}"
+            ts+=" $T"; rss+=" $RSS_KB"; cpu+=" ${CPU_PCT%\%}"; cpus+=" $CPU_S"
         done
         R_FULL[$N]=$(echo "$ts" | median)
         R_RSS[$N]=$(awk -v k="$(echo "$rss" | median)" 'BEGIN { printf "%.0f", k / 1024 }')
-        R_CPU[$N]="$(echo "$cpu" | median | awk '{ printf "%.0f%%", $1 }')"
+        R_CPU[$N]="$(echo "$cpus" | median) s, $(echo "$cpu" | median | awk '{ printf "%.0f%%", $1 }')"
         # Diagnostics of the (deterministic) full run.
         errs=$(grep -c ': error: ' "$LOG/full-1.err" || true)
         warns=$(grep -c ': warning: ' "$LOG/full-1.err" || true)
@@ -245,9 +247,9 @@ done
 # Report
 
 {
-    echo "Rulebook benchmark — $(date -u +%Y-%m-%d), commit $COMMIT, $MACHINE; median of $REPS runs, seconds"
+    echo "Rulebook benchmark — $(date -u +%Y-%m-%d), commit $COMMIT, $MACHINE; median of $REPS runs, seconds; load average before the run: $LOAD"
     echo
-    echo "| documents | MB | rulebook | cmark-gfm | floor (cat) | rulebook / cmark-gfm | rulebook / floor | peak RSS MB | CPU | incremental (1 touched) | --check (no change) |"
+    echo "| documents | MB | rulebook | cmark-gfm | floor (cat) | rulebook / cmark-gfm | rulebook / floor | peak RSS MB | CPU time, use | incremental (1 touched) | --check (no change) |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for N in $SIZES; do
         mb=$(awk -v b="${R_BYTES[$N]}" 'BEGIN { printf "%.1f", b / 1e6 }')
