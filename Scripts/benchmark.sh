@@ -33,7 +33,7 @@ Options:
   --reps R          repetitions per measurement (default 5)
   --seed S          corpus seed (default 1)
   --swift-compile   also run Scripts/measure-swift-compile.sh (debug compile time of generated Swift)
-  --engine          also run Scripts/measure-engine.sh (a million rule-engine evaluate calls)
+  --engine          also run Scripts/bench-engine.sh (a million rule-engine evaluate calls)
   --no-build        use the existing release build of rulebook
 Environment: RULEBOOK_BIN=PATH measures that rulebook executable instead of building one.
 Work files (corpora, outputs, logs) go to .build-bench/.
@@ -285,11 +285,15 @@ if [[ "$SWIFT_COMPILE" == 1 ]]; then
 fi
 if [[ "$ENGINE" == 1 ]]; then
     echo
-    if [[ -f "$ROOT/Scripts/measure-engine.sh" ]]; then
-        say "a million rule-engine evaluate calls (Scripts/measure-engine.sh)"
-        bash "$ROOT/Scripts/measure-engine.sh" | tee -a "$SUMMARY"
+    engine_script=""
+    for candidate in bench-engine.sh measure-engine.sh; do
+        if [[ -f "$ROOT/Scripts/$candidate" ]]; then engine_script="$ROOT/Scripts/$candidate"; break; fi
+    done
+    if [[ -n "$engine_script" ]]; then
+        say "a million rule-engine evaluate calls (${engine_script#"$ROOT"/})"
+        bash "$engine_script" | tee -a "$SUMMARY"
     else
-        echo "Engine: Scripts/measure-engine.sh is not in this checkout; skipped." | tee -a "$SUMMARY"
+        echo "Engine: Scripts/bench-engine.sh is not in this checkout; skipped." | tee -a "$SUMMARY"
     fi
 fi
 say "results written to ${SUMMARY#"$ROOT"/}"
