@@ -14,6 +14,8 @@ public enum Pipeline {
         public var path: String
         public var record: CodeRecord?
         public var diagnostics: [Diagnostic]
+        /// The parsed document (nil when the file could not be parsed); for tests and tools.
+        public var document: ParsedDocument?
     }
 
     /// Compiles document bytes. `path` is how the document is named in provenance and diagnostics.
@@ -21,7 +23,9 @@ public enum Pipeline {
         let (document, parseDiagnostics) = DocumentParser.parse(bytes: bytes, path: path)
         guard let document else { return Result(path: path, record: nil, diagnostics: parseDiagnostics) }
         let (record, extractDiagnostics) = Extractor.extract(document, options: options)
-        return Result(path: path, record: record, diagnostics: parseDiagnostics + extractDiagnostics)
+        var result = Result(path: path, record: record, diagnostics: parseDiagnostics + extractDiagnostics)
+        result.document = document
+        return result
     }
 
     /// Reads and compiles one file; an unreadable file gives an error diagnostic.

@@ -14,7 +14,7 @@ public enum DocumentParser {
         }
         let (_, lines) = SourceText.lines(bytes)
         if lines.allSatisfy({ $0.bytes.isBlank }) {
-            diagnostics.add(.error, .fileEmpty, line: 0, column: 0, "file is empty")
+            diagnostics.add(.error, .fileEmpty, line: 1, column: 1, "file is empty")
             return (nil, diagnostics.items)
         }
         let dialect = detectDialect(lines, path: path)
