@@ -16,7 +16,9 @@ let package = Package(
         .target(name: "RulebookCompiler", dependencies: ["Rulebook"]),
         // Thin CLI over RulebookCompiler.
         .executableTarget(name: "rulebook", dependencies: ["RulebookCompiler"]),
-        .testTarget(name: "RulebookCompilerTests", dependencies: ["RulebookCompiler", "Rulebook"]),
+        // SwiftEmitter's committed output for the hostile-text fixture records: every build proves it compiles.
+        .target(name: "HostileRulesFixture", dependencies: ["Rulebook"], path: "Tests/Fixtures/emitters/HostileSwift"),
+        .testTarget(name: "RulebookCompilerTests", dependencies: ["RulebookCompiler", "Rulebook", "HostileRulesFixture"]),
         .testTarget(name: "RulebookTests", dependencies: ["Rulebook"]),
     ],
     swiftLanguageModes: [.v6]
