@@ -13,6 +13,11 @@ public struct GenerateOptions: Sendable {
     public var jobs: Int?
     /// Called from the compile workers (any thread) after each document: (done, total, path).
     public var progress: (@Sendable (_ done: Int, _ total: Int, _ path: String) -> Void)?
+    /// Reuse the compile results of unchanged documents from the previous run (see `IncrementalCache`).
+    /// The output is the same either way. Also off when the environment sets `RULEBOOK_NO_CACHE=1`.
+    public var incremental = true
+    /// Where the incremental cache lives; nil = the default location (`IncrementalCache.location`).
+    public var cacheDirectory: String?
 
     public init() {}
 }
@@ -27,6 +32,8 @@ public struct GenerateOutcome: Sendable {
     public var report: OutputWriter.WriteReport?
     /// The files generate produces (relative to the output folder).
     public var files: [GeneratedFile] = []
+    /// Documents whose compile result came from the incremental cache.
+    public var reusedDocuments = 0
 
     public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
     public var warningCount: Int { diagnostics.filter { $0.severity == .warning }.count }
@@ -56,13 +63,25 @@ public enum Generator {
         let extraction = ExtractionOptions(payers: PayerDirectory(extra: config.knownPayers))
 
         // 1. Inputs, in sorted path order.
+        let timing = PhaseTimer()
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
         outcome.diagnostics += inputDiagnostics
         outcome.documentCount = files.count
+        timing.lap("collect \(files.count) inputs")
 
-        // 2. Parse and extract every document, in parallel; results kept in input order.
-        let results = compileAll(files, options: extraction, jobs: options.jobs, progress: options.progress)
+        // 2. Parse and extract every document, in parallel; results kept in input order. Documents whose
+        //    bytes the cache knows are not compiled again.
+        let useCache = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
+        let salt = IncrementalCache.salt(knownPayers: config.knownPayers)
+        let cacheURL = useCache ? IncrementalCache.location(forOutput: options.output, directory: options.cacheDirectory) : nil
+        let cache = IncrementalCache.load(from: cacheURL, salt: salt)
+        timing.lap("cache load (\(cache.count) entries)")
+        let compiled = compileAll(files, options: extraction, jobs: options.jobs, progress: options.progress,
+                                  cache: useCache ? cache : nil)
+        let results = compiled.results
+        outcome.reusedDocuments = compiled.reused
         for result in results { outcome.diagnostics += result.diagnostics }
+        timing.lap("compile (\(compiled.reused) reused)")
 
         // 3. Cross-document checks, then the examples documents carry.
         let (records, validation) = CrossDocumentValidator.validate(results.compactMap(\.record), extraModifiers: config.knownModifiers)
@@ -72,9 +91,11 @@ public enum Generator {
             outcome.diagnostics += ExampleChecker.check(record, in: book)
         }
         outcome.records = records
+        timing.lap("validate")
 
         // 4. Emit.
-        outcome.files = emit(records, accessLevel: accessLevel)
+        outcome.files = emit(records, accessLevel: accessLevel, jobs: options.jobs)
+        timing.lap("emit")
 
         // 5. Compare or write.
         let writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
@@ -84,6 +105,11 @@ public enum Generator {
             } else {
                 outcome.report = try writer.write(files: outcome.files)
             }
+            timing.lap(options.check ? "check" : "write")
+            if useCache && !options.check {
+                IncrementalCache.save(compiled.entries, salt: salt, to: cacheURL)
+                timing.lap("cache save")
+            }
         } catch {
             outcome.diagnostics.append(error.diagnostic)
         }
@@ -91,24 +117,66 @@ public enum Generator {
         return outcome
     }
 
-    /// All output files, relative to the output folder.
-    static func emit(_ records: [CodeRecord], accessLevel: AccessLevel) -> [GeneratedFile] {
-        var files: [GeneratedFile] = []
-        for record in records {
-            files.append(GeneratedFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), contents: JSONEmitter.bundle([record])))
+    /// All output files, relative to the output folder. The bundles, the index and the Swift sources
+    /// are produced on `jobs` threads; the result is the same for any number of threads.
+    static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int? = nil) -> [GeneratedFile] {
+        let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+        // Tasks: 0, 1 = the Swift sources (as SwiftEmitter.emit writes them), 2 = index, 3… = bundle chunks.
+        let chunk = 64
+        let chunks = (records.count + chunk - 1) / chunk
+        let bundles = SlotBox<GeneratedFile>(count: records.count)
+        let swift = SlotBox<GeneratedFile>(count: 2)
+        let index = SlotBox<GeneratedFile>(count: 1)
+        let sorted = JSONEmitter.canonicalOrder(records).map { records[$0] }
+        let header = SwiftEmitter.headerLines(sourcePaths: records.map(\.source.path))
+        let access = accessLevel.rawValue
+        let taskCount = 3 + chunks
+        let next = AtomicCounter()
+        DispatchQueue.concurrentPerform(iterations: min(workers, taskCount)) { _ in
+            while true {
+                let task = next.increment()
+                guard task < taskCount else { return }
+                switch task {
+                case 0:
+                    swift.set(0, GeneratedFile(path: "Swift/" + SwiftEmitter.fileNames[0],
+                                               contents: SwiftEmitter.dataFile(sorted, access: access, header: header)))
+                case 1:
+                    swift.set(1, GeneratedFile(path: "Swift/" + SwiftEmitter.fileNames[1],
+                                               contents: SwiftEmitter.rulesFile(sorted, access: access, header: header)))
+                case 2:
+                    index.set(0, GeneratedFile(path: "JSON/index.json", contents: JSONEmitter.index(records)))
+                default:
+                    let start = (task - 3) * chunk
+                    for position in start..<min(start + chunk, records.count) {
+                        let record = records[position]
+                        bundles.set(position, GeneratedFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record),
+                                                            contents: JSONEmitter.bundle([record])))
+                    }
+                }
+            }
         }
-        files.append(GeneratedFile(path: "JSON/index.json", contents: JSONEmitter.index(records)))
+        var files = bundles.values()
+        files.reserveCapacity(records.count + 4)
+        files += index.values()
         files.append(GeneratedFile(path: "JSON/rulebook.schema.json", contents: SchemaEmitter.schema()))
-        for file in SwiftEmitter.emit(records, accessLevel: accessLevel) {
-            files.append(GeneratedFile(path: "Swift/" + file.path, contents: file.contents))
-        }
+        files += swift.values()
         return files
     }
 
     /// Compiles documents on `jobs` threads; the result order is the input order whatever the scheduling.
     static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?,
                            progress: (@Sendable (Int, Int, String) -> Void)? = nil) -> [Pipeline.Result] {
-        let box = ResultBox(count: files.count)
+        compileAll(files, options: options, jobs: jobs, progress: progress, cache: nil).results
+    }
+
+    /// As above; with a cache, documents whose bytes it knows are decoded from it rather than compiled,
+    /// and `entries` is the cache for the next run (one per readable document, in input order).
+    static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?,
+                           progress: (@Sendable (Int, Int, String) -> Void)?, cache: IncrementalCache?)
+        -> (results: [Pipeline.Result], entries: [IncrementalCache.Entry], reused: Int) {
+        let box = SlotBox<Pipeline.Result>(count: files.count)
+        let entries = SlotBox<IncrementalCache.Entry?>(count: files.count)
+        let reused = AtomicCounter()
         let finished = AtomicCounter()
         let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, files.count))
         let next = AtomicCounter()
@@ -120,15 +188,32 @@ public enum Generator {
                 let result: Pipeline.Result
                 switch Result(catching: { () throws(InputReadError) -> [UInt8] in try file.read() }) {
                 case .success(let bytes):
-                    result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
+                    if let cache {
+                        let hash = ContentHash.value(bytes)
+                        if let hit = cache.lookup(path: file.displayPath, hash: hash) {
+                            result = hit.result
+                            _ = reused.increment()
+                            entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash, payload: hit.payload))
+                        } else {
+                            result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
+                            entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash,
+                                                                      payload: CacheCodec.encode(result)[...]))
+                        }
+                    } else {
+                        result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
+                        entries.set(index, nil)
+                    }
                 case .failure(let error):
                     result = Pipeline.Result(path: file.displayPath, record: nil, diagnostics: [error.diagnostic])
+                    entries.set(index, nil)
                 }
-                box.set(index, result)
+                var kept = result
+                kept.document = nil  // stream: only the record and diagnostics outlive the worker
+                box.set(index, kept)
                 if let progress { progress(finished.increment() + 1, files.count, file.displayPath) }
             }
         }
-        return box.values()
+        return (box.values(), entries.values().compactMap { $0 }, reused.increment())
     }
 
     /// Diagnostics grouped by file (in path order), each file's in line order; ties keep their order.
@@ -142,20 +227,34 @@ public enum Generator {
     }
 }
 
-/// Results written by worker threads, each index by exactly one worker.
-private final class ResultBox: @unchecked Sendable {
-    private var storage: [Pipeline.Result?]
+/// Values written by worker threads, each index by exactly one worker.
+final class SlotBox<Value>: @unchecked Sendable {
+    private var storage: [Value?]
     private let lock = NSLock()
     init(count: Int) { storage = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: Pipeline.Result) {
+    func set(_ index: Int, _ value: Value) {
         lock.lock()
         storage[index] = value
         lock.unlock()
     }
-    func values() -> [Pipeline.Result] { storage.map { $0! } }
+    func values() -> [Value] { storage.map { $0! } }
 }
 
-private final class AtomicCounter: @unchecked Sendable {
+
+
+/// `RULEBOOK_TIMING=1`: prints the time of each phase of a run to standard error.
+final class PhaseTimer {
+    let enabled = ProcessInfo.processInfo.environment["RULEBOOK_TIMING"] == "1"
+    var last = DispatchTime.now().uptimeNanoseconds
+    func lap(_ name: String) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        FileHandle.standardError.write(Data("timing: \(name): \(String(format: "%.3f", Double(now - last) / 1e9)) s\n".utf8))
+        last = now
+    }
+}
+
+final class AtomicCounter: @unchecked Sendable {
     private var value = 0
     private let lock = NSLock()
     func increment() -> Int {

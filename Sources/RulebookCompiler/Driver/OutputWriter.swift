@@ -390,9 +390,13 @@ public struct OutputWriter: Sendable {
         var manifestInfo = stat()
         plan.manifestExists = fstatat(root.fd, Self.manifestName, &manifestInfo, AT_SYMLINK_NOFOLLOW) == 0
         var folderSet: Set<[String]> = [[]]
+        // A file the previous manifest lists with the wanted hash, of the wanted size and not modified
+        // after the manifest was written, is taken as unchanged without reading it.
+        let trusted: ManifestTrust? = plan.manifestExists && previous != nil
+            ? ManifestTrust(files: previous!.files, written: Self.modificationTime(manifestInfo)) : nil
         for file in wanted {
             folderSet.insert(Array(file.components.dropLast()))
-            switch try existing(file, root: root) {
+            switch try existing(file, root: root, trusted: trusted) {
             case .same: plan.unchanged.append(file.path)
             case .different: plan.stale.append(file.path); changed.insert(file.path)
             case .notAFile: plan.stale.append(file.path); changed.insert(file.path); blocked.append(file.path)
@@ -421,7 +425,20 @@ public struct OutputWriter: Sendable {
 
     enum Existing { case same, different, absent, notAFile }
 
-    func existing(_ file: Wanted, root: Folders) throws(OutputError) -> Existing {
+    struct ManifestTrust {
+        var files: [String: String]
+        var written: Int64
+    }
+
+    static func modificationTime(_ info: stat) -> Int64 {
+        #if canImport(Darwin)
+        Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+        #else
+        Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        #endif
+    }
+
+    func existing(_ file: Wanted, root: Folders, trusted: ManifestTrust? = nil) throws(OutputError) -> Existing {
         guard let folder = try root.folder(file.components.dropLast(), create: false, for: file.path) else {
             return .absent
         }
@@ -441,6 +458,10 @@ public struct OutputWriter: Sendable {
         guard fstat(fd, &info) == 0 else { throw ioError(file.path, errno, "read") }
         guard info.st_mode & S_IFMT == S_IFREG else { return .notAFile }
         guard Int(info.st_size) == file.bytes.count else { return .different }
+        if let trusted, !file.hash.isEmpty, trusted.files[file.path] == file.hash,
+           Self.modificationTime(info) < trusted.written {
+            return .same
+        }
         do {
             return try FSCalls.readAll(fd: fd, sizeHint: file.bytes.count) == file.bytes ? .same : .different
         } catch {
