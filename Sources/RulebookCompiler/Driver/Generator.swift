@@ -139,7 +139,7 @@ public enum Generator {
                 switch task {
                 case 0:
                     swift.set(0, GeneratedFile(path: "Swift/" + SwiftEmitter.fileNames[0],
-                                               contents: SwiftEmitter.dataFile(sorted, access: access, header: header)))
+                                               contents: SwiftEmitter.dataFile(sorted, access: access, header: header, jobs: workers)))
                 case 1:
                     swift.set(1, GeneratedFile(path: "Swift/" + SwiftEmitter.fileNames[1],
                                                contents: SwiftEmitter.rulesFile(sorted, access: access, header: header)))

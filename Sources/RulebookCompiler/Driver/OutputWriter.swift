@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -312,13 +313,30 @@ public struct OutputWriter: Sendable {
     /// Validates and sorts the wanted files; rejects duplicates, case-only collisions and a path that
     /// is both a file and a folder.
     func prepare(_ files: [GeneratedFile]) throws(OutputError) -> [Wanted] {
+        // Bytes and hashes of many files are computed on all cores (the first invalid path, in input order, is reported).
+        @Sendable func make(_ file: GeneratedFile) -> Result<Wanted, OutputError> {
+            Result { () throws(OutputError) -> Wanted in
+                let components = try Self.validatedComponents(of: file.path)
+                let bytes = Array(file.contents.utf8)
+                return Wanted(path: file.path, components: components, bytes: bytes, hash: ContentHash.hex(bytes))
+            }
+        }
+        var made = [Result<Wanted, OutputError>?](repeating: nil, count: files.count)
+        if files.count >= 64 {
+            let chunk = 32
+            made.withUnsafeMutableBufferPointer { slots in
+                nonisolated(unsafe) let slots = slots
+                DispatchQueue.concurrentPerform(iterations: (files.count + chunk - 1) / chunk) { part in
+                    for index in (part * chunk)..<min(files.count, (part + 1) * chunk) { slots[index] = make(files[index]) }
+                }
+            }
+        } else {
+            for index in files.indices { made[index] = make(files[index]) }
+        }
         var wanted: [Wanted] = []
         wanted.reserveCapacity(files.count)
-        for file in files {
-            let components = try Self.validatedComponents(of: file.path)
-            let bytes = Array(file.contents.utf8)
-            wanted.append(Wanted(path: file.path, components: components, bytes: bytes, hash: ContentHash.hex(bytes)))
-        }
+        for result in made { wanted.append(try result!.get()) }
+        made = []
         wanted.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         var folded: [String: String] = [:]
         var folders: Set<String> = []

@@ -174,18 +174,26 @@ public enum JSONEmitter {
 
     /// Indices of `records` sorted by system, code, source path, source line (byte order; stable).
     static func canonicalOrder(_ records: [CodeRecord]) -> [Int] {
+        // Sort keys taken out once: comparing through `records[i]` would copy whole records per comparison.
+        struct Key {
+            var system: String, code: String, path: String, line: Int, position: Int
+        }
         func precedes(_ a: String, _ b: String) -> Bool? {
             if a == b { return nil }
             return a.utf8.lexicographicallyPrecedes(b.utf8)
         }
-        return records.indices.sorted { left, right in
-            let a = records[left], b = records[right]
-            if let result = precedes(a.system.rawValue, b.system.rawValue) { return result }
-            if let result = precedes(a.code, b.code) { return result }
-            if let result = precedes(a.source.path, b.source.path) { return result }
-            if a.source.line != b.source.line { return a.source.line < b.source.line }
-            return left < right
+        let keys = records.indices.map { index in
+            let record = records[index]
+            return Key(system: record.system.rawValue, code: record.code, path: record.source.path,
+                       line: record.source.line, position: index)
         }
+        return keys.sorted { a, b in
+            if let result = precedes(a.system, b.system) { return result }
+            if let result = precedes(a.code, b.code) { return result }
+            if let result = precedes(a.path, b.path) { return result }
+            if a.line != b.line { return a.line < b.line }
+            return a.position < b.position
+        }.map(\.position)
     }
 
     // MARK: Model writers (keys in byte order)

@@ -1,3 +1,4 @@
+import Dispatch
 import Rulebook
 
 /// A file an emitter produces, relative to its output folder.
@@ -69,14 +70,36 @@ public enum SwiftEmitter {
         ]
     }
 
-    static func dataFile(_ records: [CodeRecord], access: String, header: [String]) -> String {
+    static func dataFile(_ records: [CodeRecord], access: String, header: [String], jobs: Int = 1) -> String {
         // Compact JSON with invisibles escaped: no line break inside a record, no code point to escape.
-        var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: records.count * 4096)
-        for (offset, record) in records.enumerated() {
-            if offset > 0 { writer.lineBreak() }
-            JSONEmitter.write(record, to: &writer)
+        // Written in chunks of records on `jobs` threads, then joined: the same bytes for any `jobs`.
+        let chunkSize = 256
+        let chunkCount = (records.count + chunkSize - 1) / chunkSize
+        @Sendable func chunk(_ index: Int) -> [UInt8] {
+            let range = (index * chunkSize)..<min(records.count, (index + 1) * chunkSize)
+            var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: range.count * 6144)
+            for offset in range {
+                if offset > range.lowerBound { writer.lineBreak() }
+                JSONEmitter.write(records[offset], to: &writer)
+            }
+            return writer.bytes
         }
-        let payload = writer.bytes
+        var chunks = [[UInt8]](repeating: [], count: chunkCount)
+        if jobs > 1 && chunkCount > 1 {
+            chunks.withUnsafeMutableBufferPointer { slots in
+                nonisolated(unsafe) let slots = slots
+                DispatchQueue.concurrentPerform(iterations: chunkCount) { index in slots[index] = chunk(index) }
+            }
+        } else {
+            for index in 0..<chunkCount { chunks[index] = chunk(index) }
+        }
+        var payload: [UInt8] = []
+        payload.reserveCapacity(chunks.reduce(chunkCount) { $0 + $1.count })
+        for (index, bytes) in chunks.enumerated() {
+            if index > 0 { payload.append(0x0A) }
+            payload += bytes
+        }
+        chunks = []
         let delimiterCount = payload.withUnsafeBufferPointer { bytes in
             precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
             return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)

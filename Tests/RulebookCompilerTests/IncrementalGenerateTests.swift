@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import RulebookCompiler
+
+/// A corpus written by `Scripts/make-corpus.py` (the benchmark's generator) into a fresh temporary folder.
+enum GeneratedCorpus {
+    static func write(count: Int, seed: Int = 7) throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rulebook-corpus-\(UUID().uuidString)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", RulebookProcess.packageRoot.appendingPathComponent("Scripts/make-corpus.py").path,
+                             "--count", String(count), "--seed", String(seed), "--out", folder.path]
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw CorpusError() }
+        return folder
+    }
+    struct CorpusError: Error {}
+
+    /// Every file below `folder` (hidden ones too), relative path → bytes.
+    static func snapshot(_ folder: URL) -> [String: Data] {
+        var files: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: folder.path)
+        while let relative = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            let url = folder.appendingPathComponent(relative)
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files[relative] = try? Data(contentsOf: url)
+            }
+        }
+        return files
+    }
+
+    static func documents(_ folder: URL) throws -> [URL] {
+        try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .filter { !$0.lastPathComponent.hasPrefix(".") }.sorted { $0.path < $1.path }
+    }
+}
+
+/// Incremental runs (documents reused from the cache) give the same output folder, byte for byte, and the
+/// same diagnostics as a full run without the cache, after edits, additions, deletions, renames and a
+/// config change; a corrupt cache only means a full run.
+@Suite(.serialized) struct IncrementalGenerateTests {
+    struct Run {
+        var outcome: GenerateOutcome
+        var files: [String: Data]
+    }
+
+    let work = FileManager.default.temporaryDirectory.appendingPathComponent("rulebook-incr-\(UUID().uuidString)")
+
+    func generate(_ corpus: URL, output: String, incremental: Bool, config: String? = nil, check: Bool = false) -> Run {
+        var options = GenerateOptions()
+        options.inputs = [corpus.path]
+        options.output = work.appendingPathComponent(output).path
+        options.incremental = incremental
+        options.cacheDirectory = work.appendingPathComponent("cache").path
+        options.configPath = config
+        options.check = check
+        options.jobs = 2
+        let outcome = Generator.run(options)
+        return Run(outcome: outcome, files: GeneratedCorpus.snapshot(URL(fileURLWithPath: options.output)))
+    }
+
+    /// Full run into a fresh folder vs the incremental run into the long-lived one.
+    func expectSame(_ corpus: URL, step: String, config: String? = nil, expectReused: (Int) -> Bool) {
+        let fresh = "full-\(UUID().uuidString)"
+        let full = generate(corpus, output: fresh, incremental: false, config: config)
+        let incremental = generate(corpus, output: "incremental", incremental: true, config: config)
+        #expect(!full.files.isEmpty, "\(step): the full run wrote nothing")
+        #expect(full.files == incremental.files, "\(step): output differs: \(Set(full.files.keys).symmetricDifference(incremental.files.keys).sorted().prefix(5)), changed \(full.files.keys.filter { full.files[$0] != incremental.files[$0] }.sorted().prefix(5))")
+        #expect(full.outcome.diagnostics == incremental.outcome.diagnostics, "\(step): diagnostics differ")
+        #expect(full.outcome.records == incremental.outcome.records, "\(step): records differ")
+        #expect(full.outcome.summary == incremental.outcome.summary)
+        #expect(expectReused(incremental.outcome.reusedDocuments), "\(step): reused \(incremental.outcome.reusedDocuments) documents")
+        // --check against the incremental folder passes, and reuses every document.
+        let check = generate(corpus, output: "incremental", incremental: true, config: config, check: true)
+        #expect(check.outcome.staleFiles.isEmpty, "\(step): --check after the incremental run: \(check.outcome.staleFiles.prefix(5))")
+        #expect(check.outcome.reusedDocuments == check.outcome.documentCount, "\(step): --check compiled documents again")
+        try? FileManager.default.removeItem(at: work.appendingPathComponent(fresh))
+    }
+
+    @Test func incrementalRunsMatchFullRuns() throws {
+        let corpus = try GeneratedCorpus.write(count: 120)
+        defer {
+            try? FileManager.default.removeItem(at: corpus)
+            try? FileManager.default.removeItem(at: work)
+        }
+        var documents = try GeneratedCorpus.documents(corpus)
+        #expect(documents.count == 120)
+
+        // First run: nothing cached.
+        expectSame(corpus, step: "first run") { $0 == 0 }
+        // No change: everything reused.
+        expectSame(corpus, step: "no change") { $0 == 120 }
+
+        // Edit one document (append a paragraph) and break another one's table.
+        let edited = documents[10]
+        try (String(contentsOf: edited, encoding: .utf8) + "\nAn appended paragraph about billing.\n").write(to: edited, atomically: true, encoding: .utf8)
+        let broken = documents[20]
+        let brokenText = try String(contentsOf: broken, encoding: .utf8)
+        try brokenText.replacingOccurrences(of: "|", with: " ").write(to: broken, atomically: true, encoding: .utf8)
+        expectSame(corpus, step: "two edits") { $0 == 118 }
+
+        // Add a document that duplicates another's code (cross-document diagnostics), and a new one.
+        let duplicate = corpus.appendingPathComponent("zz_duplicate.md")
+        try FileManager.default.copyItem(at: documents[30], to: duplicate)
+        let extra = try GeneratedCorpus.write(count: 130)
+        defer { try? FileManager.default.removeItem(at: extra) }
+        let newcomer = try GeneratedCorpus.documents(extra)[125]
+        try FileManager.default.copyItem(at: newcomer, to: corpus.appendingPathComponent(newcomer.lastPathComponent))
+        expectSame(corpus, step: "additions") { $0 == 120 }
+
+        // Delete one, rename another (its provenance path changes, so it is compiled again).
+        try FileManager.default.removeItem(at: documents[40])
+        let renamed = corpus.appendingPathComponent("renamed-" + documents[50].lastPathComponent)
+        try FileManager.default.moveItem(at: documents[50], to: renamed)
+        documents = try GeneratedCorpus.documents(corpus)
+        expectSame(corpus, step: "delete and rename") { $0 == 120 }
+
+        // A config with an extra payer name: extraction changes, nothing is reused.
+        let config = work.appendingPathComponent("rulebook.json")
+        try #"{"knownPayers": {"Acme Health": "acme"}, "knownModifiers": ["ZZ"]}"#.write(to: config, atomically: true, encoding: .utf8)
+        expectSame(corpus, step: "config change", config: config.path) { $0 == 0 }
+        expectSame(corpus, step: "config, no change", config: config.path) { $0 == documents.count }
+
+        // A corrupt cache file is ignored (a full run), and replaced.
+        let cacheFiles = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("cache"), includingPropertiesForKeys: nil)
+        #expect(cacheFiles.count == 1)
+        for file in cacheFiles {
+            var bytes = [UInt8](try Data(contentsOf: file))
+            bytes.removeLast(bytes.count / 3)
+            bytes[9] ^= 0xFF
+            try Data(bytes).write(to: file)
+        }
+        expectSame(corpus, step: "corrupt cache", config: config.path) { $0 == 0 }
+        expectSame(corpus, step: "after corrupt cache", config: config.path) { $0 == documents.count }
+    }
+
+    @Test func cacheCodecRoundTripsRecordsAndDiagnostics() throws {
+        let corpus = try GeneratedCorpus.write(count: 40, seed: 3)
+        defer { try? FileManager.default.removeItem(at: corpus) }
+        for url in try GeneratedCorpus.documents(corpus) {
+            let bytes = [UInt8](try Data(contentsOf: url))
+            let result = Pipeline.compile(bytes: bytes, path: url.lastPathComponent)
+            let decoded = try CacheCodec.decodeResult(CacheCodec.encode(result)[...], path: result.path)
+            #expect(decoded.record == result.record)
+            #expect(decoded.diagnostics == result.diagnostics)
+            #expect(decoded.record != nil)
+        }
+        // Truncated payloads are rejected, not misread.
+        let url = try #require(try GeneratedCorpus.documents(corpus).first)
+        let encoded = CacheCodec.encode(Pipeline.compile(bytes: [UInt8](try Data(contentsOf: url)), path: "x.md"))
+        for cut in stride(from: 1, to: encoded.count, by: max(1, encoded.count / 50)) {
+            #expect((try? CacheCodec.decodeResult(encoded[..<cut], path: "x.md")) == nil)
+        }
+    }
+}
