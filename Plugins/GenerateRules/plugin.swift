@@ -41,15 +41,22 @@ struct GenerateRules: CommandPlugin {
                 throw GenerateRulesError.failed
             }
             let directory = target.directoryURL
-            var arguments = ["generate", "--input", directory.path(percentEncoded: false),
-                             "--output", directory.appending(path: "Generated").path(percentEncoded: false)]
+            var arguments = ["generate", "--input", plainPath(directory),
+                             "--output", plainPath(directory.appending(path: "Generated"))]
             let config = directory.appending(path: "rulebook.json")
             if FileManager.default.fileExists(atPath: config.path(percentEncoded: false)),
                !passThrough.contains(where: { $0 == "--config" || $0.hasPrefix("--config=") }) {
-                arguments += ["--config", config.path(percentEncoded: false)]
+                arguments += ["--config", plainPath(config)]
             }
             try run(tool, arguments + passThrough, in: packageDirectory, what: "target '\(target.name)'")
         }
+    }
+
+    /// A file system path without percent encoding or trailing slash.
+    func plainPath(_ url: URL) -> String {
+        var path = url.path(percentEncoded: false)
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        return path
     }
 
     /// Runs the tool, its output going straight to ours; a non-zero exit becomes an error diagnostic.

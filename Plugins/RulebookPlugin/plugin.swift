@@ -36,13 +36,12 @@ enum RulebookBuildCommand {
         guard !documents.isEmpty else { return [] }
 
         let output = workDirectory.appending(path: "rulebook", directoryHint: .isDirectory)
-        var arguments = ["generate", "--input", targetDirectory.path(percentEncoded: false),
-                         "--output", output.path(percentEncoded: false)]
+        var arguments = ["generate", "--input", plainPath(targetDirectory), "--output", plainPath(output)]
         var inputs = documents
         let config = targetDirectory.appending(path: configFileName, directoryHint: .notDirectory)
         var configSetsAccessLevel = false
         if FileManager.default.fileExists(atPath: config.path(percentEncoded: false)) {
-            arguments += ["--config", config.path(percentEncoded: false)]
+            arguments += ["--config", plainPath(config)]
             inputs.append(config)
             configSetsAccessLevel = configMentionsAccessLevel(config)
         }
@@ -63,6 +62,14 @@ enum RulebookBuildCommand {
                 outputFiles: swiftOutputs.map { swiftDirectory.appending(path: $0, directoryHint: .notDirectory) }
             )
         ]
+    }
+
+    /// A file system path without percent encoding or trailing slash: the compiler names documents
+    /// `<input folder>/<relative path>`, so diagnostics read `/…/Sources/Billing/Documents/x.md:12:3: error: …`.
+    static func plainPath(_ url: URL) -> String {
+        var path = url.path(percentEncoded: false)
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        return path
     }
 
     /// Every document under `directory`, recursively, in sorted path order — the same files the compiler
