@@ -28,6 +28,8 @@ public enum CommandLineTool {
     public static let subcommands: [Subcommand] = [
         ExtractCommand.command,
         DumpCommand.command,
+        GenerateCommand.command,
+        CheckCommand.command,
     ]
 
     static var overview: String {

@@ -23,7 +23,7 @@ enum ExtractCommand {
             diagnostics += result.diagnostics
         }
         Console.error(diagnostics.map { $0.formatted + "\n" }.joined())
-        Console.out(JSONEmitter.extractResult(records, diagnostics: diagnostics))
+        Console.out(ProcessInfo.processInfo.environment["RB_DEBUG"] != nil ? DebugJSON.encode(records) : JSONEmitter.extractResult(records, diagnostics: diagnostics))
         return diagnostics.contains { $0.severity == .error } ? 1 : 0
     }
 }

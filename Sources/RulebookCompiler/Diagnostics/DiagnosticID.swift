@@ -25,8 +25,10 @@ public enum DiagnosticID: String, Sendable, CaseIterable {
     // Cross-document
     case codeDuplicate = "code.duplicate"
     case payerConflict = "payer.conflict"
-    // Output
+    // Output and configuration
     case outputWriteFailed = "output.write-failed"
+    case outputStale = "output.stale"
+    case configInvalid = "config.invalid"
 
     public var explanation: String {
         switch self {
@@ -50,6 +52,8 @@ public enum DiagnosticID: String, Sendable, CaseIterable {
         case .exampleFailed: return "A claim example in the document does not give the expected result when checked against the compiled rules."
         case .codeDuplicate: return "Two documents define the same billing code. Each code must be defined by exactly one document."
         case .payerConflict: return "Two statements for the same code and payer disagree (for example prior authorization required in one place and not required in another)."
+        case .outputStale: return "`rulebook generate --check` found output files that differ from what the documents compile to (stale, missing or extra). Run `swift run rulebook generate` and commit the result."
+        case .configInvalid: return "The rulebook.json config file could not be read: it must be a JSON object with only the keys accessLevel, knownPayers and knownModifiers."
         case .outputWriteFailed: return "An output file could not be written (read-only folder, full disk). Existing outputs are left intact."
         }
     }

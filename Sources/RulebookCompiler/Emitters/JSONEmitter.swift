@@ -10,3 +10,9 @@ public enum JSONEmitter {
     /// `{"schemaVersion": 1, "codes": [{system, code, title, file, source}]}`; `file` is the bundle's name.
     public static func index(_ records: [CodeRecord]) -> String { "" }
 }
+
+// TEMPORARY until the emitters branch lands.
+extension JSONEmitter {
+    public static func bundleFileName(for record: CodeRecord) -> String { "\(record.system.rawValue.lowercased())-\(record.code.lowercased()).json" }
+}
+public enum SchemaEmitter { public static func schema() -> String { "{}\n" } }

@@ -1,8 +1,535 @@
+import Foundation
 import Rulebook
 
-/// Blocks → typed model + diagnostics. (Stub: to be written.)
+/// Options that change what extraction accepts (from `rulebook.json`).
+public struct ExtractionOptions: Sendable {
+    public var payers: PayerDirectory
+    public init(payers: PayerDirectory = PayerDirectory()) {
+        self.payers = payers
+    }
+}
+
+/// Blocks → typed model + diagnostics. One document yields one code record.
 public enum Extractor {
-    public static func extract(_ document: ParsedDocument) -> (record: CodeRecord?, diagnostics: [Diagnostic]) {
-        (nil, [])
+    public static func extract(_ document: ParsedDocument, options: ExtractionOptions = ExtractionOptions())
+        -> (record: CodeRecord?, diagnostics: [Diagnostic]) {
+        var extraction = DocumentExtraction(document: document, options: options)
+        extraction.run()
+        return (extraction.record, extraction.diagnostics.items)
+    }
+}
+
+/// What one statement in a document says about one payer, before statements are merged.
+struct PayerStatement {
+    var payer: String
+    var name: String
+    var priorAuthorization: PriorAuthorization
+    var coverage: Coverage
+    var notes: String
+    var source: SourceLocation
+}
+
+/// The state of extracting one document: a walk over its blocks with the heading path.
+struct DocumentExtraction {
+    let document: ParsedDocument
+    let options: ExtractionOptions
+    var diagnostics: DiagnosticBag
+    var record: CodeRecord?
+
+    // What has been found so far.
+    private var identity: (system: CodeSystem, code: String, title: String, line: Int)?
+    private var frontMatter: [String: FrontMatterEntry] = [:]
+    private var summary: [String] = []
+    private var summaryLines: [TextLine] = []
+    private var serviceType = ""
+    private var sites: [String] = []
+    private var effective: String?
+    private var modifiers: [Modifier] = []
+    private var modifierLines: [String: Int] = [:]
+    private var statements: [PayerStatement] = []
+    private var updates: [PolicyUpdate] = []
+    private var examples: [ClaimExample] = []
+    private var sections: [SectionText] = []
+    private var reportedUnknownPayers = Set<String>()
+    private var sawDocumentTitle = false
+
+    /// Heading path above the current block (the document's title heading excluded).
+    private var headings: [(level: Int, text: String)] = []
+    /// The payer heading being read (form b), with its statement index.
+    private var payerHeading: (level: Int, statement: Int)?
+
+    init(document: ParsedDocument, options: ExtractionOptions) {
+        self.document = document
+        self.options = options
+        self.diagnostics = DiagnosticBag(path: document.path)
+    }
+
+    // MARK: - Walk
+
+    mutating func run() {
+        for block in document.blocks { visit(block) }
+        finish()
+    }
+
+    private var sectionPath: [String] { headings.map(\.text) }
+    private func location(_ line: Int) -> SourceLocation { SourceLocation(path: document.path, line: line, section: sectionPath) }
+
+    private func inSection(_ keywords: [String]) -> Bool {
+        headings.contains { heading in
+            let lower = heading.text.lowercased()
+            return keywords.contains { lower.contains($0) }
+        }
+    }
+
+    private var inPayerSection: Bool { inSection(["payer"]) }
+    private var inUpdatesSection: Bool { inSection(["update", "policy changes", "revision history", "recent changes"]) }
+    private var inExamplesSection: Bool { inSection(["example"]) }
+    private var inSummarySection: Bool {
+        guard let first = headings.first else { return identity != nil }
+        let lower = first.text.lowercased()
+        return lower.contains("summary") || lower == "overview" || lower == "introduction"
+    }
+
+    private mutating func visit(_ block: Block) {
+        diagnosticsLine = block.line
+        switch block.kind {
+        case .frontMatter(let entries):
+            readFrontMatter(entries)
+        case .heading(let level, let text):
+            // The document's title heading (a code title line, or the first level-1 heading) is not a section.
+            let titleLine = TitleLine.parse(text)
+            if (identity == nil && titleLine != nil) || (level == 1 && !sawDocumentTitle) {
+                sawDocumentTitle = sawDocumentTitle || level == 1
+                if let titleLine { setIdentity(titleLine, line: block.line, column: block.column) }
+                headings.removeAll()
+                payerHeading = nil
+                return
+            }
+            while let last = headings.last, last.level >= level { headings.removeLast() }
+            if let current = payerHeading, level <= current.level { payerHeading = nil }
+            let parentIsPayerSection = inPayerSection
+            headings.append((level, text))
+            if parentIsPayerSection, !ScrapedTextParser.isSectionName(text), let payer = payerName(text, strict: false) {
+                statements.append(PayerStatement(payer: payer, name: text, priorAuthorization: .unknown, coverage: .unknown,
+                                                 notes: "", source: location(block.line)))
+                payerHeading = (level, statements.count - 1)
+            }
+        case .table(let table):
+            readTable(table, block: block)
+        case .labelled(let label, let value, let valueColumn):
+            readLabelled(label: label, value: value, line: block.line, column: block.column, valueColumn: valueColumn)
+        case .paragraph(let lines):
+            for line in lines { readText(line) }
+        case .list(_, let items):
+            for item in items {
+                for child in item.blocks { visit(child) }
+            }
+        case .other(_, let lines):
+            for line in lines where !line.text.isEmpty { keepUnplaced(line.text, line: line.line) }
+        }
+    }
+
+    // MARK: - Identity
+
+    private mutating func readFrontMatter(_ entries: [FrontMatterEntry]) {
+        let known: Set<String> = ["code", "system", "title", "effective", "summary"]
+        for entry in entries {
+            let key = entry.key.lowercased()
+            if known.contains(key) {
+                frontMatter[key] = entry
+            } else {
+                diagnostics.add(.warning, .frontMatterUnknownKey, line: entry.line, column: 1,
+                                "unknown front-matter key '\(entry.key)' (known keys: code, system, title, effective, summary)")
+            }
+        }
+        if let entry = frontMatter["code"] {
+            let code = entry.value.trimmingCharacters(in: .whitespaces).uppercased()
+            var system: CodeSystem?
+            if let systemEntry = frontMatter["system"] {
+                switch systemEntry.value.trimmingCharacters(in: .whitespaces).uppercased() {
+                case "CPT": system = .cpt
+                case "HCPCS", "HCPCS LEVEL II", "HCPCS II": system = .hcpcs
+                default:
+                    diagnostics.add(.error, .codeInvalid, line: systemEntry.line, column: 1,
+                                    "unknown code system '\(systemEntry.value)' (expected CPT or HCPCS)")
+                    return
+                }
+            } else {
+                system = code.first.map { $0.isLetter } == true ? .hcpcs : .cpt
+            }
+            setIdentity((system!, code, frontMatter["title"]?.value ?? ""), line: entry.line, column: 1)
+        }
+        if let entry = frontMatter["effective"] {
+            readEffective(entry.value, line: entry.line)
+        }
+        if let entry = frontMatter["summary"], !entry.value.isEmpty {
+            summary.append(entry.value)
+        }
+    }
+
+    private mutating func setIdentity(_ title: (system: CodeSystem, code: String, title: String), line: Int, column: Int) {
+        guard TitleLine.isValid(title.code, system: title.system) else {
+            diagnostics.add(.error, .codeInvalid, line: line, column: column,
+                            "'\(title.code)' is not a valid \(title.system.rawValue) code (expected \(TitleLine.describeForm(title.system)))")
+            return
+        }
+        if let existing = identity {
+            // Front matter names the code; a title line may repeat it and supply the title.
+            if existing.code == title.code && existing.title.isEmpty { identity?.title = title.title }
+            return
+        }
+        identity = (title.system, title.code, title.title, line)
+    }
+
+    private mutating func readEffective(_ value: String, line: Int) {
+        if let iso = DateText.iso(value) {
+            effective = iso
+        } else {
+            diagnostics.add(.warning, .dateInvalid, line: line, column: 1,
+                            "cannot read the effective date '\(value)'; write it as YYYY-MM-DD")
+        }
+    }
+
+    // MARK: - Text
+
+    private mutating func readText(_ line: TextLine) {
+        let text = line.text
+        if text.isEmpty { return }
+        if identity == nil, LineClassifier.isTitle(ArraySlice(text.utf8)), let title = TitleLine.parse(text) {
+            setIdentity(title, line: line.line, column: line.column)
+            headings.removeAll()
+            return
+        }
+        if let heading = payerHeading {
+            appendNotes(text, to: heading.statement)
+            return
+        }
+        if inExamplesSection { keepUnplaced(text, line: line.line); return }
+        if inUpdatesSection, readUpdate(text, line: line.line) { return }
+        if inPayerSection, readDashStatement(text, line: line.line, column: line.column) { return }
+        if inSummarySection {
+            summary.append(text)
+            summaryLines.append(line)
+            return
+        }
+        keepUnplaced(text, line: line.line)
+    }
+
+    private mutating func readLabelled(label: String, value: String, line: Int, column: Int, valueColumn: Int) {
+        let key = StatementClassifier.normalized(label)
+        switch key {
+        case "service type", "type of service", "service category":
+            serviceType = value
+            return
+        case "typical site of service", "typical sites of service", "site of service", "sites of service",
+             "place of service", "typical place of service", "setting", "care setting":
+            sites = Self.splitSites(value)
+            return
+        case "effective", "effective date", "effective from":
+            readEffective(value, line: line)
+            return
+        default:
+            break
+        }
+        if let heading = payerHeading {
+            if key.contains("auth") || key == "pa" {
+                merge(into: heading.statement, priorAuthorization: StatementClassifier.priorAuthorization(cell: value))
+            } else if key.contains("coverage") || key.contains("covered") {
+                merge(into: heading.statement, coverage: StatementClassifier.coverage(cell: value))
+            }
+            appendNotes("\(label): \(value)", to: heading.statement, classify: false)
+            return
+        }
+        if inUpdatesSection, readUpdate("\(label): \(value)", line: line) { return }
+        if inPayerSection, let payer = payerName(label, strict: false) {
+            addStatement(payer: payer, name: label, text: value, line: line, column: column)
+            return
+        }
+        if inSummarySection {
+            summary.append("\(label): \(value)")
+            return
+        }
+        keepUnplaced("\(label): \(value)", line: line)
+    }
+
+    /// `UnitedHealthcare – text` / `Aetna - text` in a payer section (form c).
+    private mutating func readDashStatement(_ text: String, line: Int, column: Int) -> Bool {
+        for separator in [" – ", " — ", " - "] {
+            guard let range = text.range(of: separator) else { continue }
+            let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmingCharacters(in: .whitespaces))
+            guard let payer = payerName(name, strict: false) else { continue }
+            addStatement(payer: payer, name: name, text: String(text[range.upperBound...]).trimmingCharacters(in: .whitespaces),
+                         line: line, column: column)
+            return true
+        }
+        return false
+    }
+
+    private mutating func addStatement(payer: String, name: String, text: String, line: Int, column: Int) {
+        statements.append(PayerStatement(payer: payer, name: name,
+                                         priorAuthorization: StatementClassifier.priorAuthorization(text: text),
+                                         coverage: StatementClassifier.coverage(text: text), notes: text, source: location(line)))
+    }
+
+    private mutating func appendNotes(_ text: String, to index: Int, classify: Bool = true) {
+        let notes = statements[index].notes
+        statements[index].notes = notes.isEmpty ? text : notes + " " + text
+        if classify {
+            merge(into: index, priorAuthorization: StatementClassifier.priorAuthorization(text: text))
+            merge(into: index, coverage: StatementClassifier.coverage(text: text))
+        }
+    }
+
+    private mutating func merge(into index: Int, priorAuthorization: PriorAuthorization = .unknown, coverage: Coverage = .unknown) {
+        if statements[index].priorAuthorization == .unknown { statements[index].priorAuthorization = priorAuthorization }
+        if statements[index].coverage == .unknown { statements[index].coverage = coverage }
+    }
+
+    /// The payer id for a name, or nil when the text does not look like a payer name.
+    /// Unknown names are accepted (as a slug, with a note) when they look like a proper name.
+    private mutating func payerName(_ name: String, strict: Bool) -> String? {
+        if let id = options.payers.knownID(name) { return id }
+        if strict { return nil }
+        let words = name.split(separator: " ")
+        guard (1...5).contains(words.count), name.count <= 60 else { return nil }
+        let lower = name.lowercased()
+        let notPayers = ["note", "notes", "summary", "coverage", "prior", "authorization", "documentation", "tip", "important",
+                         "example", "source", "update", "effective", "service", "site", "billing", "coding", "reminder",
+                         "key", "caveat", "general", "overview", "requirement", "policy", "policies", "all", "other",
+                         "commercial", "payers", "payer", "plans", "criteria", "modifier", "frequency", "limit", "claims"]
+        if notPayers.contains(where: { lower.contains($0) }) { return nil }
+        guard words.allSatisfy({ word in word.first.map { $0.isUppercase || $0.isNumber } ?? false }) else { return nil }
+        let slug = PayerDirectory.slug(name)
+        if !reportedUnknownPayers.contains(slug) {
+            reportedUnknownPayers.insert(slug)
+            diagnostics.add(.note, .payerUnknown, line: diagnosticsLine, column: 1,
+                            "unknown payer '\(name)'; kept as '\(slug)' (add it to knownPayers in rulebook.json to name it)")
+        }
+        return slug
+    }
+
+    /// Line for diagnostics raised while reading the current block (set by callers).
+    private var diagnosticsLine = 0
+
+    // MARK: - Tables
+
+    private static func column(_ header: [Table.Cell], _ names: Set<String>) -> Int? {
+        header.firstIndex { names.contains(StatementClassifier.normalized($0.text)) }
+    }
+
+    private static func column(_ header: [Table.Cell], containing fragments: [String]) -> Int? {
+        header.firstIndex { cell in
+            let text = StatementClassifier.normalized(cell.text)
+            return fragments.contains { text.contains($0) }
+        }
+    }
+
+    private mutating func readTable(_ table: Table, block: Block) {
+        let header = table.header
+        if let payerColumn = Self.column(header, ["payer", "payers", "payer name", "insurer", "plan", "health plan", "carrier"]),
+           Self.column(header, ["claim"]) == nil {
+            readPayerTable(table, payerColumn: payerColumn)
+            return
+        }
+        if let claimColumn = Self.column(header, ["claim", "claim line"]), let expectedColumn = Self.column(header, ["expected", "result", "expected result"]) {
+            let payerColumn = Self.column(header, ["payer"])
+            for row in table.rows {
+                examples.append(ClaimExample(claim: row.cells[claimColumn].text, payer: payerColumn.map { row.cells[$0].text } ?? "",
+                                             expected: row.cells[expectedColumn].text, source: location(row.line)))
+            }
+            return
+        }
+        if let codeColumn = Self.column(header, ["modifier", "modifiers", "mod", "mod.", "modifier code", "code"]),
+           let descriptionColumn = Self.column(header, ["description", "descriptor", "meaning", "definition", "modifier description", "name"]) {
+            let isCodeHeader = StatementClassifier.normalized(header[codeColumn].text) == "code"
+            let twoCharacterCodes = table.rows.filter { $0.cells[codeColumn].text.trimmingCharacters(in: .whitespaces).count == 2 }.count
+            if !isCodeHeader || twoCharacterCodes * 2 >= table.rows.count {
+                let usageColumn = Self.column(header, ["when to use", "usage", "use", "use when", "when used", "notes", "note",
+                                                       "when to apply", "guidance", "comments", "usage notes", "when to use it"])
+                readModifierTable(table, codeColumn: codeColumn, descriptionColumn: descriptionColumn, usageColumn: usageColumn)
+                return
+            }
+        }
+        // A table Rulebook has no use for: keep its text.
+        keepUnplaced(header.map(\.text).joined(separator: " | "), line: table.headerLine)
+        for row in table.rows { keepUnplaced(row.cells.map(\.text).joined(separator: " | "), line: row.line) }
+    }
+
+    private mutating func readModifierTable(_ table: Table, codeColumn: Int, descriptionColumn: Int, usageColumn: Int?) {
+        for row in table.rows {
+            let cell = row.cells[codeColumn]
+            var code = cell.text.trimmingCharacters(in: .whitespaces).uppercased()
+            if code.hasPrefix("-") { code.removeFirst() }
+            if code.hasPrefix("MODIFIER ") { code = String(code.dropFirst(9)).trimmingCharacters(in: .whitespaces) }
+            guard code.utf8.count == 2, code.utf8.allSatisfy({ ASCII.isDigit($0) || ASCII.isUpper($0) }) else {
+                let shown = cell.text.isEmpty ? "an empty cell" : "'\(cell.text)'"
+                diagnostics.add(.error, .modifierInvalid, line: row.line, column: cell.column,
+                                "invalid modifier code \(shown): a modifier is two letters or digits; the row is dropped")
+                continue
+            }
+            if let first = modifierLines[code] {
+                diagnostics.add(.warning, .modifierDuplicate, line: row.line, column: cell.column,
+                                "modifier \(code) is listed twice in this document (first at line \(first)); the first row is kept")
+                continue
+            }
+            modifierLines[code] = row.line
+            modifiers.append(Modifier(code: code, description: row.cells[descriptionColumn].text,
+                                      whenToUse: usageColumn.map { row.cells[$0].text } ?? "", source: location(row.line)))
+        }
+    }
+
+    private mutating func readPayerTable(_ table: Table, payerColumn: Int) {
+        let authorizationColumn = Self.column(table.header, containing: ["prior auth", "authorization", "authorisation", "precert"])
+            ?? Self.column(table.header, ["pa", "pa required", "pa?"])
+        let coverageColumn = Self.column(table.header, containing: ["coverage", "covered"])
+        let notesColumn = Self.column(table.header, containing: ["note", "comment", "detail", "policy", "requirement", "criteria"])
+        for row in table.rows {
+            let name = row.cells[payerColumn].text.trimmingCharacters(in: .whitespaces)
+            guard !name.isEmpty else { continue }
+            diagnosticsLine = row.line
+            guard let payer = payerName(name, strict: false) ?? Optional(PayerDirectory.slug(name)) else { continue }
+            let notes = notesColumn.map { row.cells[$0].text } ?? ""
+            var priorAuthorization = authorizationColumn.map { StatementClassifier.priorAuthorization(cell: row.cells[$0].text) } ?? .unknown
+            if priorAuthorization == .unknown && authorizationColumn.map({ row.cells[$0].text.isEmpty }) ?? true {
+                priorAuthorization = StatementClassifier.priorAuthorization(text: notes)
+            }
+            var coverage = coverageColumn.map { StatementClassifier.coverage(cell: row.cells[$0].text) } ?? .unknown
+            if coverage == .unknown && coverageColumn.map({ row.cells[$0].text.isEmpty }) ?? true {
+                coverage = StatementClassifier.coverage(text: notes)
+            }
+            statements.append(PayerStatement(payer: payer, name: name, priorAuthorization: priorAuthorization, coverage: coverage,
+                                             notes: notes, source: location(row.line)))
+        }
+    }
+
+    // MARK: - Policy updates
+
+    private mutating func readUpdate(_ text: String, line: Int) -> Bool {
+        guard let (date, rest) = DateText.leading(text) else { return false }
+        var body = rest.drop(while: { " :–—-)(".contains($0) })
+        var payer: String?
+        if let colon = body.firstIndex(of: ":") {
+            let candidate = String(body[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: " ()"))
+            if let id = options.payers.knownID(candidate) {
+                payer = id
+                body = body[body.index(after: colon)...].drop(while: { $0 == " " })
+            }
+        }
+        if payer == nil, body.hasPrefix("("), let close = body.firstIndex(of: ")") {
+            if let id = options.payers.knownID(String(body[body.index(after: body.startIndex)..<close])) {
+                payer = id
+                body = body[body.index(after: close)...].drop(while: { " :–—-".contains($0) })
+            }
+        }
+        updates.append(PolicyUpdate(date: date, payer: payer, text: String(body), source: location(line)))
+        return true
+    }
+
+    // MARK: - Unplaced text
+
+    private mutating func keepUnplaced(_ text: String, line: Int) {
+        let path = sectionPath
+        if let last = sections.last, last.heading == path, sections.count > 0 {
+            sections[sections.count - 1].text += "\n" + text
+        } else {
+            sections.append(SectionText(heading: path, text: text, source: location(line)))
+        }
+    }
+
+    // MARK: - Finish
+
+    static func splitSites(_ value: String) -> [String] {
+        var parts: [String] = []
+        for piece in value.components(separatedBy: CharacterSet(charactersIn: ";,")) {
+            for part in piece.components(separatedBy: " or ") {
+                var site = part.trimmingCharacters(in: .whitespaces)
+                for prefix in ["or ", "and "] where site.lowercased().hasPrefix(prefix) { site = String(site.dropFirst(prefix.count)) }
+                while site.hasSuffix(".") { site.removeLast() }
+                if !site.isEmpty { parts.append(site) }
+            }
+        }
+        return parts
+    }
+
+    /// Payers named in the summary (`Key payers covered … include Aetna, …, and Medicare.`).
+    private mutating func summaryPayers() -> [PayerStatement] {
+        var found: [PayerStatement] = []
+        for line in summaryLines {
+            for sentence in line.text.components(separatedBy: ". ") where sentence.lowercased().contains("payer") {
+                let lower = sentence.lowercased()
+                guard let range = lower.range(of: " include ") ?? lower.range(of: " including ") ?? lower.range(of: ": ") else { continue }
+                let listText = String(sentence[range.upperBound...])
+                for raw in listText.components(separatedBy: ",") {
+                    var name = raw.trimmingCharacters(in: .whitespaces)
+                    if name.hasPrefix("and ") { name.removeFirst(4) }
+                    while let last = name.last, ".;".contains(last) { name.removeLast() }
+                    name = name.trimmingCharacters(in: .whitespaces)
+                    let names = name.components(separatedBy: " and ").map { $0.trimmingCharacters(in: .whitespaces) }
+                    for name in names where !name.isEmpty {
+                        diagnosticsLine = line.line
+                        guard let payer = payerName(name, strict: false) else { continue }
+                        found.append(PayerStatement(payer: payer, name: name, priorAuthorization: .unknown, coverage: .unknown,
+                                                    notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
+                    }
+                }
+            }
+        }
+        return found
+    }
+
+    /// Merges statements per payer, in order of first mention; contradicting statements are an error.
+    private mutating func mergedPayers() -> [PayerNote] {
+        var order: [String] = []
+        var merged: [String: PayerNote] = [:]
+        var origins: [String: (pa: Int, coverage: Int)] = [:]
+        for statement in statements + summaryPayers() {
+            guard var note = merged[statement.payer] else {
+                order.append(statement.payer)
+                merged[statement.payer] = PayerNote(payer: statement.payer, name: statement.name,
+                                                    priorAuthorization: statement.priorAuthorization, coverage: statement.coverage,
+                                                    notes: statement.notes, source: statement.source)
+                origins[statement.payer] = (statement.source.line, statement.source.line)
+                continue
+            }
+            let origin = origins[statement.payer]!
+            if statement.priorAuthorization != .unknown {
+                if note.priorAuthorization == .unknown {
+                    note.priorAuthorization = statement.priorAuthorization
+                    origins[statement.payer]!.pa = statement.source.line
+                } else if note.priorAuthorization != statement.priorAuthorization {
+                    diagnostics.add(.error, .payerConflict, line: statement.source.line, column: 1,
+                                    "\(statement.name) prior authorization is '\(statement.priorAuthorization.rawValue)' here but '\(note.priorAuthorization.rawValue)' at \(document.path):\(origin.pa)")
+                }
+            }
+            if statement.coverage != .unknown {
+                if note.coverage == .unknown {
+                    note.coverage = statement.coverage
+                    origins[statement.payer]!.coverage = statement.source.line
+                } else if note.coverage != statement.coverage {
+                    diagnostics.add(.error, .payerConflict, line: statement.source.line, column: 1,
+                                    "\(statement.name) coverage is '\(statement.coverage.rawValue)' here but '\(note.coverage.rawValue)' at \(document.path):\(origin.coverage)")
+                }
+            }
+            if !statement.notes.isEmpty && !note.notes.contains(statement.notes) {
+                note.notes = note.notes.isEmpty ? statement.notes : note.notes + " " + statement.notes
+            }
+            merged[statement.payer] = note
+        }
+        return order.map { merged[$0]! }
+    }
+
+    private mutating func finish() {
+        guard let identity else {
+            if !diagnostics.items.contains(where: { $0.id == DiagnosticID.codeInvalid.rawValue }) {
+                diagnostics.add(.error, .codeMissing, line: 1, column: 1,
+                                "no billing code found: add a title line like 'CPT 27365: Excision of Tumor' or front matter with 'code:' and 'system:'")
+            }
+            return
+        }
+        let payers = mergedPayers()
+        record = CodeRecord(system: identity.system, code: identity.code, title: identity.title,
+                            summary: summary.joined(separator: "\n\n"), serviceType: serviceType, sitesOfService: sites,
+                            effective: effective, source: SourceLocation(path: document.path, line: identity.line),
+                            modifiers: modifiers, payers: payers, policyUpdates: updates, examples: examples, sections: sections)
     }
 }

@@ -1,0 +1,188 @@
+import Foundation
+import Rulebook
+
+/// `rulebook check --code 27365 [--modifier 50]… [--payer aetna] …`: checks one claim line against
+/// the rules and prints one line per finding with the document line that justifies it.
+enum CheckCommand {
+    static let defaultRules = "Generated/JSON"
+
+    static let command = Subcommand(
+        name: "check",
+        summary: "Check a claim line against the rules",
+        usage: """
+        USAGE: rulebook check --code CODE [--system CPT|HCPCS] [--modifier MOD]... [--payer PAYER]
+                              [--date YYYY-MM-DD] [--units N] [--site SITE] [--rules DIR]
+                              [--format text|json]
+
+        Checks one claim line against the compiled rules and prints one line per finding:
+          error|warning|info: message [id] (document:line, section)
+
+        OPTIONS:
+          --code CODE        The CPT or HCPCS code (required).
+          --system SYSTEM    CPT or HCPCS; default CPT for a code starting with a digit, HCPCS otherwise.
+          --modifier MOD     A modifier; repeat it (or separate with commas) for several, in billing order.
+          --payer PAYER      Payer id (aetna, bcbs, cigna, unitedhealthcare, medicare…) or name.
+          --date DATE        Date of service, YYYY-MM-DD; rules not yet effective then are not applied.
+          --units N          Units of service (a positive integer).
+          --site SITE        Site of service.
+          --rules DIR        A folder of JSON bundles (default \(defaultRules)) or of documents
+                             (.md/.txt, searched recursively and compiled on the fly); or one such file.
+          --format FORMAT    text (default) or json ({"findings": [...]}, keys sorted).
+
+        EXIT STATUS: 0 no error finding, 1 at least one error finding, 2 usage error or rules not loadable.
+
+        """,
+        spec: ArgumentSpec(valueOptions: ["code", "system", "modifier", "payer", "date", "units", "site", "rules",
+                                          "format"])
+    ) { arguments throws(UsageError) in
+        let line = try claimLine(from: arguments)
+        let format = arguments.value("format") ?? "text"
+        guard format == "text" || format == "json" else {
+            throw UsageError("unknown format '\(format)' (expected text or json)")
+        }
+        let rulesPath = arguments.value("rules") ?? defaultRules
+        let book: RuleBook
+        switch loadRules(at: rulesPath) {
+        case .success(let loaded):
+            book = loaded
+        case .failure(let problem):
+            Console.error(problem.line + "\n")
+            return 2
+        }
+        let findings = book.evaluate(line)
+        if format == "json" {
+            Console.out(json(findings))
+        } else if findings.isEmpty {
+            Console.out("ok: no findings for \(line.system.rawValue) \(line.claimText)\n")
+        } else {
+            Console.out(findings.map { $0.formatted + "\n" }.joined())
+        }
+        return findings.contains { $0.severity == .error } ? 1 : 0
+    }
+
+    /// The claim line the options describe.
+    static func claimLine(from arguments: ParsedArguments) throws(UsageError) -> ClaimLine {
+        guard arguments.positionals.isEmpty else {
+            throw UsageError("unexpected argument '\(arguments.positionals[0])' (give the code with --code)")
+        }
+        guard let rawCode = arguments.value("code") else { throw UsageError("check needs --code CODE") }
+        let code = rawCode.trimmingCharacters(in: .whitespaces).uppercased()
+        guard !code.isEmpty, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+            throw UsageError("--code '\(rawCode)' is not a code (letters and digits, e.g. 27365 or J1885)")
+        }
+        let system: CodeSystem
+        if let name = arguments.value("system") {
+            guard let parsed = CodeSystem(rawValue: name.uppercased()) else {
+                throw UsageError("unknown --system '\(name)' (expected CPT or HCPCS)")
+            }
+            system = parsed
+        } else {
+            system = ClaimLine.defaultSystem(for: code)
+        }
+        var modifiers: [String] = []
+        for value in arguments.all("modifier") {
+            let parts = value.split(whereSeparator: { $0 == "," || $0 == " " }).map { $0.uppercased() }
+            guard !parts.isEmpty else { throw UsageError("--modifier needs a value") }
+            modifiers += parts
+        }
+        var date: String?
+        if let value = arguments.value("date") {
+            guard ClaimLine.isValidDate(value) else {
+                throw UsageError("--date '\(value)' is not a date (expected YYYY-MM-DD)")
+            }
+            date = value
+        }
+        var units: Int?
+        if let value = arguments.value("units") {
+            guard let parsed = Int(value), parsed > 0 else {
+                throw UsageError("--units '\(value)' is not a positive integer")
+            }
+            units = parsed
+        }
+        let payer = arguments.value("payer").map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+        return ClaimLine(system: system, code: code, modifiers: modifiers, payer: payer, units: units,
+                         siteOfService: arguments.value("site"), dateOfService: date)
+    }
+
+    /// Why the rules could not be loaded: a line for stderr (`path: error: message`).
+    struct LoadProblem: Error {
+        var line: String
+        init(line: String) { self.line = line }
+        init(message: String) { self.line = "error: " + message }
+    }
+
+    static let documentExtensions: Set<String> = ["md", "markdown", "txt"]
+
+    /// A folder of bundles, a folder of documents (compiled on the fly), or one bundle or document.
+    static func loadRules(at path: String) -> Result<RuleBook, LoadProblem> {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            let hint = path == defaultRules
+                ? " (run 'rulebook generate' first, or pass --rules DIR with bundles or documents)" : ""
+            return .failure(LoadProblem(message: "no rules at '\(path)'\(hint)"))
+        }
+        let url = URL(fileURLWithPath: path)
+        do {
+            if !isDirectory.boolValue {
+                if path.hasSuffix(".json") {
+                    return .success(try RuleBook(bundleData: try Data(contentsOf: url), path: path))
+                }
+                return .success(compileDocuments([(url, path)]))
+            }
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+            if !RuleBook.bundleFileNames(names).isEmpty {
+                return .success(try RuleBook(bundlesAt: url))
+            }
+            let documents = documentFiles(under: path)
+            guard !documents.isEmpty else {
+                return .failure(LoadProblem(message: "no rule bundles (*.json) or documents (*.md, *.txt) in '\(path)'"))
+            }
+            return .success(compileDocuments(documents))
+        } catch let error as RuleBookLoadError {
+            return .failure(LoadProblem(line: error.description))
+        } catch {
+            return .failure(LoadProblem(line: "\(path): error: cannot read: \(error.localizedDescription)"))
+        }
+    }
+
+    /// Documents under `folder`, recursively, sorted by their path; display paths start with `folder`.
+    static func documentFiles(under folder: String) -> [(url: URL, displayPath: String)] {
+        let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+        guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var relative: [String] = []
+        while let item = enumerator.nextObject() as? String {
+            let name = (item as NSString).lastPathComponent
+            guard !name.hasPrefix("."), documentExtensions.contains((name as NSString).pathExtension.lowercased())
+            else { continue }
+            relative.append(item)
+        }
+        return relative.sorted().map { item in
+            (URL(fileURLWithPath: base).appendingPathComponent(item), base + "/" + item)
+        }
+    }
+
+    /// Compiles documents; their error diagnostics go to stderr (the check runs on what compiled).
+    static func compileDocuments(_ documents: [(url: URL, displayPath: String)]) -> RuleBook {
+        var records: [CodeRecord] = []
+        var errors: [Diagnostic] = []
+        for document in documents {
+            let result = Pipeline.compile(fileAt: document.url, displayPath: document.displayPath)
+            if let record = result.record { records.append(record) }
+            errors += result.diagnostics.filter { $0.severity == .error }
+        }
+        if !errors.isEmpty {
+            Console.error(errors.map { $0.formatted + "\n" }.joined())
+        }
+        return RuleBook(records: records)
+    }
+
+    /// `{"findings": [...]}` with sorted keys, two-space indent.
+    static func json(_ findings: [Finding]) -> String {
+        struct Output: Encodable { var findings: [Finding] }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(Output(findings: findings)),
+              let text = String(data: data, encoding: .utf8) else { return "{\"findings\": []}\n" }
+        return text + "\n"
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// `rulebook generate`: compile the documents under the inputs into OUT/JSON and OUT/Swift.
+enum GenerateCommand {
+    static let command = Subcommand(
+        name: "generate",
+        summary: "Compile documents into JSON rule bundles and Swift sources",
+        usage: """
+        USAGE: rulebook generate [--input DIR]... [--output DIR] [--check] [--access-level public|package|internal]
+                                 [--config FILE] [--jobs N]
+
+        Reads every .md, .markdown and .txt file under each input folder (default: seeds) and writes
+        OUT/JSON/<system>-<code>.json, OUT/JSON/index.json, OUT/JSON/rulebook.schema.json and the Swift
+        sources under OUT/Swift/ (default OUT: Generated). Files whose bytes are unchanged are not rewritten.
+
+        OPTIONS:
+          --input DIR        A folder (or file) of documents; repeatable. Default: seeds
+          --output DIR       The output folder. Default: Generated
+          --check            Write nothing; exit 1 if OUT is not exactly what would be written
+          --access-level L   Access level of the generated Swift declarations. Default: public
+          --config FILE      A rulebook.json with accessLevel, knownPayers, knownModifiers
+          --jobs N           Worker threads (default: one per core); output is identical for any N
+
+        Exit status: 0 ok (warnings allowed), 1 error diagnostics or stale output (--check), 2 usage error.
+
+        """,
+        spec: ArgumentSpec(valueOptions: ["input", "output", "access-level", "config", "jobs"], flags: ["check"])
+    ) { arguments throws(UsageError) in
+        guard arguments.positionals.isEmpty else {
+            throw UsageError("unexpected argument '\(arguments.positionals[0])' (use --input DIR)")
+        }
+        var options = GenerateOptions()
+        if !arguments.all("input").isEmpty { options.inputs = arguments.all("input") }
+        if let output = arguments.value("output") { options.output = output }
+        options.check = arguments.has("check")
+        if let level = arguments.value("access-level") {
+            guard let accessLevel = AccessLevel(rawValue: level) else {
+                throw UsageError("--access-level must be public, package or internal (got '\(level)')")
+            }
+            options.accessLevel = accessLevel
+        }
+        options.configPath = arguments.value("config")
+        if let jobs = arguments.value("jobs") {
+            guard let count = Int(jobs), count >= 1 else { throw UsageError("--jobs needs a positive number (got '\(jobs)')") }
+            options.jobs = count
+        }
+        let outcome = Generator.run(options)
+        Console.error(outcome.diagnostics.map { $0.formatted + "\n" }.joined())
+        if !outcome.staleFiles.isEmpty {
+            Console.error("\(options.output) is not up to date with the documents (run 'swift run rulebook generate'):\n"
+                + outcome.staleFiles.map { "  \($0)\n" }.joined())
+        }
+        Console.error(outcome.summary + "\n")
+        return outcome.exitCode
+    }
+}

@@ -1,0 +1,322 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One document found by `InputCollector`.
+///
+/// File names on Linux are arbitrary bytes, so the exact path is kept as bytes (`pathBytes`) and
+/// `read()` opens it with POSIX calls. `displayPath` and `url` are for people and Foundation: any byte
+/// that is not valid UTF-8 is shown as U+FFFD there, so for such a name `url` does not reach the file.
+public struct InputFile: Sendable, Hashable {
+    /// The exact path used to open the file: the normalised input argument joined with the relative path.
+    public let pathBytes: [UInt8]
+    /// `pathBytes` as text (invalid UTF-8 replaced by U+FFFD): `seeds/000_x.txt`, or absolute for an
+    /// absolute input. The name used in diagnostics and provenance.
+    public let displayPath: String
+    /// The path below the input folder (`sub/000_x.txt`); the file name when the input is a file.
+    public let relativePath: String
+    /// False when the path holds bytes that are not valid UTF-8 (then `displayPath` is lossy).
+    public let hasValidUTF8Path: Bool
+
+    /// A file URL for the path. Exact only when `hasValidUTF8Path`; prefer `read()`.
+    public var url: URL { URL(fileURLWithPath: displayPath) }
+
+    public init(pathBytes: [UInt8], relativePath: String) {
+        self.pathBytes = pathBytes
+        self.relativePath = relativePath
+        let valid = FSCalls.isValidUTF8(pathBytes)
+        self.hasValidUTF8Path = valid
+        self.displayPath = String(decoding: pathBytes, as: UTF8.self)
+    }
+
+    /// Reads the whole file. Works for any file name; never blocks on a FIFO swapped in since collection.
+    public func read() throws(InputReadError) -> [UInt8] {
+        let fd = FSCalls.withCPath(pathBytes) { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
+        guard fd >= 0 else { throw InputReadError(path: displayPath, errno: errno) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw InputReadError(path: displayPath, errno: errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw InputReadError(path: displayPath, message: "not a regular file")
+        }
+        do {
+            return try FSCalls.readAll(fd: fd, sizeHint: Int(info.st_size))
+        } catch {
+            throw InputReadError(path: displayPath, errno: error.code)
+        }
+    }
+}
+
+/// Why `InputFile.read()` failed; `description` is `cannot read file: <reason>`.
+public struct InputReadError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    public let message: String
+    init(path: String, errno code: Int32) { self.init(path: path, message: FSCalls.message(code)) }
+    init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+    public var description: String { "cannot read file: \(message)" }
+    /// The `file.unreadable` error diagnostic for this failure.
+    public var diagnostic: Diagnostic {
+        Diagnostic(path: path, line: 0, column: 0, severity: .error, id: DiagnosticID.fileUnreadable.rawValue,
+                   message: description)
+    }
+}
+
+/// Finds the documents to compile: every `.md`, `.markdown` and `.txt` file (extension matched without
+/// regard to ASCII case) under each input folder, recursively, or an input that is itself a file.
+///
+/// - Order: sorted by the bytes of `pathBytes`, whatever order the file system lists entries in.
+/// - Each file is collected once, even when inputs overlap or symlinks lead to it twice; the copy
+///   reached without going through a symbolic link wins.
+/// - Hidden entries (name starting with `.`) are skipped; a note (`file.skipped`) is given for hidden
+///   folders and hidden files with a document extension.
+/// - A symbolic link is followed only when its target lies inside the input folder; otherwise, or when
+///   it leads back to a folder already read (a loop), it is skipped with a note. A link that cannot be
+///   resolved (dangling, or a loop of links) is an error `file.unreadable` when its name has a document
+///   extension, else a note.
+/// - An unreadable folder, or an entry with a document extension that is not a regular file (FIFO,
+///   socket, device), is an error `file.unreadable`; the rest is still collected.
+/// - A path that is not valid UTF-8 is collected, shown with U+FFFD, with a warning `file.invalid-utf8`.
+/// - A missing input is an error `file.unreadable` at line 0.
+public enum InputCollector {
+    public static let documentExtensions: Set<String> = ["md", "markdown", "txt"]
+
+    public static func collect(inputs: [String]) -> (files: [InputFile], diagnostics: [Diagnostic]) {
+        var walker = Walker()
+        for input in inputs { walker.collect(input: input) }
+        walker.found.sort { FSCalls.lessThan($0.pathBytes, $1.pathBytes) }
+        return (walker.found, walker.diagnostics)
+    }
+
+    /// `a//b/./c/` → `a/b/c`; `./x` → `x`; `.` → `` (the current folder); `/` stays `/`. `..` is kept.
+    static func normalise(_ path: [UInt8]) -> [UInt8] {
+        let absolute = path.first == UInt8(ascii: "/")
+        let parts = path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+            .filter { !($0.count == 1 && $0.first == UInt8(ascii: ".")) }
+        var result: [UInt8] = absolute ? [UInt8(ascii: "/")] : []
+        for (index, part) in parts.enumerated() {
+            if index > 0 { result.append(UInt8(ascii: "/")) }
+            result.append(contentsOf: part)
+        }
+        return result
+    }
+
+    static func hasDocumentExtension<C: BidirectionalCollection<UInt8>>(_ name: C) -> Bool {
+        guard let dot = name.lastIndex(of: UInt8(ascii: ".")) else { return false }
+        let ext = name[name.index(after: dot)...]
+        guard ext.count <= 8, !ext.isEmpty else { return false }
+        var lower = ""
+        for byte in ext {
+            let b = (byte >= 0x41 && byte <= 0x5A) ? byte + 0x20 : byte
+            guard b < 0x80 else { return false }
+            lower.unicodeScalars.append(Unicode.Scalar(b))
+        }
+        return documentExtensions.contains(lower)
+    }
+}
+
+/// The state of one `collect` call.
+private struct Walker {
+    struct DirectoryID: Hashable { var device: UInt64; var inode: UInt64 }
+
+    /// A folder to read: how to open it, its path below the input, and its real path.
+    struct Pending {
+        var path: [UInt8]
+        var relative: [UInt8]
+        var real: [UInt8]
+        var viaLink: Bool
+    }
+
+    var found: [InputFile] = []
+    var diagnostics: [Diagnostic] = []
+    var seenFiles: Set<[UInt8]> = []
+    var visitedDirectories: Set<DirectoryID> = []
+
+    mutating func note(_ path: [UInt8], _ severity: Diagnostic.Severity, _ id: DiagnosticID, _ message: String) {
+        diagnostics.append(Diagnostic(path: String(decoding: path, as: UTF8.self), line: 0, column: 0,
+                                      severity: severity, id: id.rawValue, message: message))
+    }
+
+    mutating func collect(input: String) {
+        let path = InputCollector.normalise(Array(input.utf8))
+        let openPath = path.isEmpty ? [UInt8(ascii: ".")] : path
+        var info = stat()
+        guard FSCalls.withCPath(openPath, { stat($0, &info) }) == 0 else {
+            let code = errno
+            let shown = input.isEmpty ? "." : input
+            if code == ENOENT {
+                note(Array(shown.utf8), .error, .fileUnreadable, "input folder does not exist")
+            } else {
+                note(Array(shown.utf8), .error, .fileUnreadable, "cannot read input: \(FSCalls.message(code))")
+            }
+            return
+        }
+        guard let real = FSCalls.realPath(openPath) else {
+            note(openPath, .error, .fileUnreadable, "cannot resolve input path: \(FSCalls.message(errno))")
+            return
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            let name = path.split(separator: UInt8(ascii: "/")).last.map(Array.init) ?? path
+            add(path: path, relative: name, real: real)
+        case S_IFDIR:
+            walk(root: path, rootReal: real)
+        default:
+            note(openPath, .error, .fileUnreadable, "input is neither a folder nor a regular file")
+        }
+    }
+
+    mutating func add(path: [UInt8], relative: [UInt8], real: [UInt8]) {
+        guard seenFiles.insert(real).inserted else { return }
+        found.append(InputFile(pathBytes: path, relativePath: String(decoding: relative, as: UTF8.self)))
+    }
+
+    /// Reads the tree below `root`: first everything reachable without symbolic links, then the folders
+    /// that links lead to (so the link-free path of a file is the one kept).
+    mutating func walk(root: [UInt8], rootReal: [UInt8]) {
+        var stack: [Pending] = [Pending(path: root, relative: [], real: rootReal, viaLink: false)]
+        var linked: [Pending] = []
+        var linkedIndex = 0
+        while true {
+            if let next = stack.popLast() {
+                read(next, rootReal: rootReal, stack: &stack, linked: &linked)
+            } else if linkedIndex < linked.count {
+                stack.append(linked[linkedIndex])
+                linkedIndex += 1
+            } else {
+                break
+            }
+        }
+    }
+
+    mutating func read(_ folder: Pending, rootReal: [UInt8], stack: inout [Pending], linked: inout [Pending]) {
+        let openPath = folder.path.isEmpty ? [UInt8(ascii: ".")] : folder.path
+        guard let dir = FSCalls.withCPath(openPath, { opendir($0) }) else {
+            note(openPath, .error, .fileUnreadable, "cannot read folder: \(FSCalls.message(errno))")
+            return
+        }
+        defer { closedir(dir) }
+        var info = stat()
+        if fstat(dirfd(dir), &info) == 0 {
+            let id = DirectoryID(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+            guard visitedDirectories.insert(id).inserted else {
+                // Overlapping inputs reach the same real folder silently; a link doing so is reported.
+                if folder.viaLink {
+                    let isAncestor = rootRelation(folder.real, isPrefixOfLinkAt: folder.path, rootReal: rootReal)
+                    note(openPath, .note, .fileSkipped, isAncestor
+                         ? "symbolic link loop: the link leads back to a folder that contains it; skipped"
+                         : "symbolic link leads to a folder already read; skipped")
+                }
+                return
+            }
+        }
+        var subfolders: [Pending] = []
+        while true {
+            errno = 0
+            guard let entry = readdir(dir) else {
+                if errno != 0 {
+                    note(openPath, .error, .fileUnreadable, "cannot list folder: \(FSCalls.message(errno))")
+                }
+                break
+            }
+            let type = entry.pointee.d_type
+            let name: [UInt8] = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+                return Array(raw.prefix(length))
+            }
+            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            let childPath = FSCalls.join(folder.path, name)
+            let childRelative = FSCalls.join(folder.relative, name)
+            let childReal = FSCalls.join(folder.real, name)
+            let isDocument = InputCollector.hasDocumentExtension(name)
+            var kind = mode_t(0)
+            switch Int(type) {
+            case Int(DT_REG): kind = S_IFREG
+            case Int(DT_DIR): kind = S_IFDIR
+            case Int(DT_LNK): kind = S_IFLNK
+            case Int(DT_UNKNOWN):
+                var childInfo = stat()
+                if FSCalls.withCPath(childPath, { lstat($0, &childInfo) }) == 0 { kind = childInfo.st_mode & S_IFMT }
+            default: kind = S_IFIFO // some other special file; reported below if it looks like a document
+            }
+            if name.first == UInt8(ascii: ".") {
+                if kind == S_IFDIR {
+                    note(childPath, .note, .fileSkipped, "hidden folder skipped")
+                } else if isDocument {
+                    note(childPath, .note, .fileSkipped, "hidden file skipped")
+                }
+                continue
+            }
+            if (kind == S_IFDIR || isDocument) && !FSCalls.isValidUTF8(name) {
+                note(childPath, .warning, .fileInvalidUTF8,
+                     "file name is not valid UTF-8; shown with U+FFFD in place of the invalid bytes")
+            }
+            switch kind {
+            case S_IFREG:
+                if isDocument { add(path: childPath, relative: childRelative, real: childReal) }
+            case S_IFDIR:
+                subfolders.append(Pending(path: childPath, relative: childRelative, real: childReal,
+                                          viaLink: folder.viaLink))
+            case S_IFLNK:
+                followLink(childPath, relative: childRelative, isDocument: isDocument, rootReal: rootReal,
+                           linked: &linked)
+            default:
+                if isDocument {
+                    note(childPath, .error, .fileUnreadable, "not a regular file (a FIFO, socket or device); skipped")
+                }
+            }
+        }
+        // Depth-first in sorted order (the result is sorted anyway; this keeps link order deterministic).
+        subfolders.sort { FSCalls.lessThan($1.path, $0.path) }
+        stack.append(contentsOf: subfolders)
+    }
+
+    mutating func followLink(_ path: [UInt8], relative: [UInt8], isDocument: Bool, rootReal: [UInt8],
+                             linked: inout [Pending]) {
+        var info = stat()
+        guard FSCalls.withCPath(path, { stat($0, &info) }) == 0 else {
+            let code = errno
+            let reason = code == ELOOP ? "symbolic link loop" : code == ENOENT ? "broken symbolic link"
+                : "symbolic link cannot be followed: \(FSCalls.message(code))"
+            if isDocument {
+                note(path, .error, .fileUnreadable, "cannot read file: \(reason)")
+            } else {
+                note(path, .note, .fileSkipped, "\(reason); skipped")
+            }
+            return
+        }
+        let kind = info.st_mode & S_IFMT
+        guard kind == S_IFDIR || isDocument else { return }
+        guard let real = FSCalls.realPath(path) else {
+            note(path, isDocument ? .error : .note, isDocument ? .fileUnreadable : .fileSkipped,
+                 "symbolic link cannot be resolved: \(FSCalls.message(errno))")
+            return
+        }
+        guard FSCalls.isInside(real, rootReal) else {
+            note(path, .note, .fileSkipped,
+                 "symbolic link leads outside the input folder (to \(String(decoding: real, as: UTF8.self))); skipped")
+            return
+        }
+        switch kind {
+        case S_IFREG: add(path: path, relative: relative, real: real)
+        case S_IFDIR: linked.append(Pending(path: path, relative: relative, real: real, viaLink: true))
+        default: note(path, .error, .fileUnreadable, "not a regular file (a FIFO, socket or device); skipped")
+        }
+    }
+
+    /// Whether the real folder a link leads to contains the link itself (a loop rather than a duplicate).
+    func rootRelation(_ targetReal: [UInt8], isPrefixOfLinkAt linkPath: [UInt8], rootReal: [UInt8]) -> Bool {
+        var parent = linkPath
+        while let last = parent.last, last != UInt8(ascii: "/") { parent.removeLast() }
+        if !parent.isEmpty { parent.removeLast() }
+        guard let parentReal = FSCalls.realPath(parent.isEmpty ? [UInt8(ascii: ".")] : parent) else { return false }
+        return FSCalls.isInside(parentReal, targetReal)
+    }
+}

@@ -1,0 +1,635 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why the output folder could not be planned or written. `description` is the message to print, e.g.
+/// `cannot write Generated/JSON/x.json: Permission denied`. Existing outputs are intact when this is thrown.
+public struct OutputError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// A wanted path is not a safe relative path (absolute, `..`, empty component, NUL, hidden, …).
+        case invalidPath
+        /// A symbolic link (or a file where a folder is needed) is in the way inside the output folder.
+        case unsafePath
+        /// The operating system refused (permissions, read-only or full file system, …).
+        case io
+    }
+
+    public let kind: Kind
+    /// The path concerned, as shown to people (output folder display path joined with the relative path).
+    public let path: String
+    public let description: String
+
+    /// The `output.write-failed` error diagnostic for this failure.
+    public var diagnostic: Diagnostic {
+        Diagnostic(path: path, line: 0, column: 0, severity: .error, id: DiagnosticID.outputWriteFailed.rawValue,
+                   message: description)
+    }
+}
+
+/// Writes generated files into an output folder safely:
+///
+/// - each changed file goes to a temporary file (`.rulebook-tmp-<pid>-<n>`) in its target's folder; all
+///   temporary files are flushed to disk (one `syncfs`, or `fsync` per file where that is unavailable)
+///   and only then renamed over their targets, so every target holds either its complete old or its
+///   complete new bytes, even after a kill or a power loss;
+/// - files whose bytes are unchanged are not touched (their modification time stays);
+/// - only files the manifest of a previous run lists and that are no longer produced are removed; any
+///   other file in the output folder survives. Before the first rename the manifest is rewritten to
+///   list the files about to be created, so an interrupted run's files are still known to the next run;
+/// - `OUT/.rulebook-manifest.json` is written last; leftover temporary files of a killed run are removed
+///   by the next run;
+/// - every relative path is validated, and no symbolic link inside the output folder is followed
+///   (`openat` with `O_NOFOLLOW` from the output folder down): the writer cannot leave the folder.
+///
+/// One writer at a time per output folder: `write` holds an exclusive `flock` on the folder, `plan`
+/// and `check` a shared one.
+public struct OutputWriter: Sendable {
+    public static let manifestName = ".rulebook-manifest.json"
+    static let temporaryPrefix = ".rulebook-tmp-"
+
+    public let outputDirectory: URL
+    /// How the folder is named in messages (`Generated`); defaults to the URL's path.
+    public let displayPath: String
+
+    /// Test hook: simulate a crash part-way through `write`.
+    enum FailurePoint: Sendable {
+        case none
+        /// Throw after this many files were renamed into place (like an I/O error mid-run).
+        case afterRenames(Int)
+        /// After this many renames, leave a half-written temporary file behind and stop (like SIGKILL).
+        case abandonAfterRenames(Int)
+    }
+    var failurePoint: FailurePoint = .none
+
+    public init(outputDirectory: URL, displayPath: String? = nil) {
+        self.outputDirectory = outputDirectory
+        var shown = displayPath ?? outputDirectory.path
+        while shown.count > 1 && shown.hasSuffix("/") { shown.removeLast() }
+        self.displayPath = shown
+    }
+
+    /// What a `write` would do.
+    public struct Plan: Sendable, Hashable {
+        /// Exist with different bytes (or something other than a regular file is in their place).
+        public var stale: [String] = []
+        /// Do not exist.
+        public var missing: [String] = []
+        /// Listed in the previous manifest, still on disk, no longer produced: `write` removes them.
+        public var extra: [String] = []
+        /// Exist with exactly the wanted bytes.
+        public var unchanged: [String] = []
+        /// Whether `OUT/.rulebook-manifest.json` already lists exactly the wanted files and hashes.
+        public var manifestUpToDate: Bool = false
+        /// Whether a manifest file exists at all.
+        public var manifestExists: Bool = false
+
+        public var isUpToDate: Bool { stale.isEmpty && missing.isEmpty && extra.isEmpty && manifestUpToDate }
+    }
+
+    /// What `write` did. Paths are relative to the output folder, sorted.
+    public struct WriteReport: Sendable, Hashable {
+        public var written: [String] = []
+        public var unchanged: [String] = []
+        public var removed: [String] = []
+        public var manifestWritten: Bool = false
+    }
+
+    // MARK: - Public API
+
+    /// Compares the wanted files with the output folder. Reads only.
+    public func plan(files: [GeneratedFile]) throws(OutputError) -> Plan {
+        let wanted = try prepare(files)
+        guard let root = try openRoot(create: false) else {
+            var plan = Plan()
+            plan.missing = wanted.map(\.path)
+            return plan
+        }
+        defer { root.closeAll() }
+        flock(root.fd, LOCK_SH)
+        return try survey(wanted, root: root).plan
+    }
+
+    /// For `--check`: one line per difference, sorted by path: `stale: JSON/cpt-27365.json`,
+    /// `missing: …`, `extra: …` (and `stale:`/`missing: .rulebook-manifest.json` when the manifest does not
+    /// list exactly the wanted files). Empty when the folder is up to date. Writes nothing.
+    public func check(files: [GeneratedFile]) throws(OutputError) -> [String] {
+        let plan = try plan(files: files)
+        var lines: [(String, String)] = []
+        lines += plan.stale.map { ($0, "stale") }
+        lines += plan.missing.map { ($0, "missing") }
+        lines += plan.extra.map { ($0, "extra") }
+        if !plan.manifestUpToDate {
+            lines.append((Self.manifestName, plan.manifestExists ? "stale" : "missing"))
+        }
+        lines.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        return lines.map { "\($0.1): \($0.0)" }
+    }
+
+    /// Brings the output folder to exactly `files` (see the type's documentation), then writes the
+    /// manifest with each file's hash and `inputHashes` as its `inputs`.
+    @discardableResult
+    public func write(files: [GeneratedFile], inputHashes: [String: String] = [:]) throws(OutputError) -> WriteReport {
+        let wanted = try prepare(files)
+        let root = try openRoot(create: true)!
+        defer { root.closeAll() }
+        flock(root.fd, LOCK_EX)
+
+        let survey = try survey(wanted, root: root)
+        try removeTemporaryFiles(root: root, folders: survey.foldersToClean)
+
+        let changed = wanted.filter { survey.changed.contains($0.path) }
+        var report = WriteReport()
+        report.written = changed.map(\.path)
+        report.unchanged = survey.plan.unchanged
+        report.removed = survey.plan.extra
+        let final = Manifest(files: Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash) }),
+                             inputs: inputHashes)
+        if changed.isEmpty && survey.plan.extra.isEmpty {
+            if survey.previous != final {
+                try writeManifest(final, root: root)
+                report.manifestWritten = true
+            }
+            return report
+        }
+
+        // 1. Every changed file and the intent manifest into temporary files, flushed to disk.
+        var staged: [Staged] = []
+        var counter = 0
+        let pid = getpid()
+        func stage(_ bytes: [UInt8], folder: Int32, name: String, path: String) throws(OutputError) {
+            counter += 1
+            let temp = "\(Self.temporaryPrefix)\(pid)-\(counter)"
+            try writeTemporary(bytes, folder: folder, temp: temp, path: path, flush: Self.syncFileSystem == nil)
+            staged.append(Staged(folder: folder, temp: temp, name: name, path: path))
+        }
+        var intentFiles = final.files
+        for path in survey.changed { intentFiles[path] = "" }
+        for path in survey.plan.extra { intentFiles[path] = "" }
+        do {
+            try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
+                      path: Self.manifestName)
+            for file in changed {
+                let folder = try root.folder(file.components.dropLast(), create: true, for: file.path)!
+                try stage(file.bytes, folder: folder, name: file.components.last!, path: file.path)
+            }
+            try flushFileSystem(root: root, staged: staged)
+        } catch {
+            for item in staged { unlinkat(item.folder, item.temp, 0) }
+            throw error
+        }
+
+        // 2. Intent manifest into place (durably), then the files.
+        var renamed = 0
+        for (index, item) in staged.enumerated() {
+            if case .afterRenames(let limit) = failurePoint, renamed == limit + 1 {
+                for rest in staged[index...] { unlinkat(rest.folder, rest.temp, 0) }
+                throw OutputError(kind: .io, path: shown(item.path), description: "injected failure")
+            }
+            if case .abandonAfterRenames(let limit) = failurePoint, renamed == limit + 1 {
+                // Simulate SIGKILL: temporary files stay, one of them truncated to half its size.
+                let fd = openat(item.folder, item.temp, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+                var info = stat()
+                if fd >= 0 { fstat(fd, &info); ftruncate(fd, info.st_size / 2); close(fd) }
+                throw OutputError(kind: .io, path: shown(item.path), description: "injected kill")
+            }
+            guard renameat(item.folder, item.temp, item.folder, item.name) == 0 else {
+                let code = errno
+                for rest in staged[index...] { unlinkat(rest.folder, rest.temp, 0) }
+                throw ioError(item.path, code)
+            }
+            renamed += 1
+            if index == 0 { fsync(root.fd) }
+        }
+
+        // 3. Files the previous run wrote and this one does not produce.
+        var emptied: Set<[String]> = []
+        for path in survey.plan.extra {
+            let components = path.split(separator: "/").map(String.init)
+            guard let folder = try root.folder(components.dropLast(), create: false, for: path) else { continue }
+            if unlinkat(folder, components.last!, 0) != 0 && errno != ENOENT { throw ioError(path, errno, "remove") }
+            if components.count > 1 { emptied.insert(Array(components.dropLast())) }
+        }
+        // Folders left empty by those removals go too (rmdir fails on anything non-empty).
+        var folders = emptied
+        while !folders.isEmpty {
+            let deepest = folders.max { $0.count < $1.count }!
+            folders.remove(deepest)
+            guard let parent = try root.folder(deepest.dropLast(), create: false, for: deepest.joined(separator: "/"))
+            else { continue }
+            if unlinkat(parent, deepest.last!, AT_REMOVEDIR) == 0 && deepest.count > 1 {
+                folders.insert(Array(deepest.dropLast()))
+            }
+        }
+
+        // 4. The final manifest, last.
+        try writeManifest(final, root: root)
+        report.manifestWritten = true
+        return report
+    }
+
+    /// The manifest currently in the output folder, if any (nil when missing or unreadable).
+    public func readManifest() -> Manifest? {
+        guard let root = try? openRoot(create: false) else { return nil }
+        defer { root.closeAll() }
+        return Self.readManifest(root: root)
+    }
+
+    /// Checks that `path` is a safe relative output path and returns its components. Rejected: empty,
+    /// absolute, `\`, NUL or control characters, empty / `.` / `..` / hidden (leading `.`) components,
+    /// components over 255 bytes, characters or names that are invalid on Windows (`<>:"|?*`, `CON`,
+    /// `NUL`, `COM1`…, trailing `.` or space).
+    public static func validatedComponents(of path: String) throws(OutputError) -> [String] {
+        func reject(_ reason: String) -> OutputError {
+            OutputError(kind: .invalidPath, path: path, description: "invalid output path \"\(path)\": \(reason)")
+        }
+        if path.isEmpty { throw reject("empty") }
+        if path.hasPrefix("/") { throw reject("absolute path") }
+        let components = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        for component in components {
+            if component.isEmpty { throw reject("empty path component") }
+            if component == "." || component == ".." { throw reject("'\(component)' component") }
+            if component.hasPrefix(".") { throw reject("hidden name (leading '.') is reserved") }
+            if component.utf8.count > 255 { throw reject("name longer than 255 bytes") }
+            for scalar in component.unicodeScalars {
+                if scalar.value < 0x20 || scalar.value == 0x7F { throw reject("control character or NUL") }
+                if "\\<>:\"|?*".unicodeScalars.contains(scalar) { throw reject("character '\(scalar)' is not portable") }
+            }
+            if component.hasSuffix(" ") || component.hasSuffix(".") { throw reject("trailing space or '.'") }
+            let stem = component.split(separator: ".", maxSplits: 1).first.map { $0.uppercased() } ?? ""
+            let reserved: Set<String> = ["CON", "PRN", "AUX", "NUL"]
+            if reserved.contains(stem) || (stem.count == 4 && (stem.hasPrefix("COM") || stem.hasPrefix("LPT"))
+                                           && stem.last!.isNumber) {
+                throw reject("reserved device name on Windows")
+            }
+        }
+        return components
+    }
+
+    // MARK: - Internals
+
+    struct Wanted {
+        var path: String
+        var components: [String]
+        var bytes: [UInt8]
+        var hash: String
+    }
+
+    struct Staged {
+        var folder: Int32
+        var temp: String
+        var name: String
+        var path: String
+    }
+
+    struct Survey {
+        var plan: Plan
+        var changed: Set<String>
+        var previous: Manifest?
+        var foldersToClean: [[String]]
+    }
+
+    static func isValid(_ path: String) -> Bool { (try? validatedComponents(of: path)) != nil }
+
+    func shown(_ relative: String) -> String { displayPath == "/" ? "/" + relative : displayPath + "/" + relative }
+
+    func ioError(_ relative: String, _ code: Int32, _ verb: String = "write") -> OutputError {
+        OutputError(kind: .io, path: shown(relative),
+                    description: "cannot \(verb) \(shown(relative)): \(FSCalls.message(code))")
+    }
+
+    /// Validates and sorts the wanted files; rejects duplicates, case-only collisions and a path that
+    /// is both a file and a folder.
+    func prepare(_ files: [GeneratedFile]) throws(OutputError) -> [Wanted] {
+        var wanted: [Wanted] = []
+        wanted.reserveCapacity(files.count)
+        for file in files {
+            let components = try Self.validatedComponents(of: file.path)
+            let bytes = Array(file.contents.utf8)
+            wanted.append(Wanted(path: file.path, components: components, bytes: bytes, hash: ContentHash.hex(bytes)))
+        }
+        wanted.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        var folded: [String: String] = [:]
+        var folders: Set<String> = []
+        for file in wanted {
+            if let other = folded.updateValue(file.path, forKey: file.path.lowercased()) {
+                let reason = other == file.path ? "produced twice"
+                    : "differs from \"\(other)\" only in letter case (they collide on macOS and Windows)"
+                throw OutputError(kind: .invalidPath, path: file.path,
+                                  description: "invalid output path \"\(file.path)\": \(reason)")
+            }
+            var prefix = ""
+            for component in file.components.dropLast() {
+                prefix += prefix.isEmpty ? component : "/" + component
+                folders.insert(prefix.lowercased())
+            }
+        }
+        for file in wanted where folders.contains(file.path.lowercased()) {
+            throw OutputError(kind: .invalidPath, path: file.path,
+                              description: "invalid output path \"\(file.path)\": is both a file and a folder")
+        }
+        return wanted
+    }
+
+    func openRoot(create: Bool) throws(OutputError) -> Folders? {
+        let path = outputDirectory.path
+        var fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd < 0 && errno == ENOENT {
+            guard create else { return nil }
+            do {
+                try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw OutputError(kind: .io, path: displayPath,
+                                  description: "cannot create \(displayPath): \(Self.describe(error))")
+            }
+            fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
+        guard fd >= 0 else {
+            let code = errno
+            if !create && code == ENOTDIR { return nil }
+            throw OutputError(kind: .io, path: displayPath, description: "cannot open \(displayPath): \(FSCalls.message(code))")
+        }
+        return Folders(root: fd, writer: self)
+    }
+
+    static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return FSCalls.message(Int32(underlying.code))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return FSCalls.message(Int32(ns.code)) }
+        return ns.localizedDescription
+    }
+
+    static func readManifest(root: Folders) -> Manifest? {
+        let fd = openat(root.fd, manifestName, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG,
+              let bytes = try? FSCalls.readAll(fd: fd, sizeHint: Int(info.st_size)) else { return nil }
+        return Manifest.decode(bytes)
+    }
+
+    func survey(_ wanted: [Wanted], root: Folders) throws(OutputError) -> Survey {
+        var plan = Plan()
+        var changed: Set<String> = []
+        let previous = Self.readManifest(root: root)
+        var manifestInfo = stat()
+        plan.manifestExists = fstatat(root.fd, Self.manifestName, &manifestInfo, AT_SYMLINK_NOFOLLOW) == 0
+        var folderSet: Set<[String]> = [[]]
+        for file in wanted {
+            folderSet.insert(Array(file.components.dropLast()))
+            switch try existing(file, root: root) {
+            case .same: plan.unchanged.append(file.path)
+            case .different: plan.stale.append(file.path); changed.insert(file.path)
+            case .absent: plan.missing.append(file.path); changed.insert(file.path)
+            }
+        }
+        let wantedPaths = Set(wanted.map(\.path))
+        if let previous {
+            for path in previous.files.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            where !wantedPaths.contains(path) {
+                // A hostile or corrupt manifest cannot make the writer touch anything outside OUT.
+                guard let components = try? Self.validatedComponents(of: path) else { continue }
+                folderSet.insert(Array(components.dropLast()))
+                guard let folder = try? root.folder(components.dropLast(), create: false, for: path) else { continue }
+                var info = stat()
+                guard fstatat(folder, components.last!, &info, AT_SYMLINK_NOFOLLOW) == 0,
+                      info.st_mode & S_IFMT == S_IFREG else { continue }
+                plan.extra.append(path)
+            }
+        }
+        let hashes = Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash) })
+        plan.manifestUpToDate = previous?.files == hashes && previous?.version == Manifest.currentVersion
+        return Survey(plan: plan, changed: changed, previous: previous,
+                      foldersToClean: folderSet.sorted { $0.count < $1.count })
+    }
+
+    enum Existing { case same, different, absent }
+
+    func existing(_ file: Wanted, root: Folders) throws(OutputError) -> Existing {
+        guard let folder = try root.folder(file.components.dropLast(), create: false, for: file.path) else {
+            return .absent
+        }
+        let fd = openat(folder, file.components.last!, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        if fd < 0 {
+            let code = errno
+            if code == ENOENT { return .absent }
+            if code == ELOOP {
+                throw OutputError(kind: .unsafePath, path: shown(file.path),
+                                  description: "cannot write \(shown(file.path)): it is a symbolic link; refusing to write through it")
+            }
+            if code == EISDIR { return .different }
+            throw ioError(file.path, code, "read")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ioError(file.path, errno, "read") }
+        guard info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) == file.bytes.count else { return .different }
+        do {
+            return try FSCalls.readAll(fd: fd, sizeHint: file.bytes.count) == file.bytes ? .same : .different
+        } catch {
+            throw ioError(file.path, error.code, "read")
+        }
+    }
+
+    /// Removes `.rulebook-tmp-*` entries a killed run left in the folders this run touches.
+    func removeTemporaryFiles(root: Folders, folders: [[String]]) throws(OutputError) {
+        for components in folders {
+            guard let folder = try? root.folder(components[...], create: false, for: components.joined(separator: "/"))
+            else { continue }
+            let copy = dup(folder)
+            guard copy >= 0, let dir = fdopendir(copy) else { if copy >= 0 { close(copy) }; continue }
+            var names: [String] = []
+            while let entry = readdir(dir) {
+                let name = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)),
+                           as: UTF8.self)
+                }
+                if name.hasPrefix(Self.temporaryPrefix) && entry.pointee.d_type != UInt8(DT_DIR) { names.append(name) }
+            }
+            closedir(dir)
+            for name in names { unlinkat(folder, name, 0) }
+        }
+    }
+
+    func writeTemporary(_ bytes: [UInt8], folder: Int32, temp: String, path: String, flush: Bool) throws(OutputError) {
+        let fd = openat(folder, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ioError(path, errno) }
+        do throws(FSCalls.Errno) {
+            try FSCalls.writeAll(fd: fd, bytes)
+            if flush && fsync(fd) != 0 { throw FSCalls.Errno(code: errno) }
+        } catch {
+            close(fd)
+            unlinkat(folder, temp, 0)
+            throw ioError(path, error.code)
+        }
+        if close(fd) != 0 {
+            let code = errno
+            unlinkat(folder, temp, 0)
+            throw ioError(path, code)
+        }
+    }
+
+    /// `syncfs(2)` when the C library has it (looked up at run time: Swift's Glibc module omits it).
+    static let syncFileSystem: (@convention(c) (Int32) -> Int32)? = {
+        #if os(Linux)
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "syncfs") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) (Int32) -> Int32).self)
+        #else
+        return nil
+        #endif
+    }()
+
+    func flushFileSystem(root: Folders, staged: [Staged]) throws(OutputError) {
+        guard let syncfs = Self.syncFileSystem else { return }  // files were fsync'd one by one
+        if syncfs(root.fd) != 0 { throw ioError(staged.first?.path ?? "", errno) }
+    }
+
+    func writeManifest(_ manifest: Manifest, root: Folders) throws(OutputError) {
+        let temp = "\(Self.temporaryPrefix)\(getpid())-manifest"
+        try writeTemporary(manifest.encoded(), folder: root.fd, temp: temp, path: Self.manifestName, flush: true)
+        if let syncfs = Self.syncFileSystem { _ = syncfs(root.fd) }  // renames and removals before it
+        guard renameat(root.fd, temp, root.fd, Self.manifestName) == 0 else {
+            let code = errno
+            unlinkat(root.fd, temp, 0)
+            throw ioError(Self.manifestName, code)
+        }
+        fsync(root.fd)
+    }
+
+    /// Open folder descriptors below the output folder, opened one component at a time without
+    /// following symbolic links.
+    final class Folders {
+        let fd: Int32
+        let writer: OutputWriter
+        var cache: [[String]: Int32] = [:]
+
+        init(root: Int32, writer: OutputWriter) {
+            self.fd = root
+            self.writer = writer
+        }
+
+        func closeAll() {
+            for descriptor in cache.values { close(descriptor) }
+            cache = [:]
+            close(fd)
+        }
+
+        /// The descriptor of the folder at `components`; nil when it (or a parent) does not exist and
+        /// `create` is false, or when a regular file stands where a folder is needed and `create` is false.
+        func folder(_ components: ArraySlice<String>, create: Bool, for path: String) throws(OutputError) -> Int32? {
+            if components.isEmpty { return fd }
+            let key = Array(components)
+            if let cached = cache[key] { return cached }
+            guard let parent = try folder(components.dropLast(), create: create, for: path) else { return nil }
+            let name = components.last!
+            let shownFolder = writer.shown(key.joined(separator: "/"))
+            var child = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if child < 0 && errno == ENOENT && create {
+                if mkdirat(parent, name, 0o755) != 0 && errno != EEXIST { throw writer.ioError(path, errno) }
+                child = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            if child < 0 {
+                let code = errno
+                var info = stat()
+                let isLink = fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT == S_IFLNK
+                if isLink {
+                    throw OutputError(kind: .unsafePath, path: writer.shown(path),
+                                      description: "cannot write \(writer.shown(path)): \(shownFolder) is a symbolic link; refusing to write through it")
+                }
+                if code == ENOENT && !create { return nil }
+                if code == ENOTDIR {
+                    if !create { return nil }
+                    throw OutputError(kind: .unsafePath, path: writer.shown(path),
+                                      description: "cannot write \(writer.shown(path)): \(shownFolder) is not a folder")
+                }
+                throw writer.ioError(path, code)
+            }
+            cache[key] = child
+            return child
+        }
+    }
+}
+
+/// Small POSIX helpers shared by the input collector and the output writer.
+enum FSCalls {
+    struct Errno: Error { var code: Int32 }
+
+    static func message(_ code: Int32) -> String { String(cString: strerror(code)) }
+
+    static func withCPath<T>(_ path: [UInt8], _ body: (UnsafePointer<CChar>) -> T) -> T {
+        var terminated = path
+        terminated.append(0)
+        return terminated.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { body($0) }
+        }
+    }
+
+    static func isValidUTF8(_ bytes: [UInt8]) -> Bool {
+        if !bytes.contains(where: { $0 >= 0x80 }) { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    static func lessThan(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
+
+    static func join(_ base: [UInt8], _ name: [UInt8]) -> [UInt8] {
+        if base.isEmpty { return name }
+        var result = base
+        if result.last != UInt8(ascii: "/") { result.append(UInt8(ascii: "/")) }
+        result.append(contentsOf: name)
+        return result
+    }
+
+    /// `realpath(3)` on raw bytes.
+    static func realPath(_ path: [UInt8]) -> [UInt8]? {
+        guard let resolved = withCPath(path, { realpath($0, nil) }) else { return nil }
+        defer { free(resolved) }
+        return Array(UnsafeRawBufferPointer(start: resolved, count: strlen(resolved)))
+    }
+
+    /// Whether `path` is `root` or below it (both real paths).
+    static func isInside(_ path: [UInt8], _ root: [UInt8]) -> Bool {
+        if root == [UInt8(ascii: "/")] { return true }
+        guard path.starts(with: root) else { return false }
+        return path.count == root.count || path[root.count] == UInt8(ascii: "/")
+    }
+
+    static func readAll(fd: Int32, sizeHint: Int) throws(Errno) -> [UInt8] {
+        var result = [UInt8](repeating: 0, count: max(sizeHint, 0) + 1)
+        var count = 0
+        while true {
+            if count == result.count { result.append(contentsOf: repeatElement(0, count: max(result.count, 4096))) }
+            let got = result.withUnsafeMutableBytes { buffer in
+                read(fd, buffer.baseAddress! + count, buffer.count - count)
+            }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw Errno(code: errno)
+            }
+            if got == 0 { break }
+            count += got
+        }
+        result.removeSubrange(count...)
+        return result
+    }
+
+    static func writeAll(fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+        var offset = 0
+        while offset < bytes.count {
+            let done = bytes.withUnsafeBytes { buffer in
+                write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if done < 0 {
+                if errno == EINTR { continue }
+                throw Errno(code: errno)
+            }
+            offset += done
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Rulebook
+
+/// Small recognisers for billing-code titles and dates, shared by extraction.
+enum TitleLine {
+    /// `CPT 27365: Excision…`, `HCPCS G0283 – …`, `CPT code 0275T`, `HCPCS Level II Code G0283: …`.
+    static func parse(_ text: String) -> (system: CodeSystem, code: String, title: String)? {
+        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        while let first = rest.first, first == "#" || first == "*" || first == " " { rest = rest.dropFirst() }
+        let system: CodeSystem
+        if rest.hasPrefix("CPT") {
+            system = .cpt
+            rest = rest.dropFirst(3)
+        } else if rest.hasPrefix("HCPCS") {
+            system = .hcpcs
+            rest = rest.dropFirst(5)
+        } else {
+            return nil
+        }
+        if rest.hasPrefix("®") { rest = rest.dropFirst() }
+        guard rest.first == " " || rest.first == "\t" else { return nil }
+        var words = rest.split(separator: " ", maxSplits: 6, omittingEmptySubsequences: true)
+        // Skip filler words between the system and the code.
+        while let word = words.first, ["code", "level", "ii", "level-ii"].contains(word.lowercased()) { words.removeFirst() }
+        guard let token = words.first else { return nil }
+        var code = String(token)
+        while let last = code.last, ":–—-*,".contains(last) { code.removeLast() }
+        guard code.count == 5, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
+        // Title: after the first separator following the code.
+        let afterCode = rest[token.endIndex...]
+        var title = afterCode.trimmingCharacters(in: .whitespaces)
+        while let first = title.first, ":–—-*".contains(first) { title.removeFirst() }
+        title = title.trimmingCharacters(in: .whitespaces)
+        while title.hasSuffix("*") { title.removeLast() }
+        return (system, code.uppercased(), title)
+    }
+
+    /// Whether a code has the form of its system (CPT: 5 digits, or 4 digits + F/T/U; HCPCS: letter + 4 digits).
+    static func isValid(_ code: String, system: CodeSystem) -> Bool {
+        let characters = Array(code.utf8)
+        guard characters.count == 5 else { return false }
+        let digits = characters.dropLast().allSatisfy(ASCII.isDigit)
+        switch system {
+        case .cpt:
+            let last = characters[4]
+            return digits && (ASCII.isDigit(last) || last == 0x46 || last == 0x54 || last == 0x55)
+        case .hcpcs:
+            return ASCII.isUpper(characters[0]) && characters.dropFirst().allSatisfy(ASCII.isDigit)
+        }
+    }
+
+    static func describeForm(_ system: CodeSystem) -> String {
+        system == .cpt ? "5 digits, or 4 digits followed by F, T or U" : "a letter followed by 4 digits"
+    }
+}
+
+enum DateText {
+    static let months = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+                         "october", "november", "december"]
+
+    /// A date at the start of `text`: ISO `2025-01-01`, `01/15/2025`, `January 15, 2025`, `Jan 2025`, `2025`.
+    /// Returns the ISO form (`YYYY-MM-DD`, or `YYYY-MM` for a month) and the rest of the text.
+    static func leading(_ text: String) -> (iso: String, rest: Substring)? {
+        let trimmed = Substring(text.trimmingCharacters(in: .whitespaces))
+        let scalars = Array(trimmed.utf8)
+        func number(_ range: Range<Int>) -> Int? {
+            guard range.upperBound <= scalars.count, scalars[range].allSatisfy(ASCII.isDigit) else { return nil }
+            return Int(String(decoding: scalars[range], as: UTF8.self))
+        }
+        // ISO
+        if scalars.count >= 10, let year = number(0..<4), scalars[4] == ASCII.dash, let month = number(5..<7),
+           scalars[7] == ASCII.dash, let day = number(8..<10), valid(year, month, day),
+           scalars.count == 10 || !ASCII.isDigit(scalars[10]) {
+            return (String(format: "%04d-%02d-%02d", year, month, day), trimmed.dropFirst(10))
+        }
+        // US numeric
+        let parts = trimmed.prefix(10).split(separator: "/", maxSplits: 2)
+        if parts.count == 3, let month = Int(parts[0]), let day = Int(parts[1]), parts[2].count >= 4,
+           let year = Int(parts[2].prefix(4)), valid(year, month, day) {
+            let length = parts[0].count + parts[1].count + 4 + 2
+            return (String(format: "%04d-%02d-%02d", year, month, day), trimmed.dropFirst(length))
+        }
+        // Month name
+        let lower = trimmed.lowercased()
+        for (offset, name) in months.enumerated() {
+            let short = String(name.prefix(3))
+            let matched: String
+            if lower.hasPrefix(name) { matched = name } else if lower.hasPrefix(short + " ") || lower.hasPrefix(short + ". ") { matched = lower.hasPrefix(short + ".") ? short + "." : short } else { continue }
+            var rest = trimmed.dropFirst(matched.count).drop(while: { $0 == " " })
+            var day: Int?
+            let dayDigits = rest.prefix(while: { $0.isASCII && $0.isNumber })
+            if (1...2).contains(dayDigits.count) {
+                day = Int(dayDigits)
+                rest = rest.dropFirst(dayDigits.count).drop(while: { $0 == "," || $0 == " " })
+            }
+            let yearDigits = rest.prefix(while: { $0.isASCII && $0.isNumber })
+            guard yearDigits.count == 4, let year = Int(yearDigits) else { return nil }
+            rest = rest.dropFirst(4)
+            if let day {
+                guard valid(year, offset + 1, day) else { return nil }
+                return (String(format: "%04d-%02d-%02d", year, offset + 1, day), rest)
+            }
+            return (String(format: "%04d-%02d", year, offset + 1), rest)
+        }
+        return nil
+    }
+
+    /// A whole string that is a date, as ISO `YYYY-MM-DD`.
+    static func iso(_ text: String) -> String? {
+        guard let (iso, rest) = leading(text), rest.trimmingCharacters(in: .whitespaces).isEmpty, iso.count == 10 else { return nil }
+        return iso
+    }
+
+    static func valid(_ year: Int, _ month: Int, _ day: Int) -> Bool {
+        guard (1900...2200).contains(year), (1...12).contains(month), day >= 1 else { return false }
+        let lengths = [31, (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        return day <= lengths[month - 1]
+    }
+}
+
+import Foundation

@@ -1,0 +1,158 @@
+/// Text scraped from a web page (like the project's first seed): every line is a block.
+/// Headings are bare short lines without final punctuation; a bullet may be a lone `-` line
+/// followed by its text; `Label: value` lines; GFM pipe tables. Text is taken as written
+/// (no markdown inline syntax), except table cells, which follow GFM in both dialects.
+struct ScrapedTextParser {
+    var tables: TableBuilder
+
+    init(inline: InlineText, diagnostics: DiagnosticBag) {
+        tables = TableBuilder(inline: inline, diagnostics: diagnostics)
+    }
+
+    var diagnostics: DiagnosticBag { tables.diagnostics }
+
+    /// Section names that scraped pages use as headings (compared case-insensitively by keyword).
+    static let sectionKeywords = ["summary", "overview", "specification", "context", "consideration", "payer", "policy",
+                                  "policies", "example", "benchmark", "documentation", "reference", "coding", "billing",
+                                  "modifier", "update", "requirement", "guideline", "coverage", "authorization"]
+
+    mutating func parse(_ lines: [ContainerLine]) -> [Block] {
+        var blocks: [Block] = []
+        var index = 0
+        var inPayerSection = false
+        var pendingList: [ListItem] = []
+        var pendingListLine = 0
+
+        func flushList(_ blocks: inout [Block]) {
+            guard !pendingList.isEmpty else { return }
+            blocks.append(Block(.list(ordered: false, items: pendingList), line: pendingListLine))
+            pendingList.removeAll()
+        }
+
+        while index < lines.count {
+            let line = lines[index]
+            let content = line.bytes.trimmed
+            if content.isEmpty {
+                index += 1
+                continue
+            }
+            let column = line.column + (content.startIndex - line.bytes.startIndex)
+
+            // Table: a header line followed by a delimiter row with as many cells.
+            if index + 1 < lines.count, let alignments = TableSyntax.delimiterRow(lines[index + 1].bytes),
+               content.contains(ASCII.pipe) || lines[index + 1].bytes.contains(ASCII.pipe),
+               TableSyntax.splitRow(content).count == alignments.count {
+                flushList(&blocks)
+                index += 2
+                let table = tables.parse(header: line, alignments: alignments, lines: lines, index: &index,
+                                         blockLine: line.number, endsAt: { Self.endsTable($0) })
+                blocks.append(table)
+                continue
+            }
+
+            // Bullets: a lone marker line followed by its text, or a marker and text on one line.
+            if Self.isLoneBullet(content) {
+                var next = index + 1
+                while next < lines.count && lines[next].bytes.isBlank { next += 1 }
+                if next < lines.count, !Self.isLoneBullet(lines[next].bytes.trimmed) {
+                    if pendingList.isEmpty { pendingListLine = line.number }
+                    pendingList.append(ListItem(line: line.number, blocks: [Self.textBlock(lines[next])]))
+                    index = next + 1
+                } else {
+                    index += 1
+                }
+                continue
+            }
+            if let marker = LineClassifier.listMarker(content), !marker.empty {
+                let text = content.dropFirst(marker.width).trimmed
+                let itemLine = ContainerLine(bytes: text, number: line.number, column: line.column + (text.startIndex - line.bytes.startIndex))
+                if pendingList.isEmpty { pendingListLine = line.number }
+                pendingList.append(ListItem(line: line.number, blocks: [Self.textBlock(itemLine)]))
+                index += 1
+                continue
+            }
+            flushList(&blocks)
+
+            if LineClassifier.isTitle(content) {
+                blocks.append(Block(.heading(level: 1, text: Self.collapse(content.string)), line: line.number, column: column))
+                inPayerSection = false
+            } else if LineClassifier.labelled(content) != nil {
+                blocks.append(Self.textBlock(line))
+            } else if Self.isHeading(content) {
+                let text = Self.collapse(content.string)
+                let isSection = Self.isSectionName(text)
+                let level = (inPayerSection && !isSection) ? 3 : 2
+                if level == 2 { inPayerSection = text.lowercased().contains("payer") }
+                blocks.append(Block(.heading(level: level, text: text), line: line.number, column: column))
+            } else {
+                blocks.append(Self.textBlock(line))
+            }
+            index += 1
+        }
+        flushList(&blocks)
+        return blocks
+    }
+
+    /// A labelled block or a one-line paragraph.
+    static func textBlock(_ line: ContainerLine) -> Block {
+        let content = line.bytes.trimmed
+        let column = line.column + (content.startIndex - line.bytes.startIndex)
+        if let labelled = LineClassifier.labelled(content) {
+            let valueColumn = line.column + (labelled.value.startIndex - line.bytes.startIndex)
+            return Block(.labelled(label: collapse(stripEmphasis(labelled.label.string)), value: collapse(labelled.value.string),
+                                   valueColumn: valueColumn), line: line.number, column: column)
+        }
+        return Block(.paragraph(lines: [TextLine(collapse(content.string), line: line.number, column: column)]),
+                     line: line.number, column: column)
+    }
+
+    static func isLoneBullet(_ content: ArraySlice<UInt8>) -> Bool {
+        content.count == 1 && (content.first == ASCII.dash || content.first == ASCII.star || content.first == ASCII.plus)
+            || content.elementsEqual("•".utf8) || content.elementsEqual("–".utf8) || content.elementsEqual("·".utf8)
+    }
+
+    static func endsTable(_ line: ContainerLine) -> Bool {
+        let content = line.bytes.trimmed
+        if content.contains(ASCII.pipe) { return false }
+        return content.first == ASCII.greater || isLoneBullet(content) || LineClassifier.isTitle(content) || isHeading(content)
+            || LineClassifier.listMarker(content) != nil || LineClassifier.labelled(content) != nil
+    }
+
+    static func isSectionName(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        return sectionKeywords.contains { lower.contains($0) }
+    }
+
+    /// A bare heading line: short, starts with a capital, no final punctuation, mostly capitalised words.
+    static func isHeading(_ content: ArraySlice<UInt8>) -> Bool {
+        guard content.count <= 80, let first = content.first, ASCII.isUpper(first) || first >= 0xC0 else { return false }
+        guard let last = content.last, !(last == ASCII.dot || last == 0x2C || last == 0x3B || last == ASCII.colon
+                                          || last == 0x21 || last == 0x3F || last == ASCII.pipe) else { return false }
+        if content.contains(ASCII.pipe) { return false }
+        let words = content.split(whereSeparator: { ASCII.isSpaceOrTab($0) })
+        guard words.count <= 8 else { return false }
+        let small: Set<String> = ["and", "or", "of", "the", "for", "to", "in", "a", "an", "with", "on", "by", "&", "at", "vs"]
+        var significant = 0
+        var capitalised = 0
+        for word in words {
+            let text = word.string.lowercased()
+            if small.contains(text) { continue }
+            significant += 1
+            if let initial = word.first, ASCII.isUpper(initial) || ASCII.isDigit(initial) || initial >= 0xC0 { capitalised += 1 }
+        }
+        return significant > 0 && capitalised * 10 >= significant * 7
+    }
+
+    static func stripEmphasis(_ text: String) -> String {
+        var result = text
+        while result.hasPrefix("**") || result.hasPrefix("__") { result.removeFirst(2) }
+        while result.hasSuffix("**") || result.hasSuffix("__") { result.removeLast(2) }
+        return result
+    }
+
+    /// Tabs and runs of spaces read as one space.
+    static func collapse(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == ASCII.tab }) || text.contains("  ") else { return text }
+        return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+    }
+}
