@@ -209,6 +209,31 @@ else
     fail "build or run after editing a document"; show "$LOGS/edit.log"
 fi
 
+# Add a document in a new subfolder: SwiftPM re-plans, the plugin declares it, the consumer sees it.
+mkdir -p "$COPY/Sources/Billing/Documents/Ultrasound"
+cat >"$COPY/Sources/Billing/Documents/Ultrasound/cpt-20611.md" <<'EOF'
+# CPT 20611: Arthrocentesis, Major Joint or Bursa; With Ultrasound Guidance, With Permanent Recording and Reporting
+
+## Coding Specifications
+
+| Modifier | Description |
+|---|---|
+| 50 | Bilateral procedure |
+| RT | Right side |
+EOF
+if build "$COPY" "$LOGS/add.log" && "$COPY_BIN" CPT 20611 >"$LOGS/run-add.txt" 2>&1 \
+   && contains "$LOGS/run-add.txt" "modifiers: 50, RT"; then
+    pass "a document added in a new subfolder is compiled: $(head -1 "$LOGS/run-add.txt" | cut -c1-60)…"
+else
+    fail "a document added in a new subfolder is not in the rebuilt consumer"; show "$LOGS/add.log"; cat "$LOGS/run-add.txt"
+fi
+rm -rf "$COPY/Sources/Billing/Documents/Ultrasound"
+if build "$COPY" "$LOGS/remove.log" && ! "$COPY_BIN" CPT 20611 >/dev/null 2>&1; then
+    pass "once that document is removed, the rebuilt consumer no longer knows CPT 20611"
+else
+    fail "removing a document did not remove its code"; show "$LOGS/remove.log"
+fi
+
 # ---------------------------------------------------------------- 4. errors fail the build, located
 cp "$COPY/$MD_DOC" "$WORK/good.md"
 awk '{ print } /^\| XS \|/ { print "| 5X9 | Not a modifier | Three characters: invalid on purpose. |" }' \
@@ -238,6 +263,19 @@ else
     fi
 fi
 cp "$WORK/good.txt" "$COPY/$TXT_DOC"
+
+CONFIG="Sources/Billing/rulebook.json"
+cp "$COPY/$CONFIG" "$WORK/good.json"
+printf '{ "accessLevel": "internal", "knownPayer": {} }\n' >"$COPY/$CONFIG"
+if build "$COPY" "$LOGS/config.log"; then
+    fail "a rulebook.json with an unknown key did not fail the build"
+elif grep -E "$COPY/$CONFIG(:[0-9]+)*: error: .*knownPayer" "$LOGS/config.log" >"$WORK/found"; then
+    pass "a rulebook.json with an unknown key fails the build: $(head -1 "$WORK/found")"
+else
+    fail "no located error for the bad rulebook.json"; show "$LOGS/config.log"
+fi
+cp "$WORK/good.json" "$COPY/$CONFIG"
+
 if build "$COPY" "$LOGS/fixed.log"; then
     pass "once the documents are fixed the build succeeds again"
 else
