@@ -115,11 +115,19 @@ else
     pass "claimdesk CPT 99999 fails: $(head -1 "$LOGS/run-missing.txt")"
 fi
 
-# JSON bundles: written next to the Swift sources in the plugin work directory.
+# JSON bundles: written next to the Swift sources in the plugin work directory, and the JSON folder is
+# a declared output, so SwiftPM copies it into the Billing module's resources.
 OUT="$SCRATCH/$PLUGIN_OUT_REL"
 for json in cpt-20610.json hcpcs-j3301.json index.json rulebook.schema.json; do
     if [ -s "$OUT/JSON/$json" ]; then pass "JSON bundle $PLUGIN_OUT_REL/JSON/$json"; else fail "no JSON bundle $OUT/JSON/$json"; fi
 done
+# json_code FILE: the code of the single record of a JSON bundle, or nothing.
+json_code() { python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); assert b["schemaVersion"]==1 and len(b["codes"])==1; print(b["codes"][0]["system"], b["codes"][0]["code"])' "$1" 2>/dev/null; }
+if "$BIN" --json CPT 20610 >"$LOGS/json-cpt.json" 2>&1 && [ "$(json_code "$LOGS/json-cpt.json")" = "CPT 20610" ]; then
+    pass "claimdesk --json CPT 20610 reads the bundle from the Billing module's resources (Bundle.module/JSON)"
+else
+    fail "claimdesk --json CPT 20610 does not print the CPT 20610 bundle"; head -5 "$LOGS/json-cpt.json"
+fi
 
 # ---------------------------------------------------------------- 2. nothing changed: no rerun
 # The build log names each command that actually runs: the plugin's by its display name
@@ -227,11 +235,21 @@ if build "$COPY" "$LOGS/add.log" && "$COPY_BIN" CPT 20611 >"$LOGS/run-add.txt" 2
 else
     fail "a document added in a new subfolder is not in the rebuilt consumer"; show "$LOGS/add.log"; cat "$LOGS/run-add.txt"
 fi
+if "$COPY_BIN" --json CPT 20611 >"$LOGS/json-add.json" 2>&1 && [ "$(json_code "$LOGS/json-add.json")" = "CPT 20611" ]; then
+    pass "its JSON bundle is in the rebuilt module's resources"
+else
+    fail "no JSON bundle resource for the added document"; head -5 "$LOGS/json-add.json"
+fi
 rm -rf "$COPY/Sources/Billing/Documents/Ultrasound"
 if build "$COPY" "$LOGS/remove.log" && ! "$COPY_BIN" CPT 20611 >/dev/null 2>&1; then
     pass "once that document is removed, the rebuilt consumer no longer knows CPT 20611"
 else
     fail "removing a document did not remove its code"; show "$LOGS/remove.log"
+fi
+if "$COPY_BIN" --json CPT 20611 >/dev/null 2>&1; then
+    fail "the removed document's JSON bundle is still among the module's resources"
+else
+    pass "nor ships its JSON bundle as a resource"
 fi
 
 # ---------------------------------------------------------------- 4. errors fail the build, located

@@ -6,8 +6,9 @@ import PackagePlugin
 ///
 /// It returns one `.buildCommand` (a prebuild command cannot run a tool built from source) that runs
 /// `rulebook generate --input <target folder> --output <plugin work directory>/rulebook [--config rulebook.json]`
-/// with exact inputs (every document the tool will read, the config file, the tool) and outputs (the two
-/// Swift files, whose names are fixed), so SwiftPM reruns it only when one of those inputs changes.
+/// with exact inputs (every document the tool will read, the config file, the tool) and outputs known before
+/// it runs (the two Swift files, whose names are fixed, and the `JSON` folder of rule bundles, which SwiftPM
+/// copies into the target's resources), so SwiftPM reruns it only when one of those inputs changes.
 @main
 struct RulebookPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
@@ -53,6 +54,9 @@ enum RulebookBuildCommand {
         inputs.append(tool)
 
         let swiftDirectory = output.appending(path: "Swift", directoryHint: .isDirectory)
+        // The bundles' names come from the codes inside the documents, so the folder is the declared
+        // output: SwiftPM copies it whole into the target's resources (`Bundle.module`, folder `JSON`).
+        let jsonDirectory = output.appending(path: "JSON", directoryHint: .isDirectory)
         return [
             .buildCommand(
                 displayName: "Compiling \(documents.count) billing document\(documents.count == 1 ? "" : "s") for \(targetName) with rulebook",
@@ -60,6 +64,7 @@ enum RulebookBuildCommand {
                 arguments: arguments,
                 inputFiles: inputs,
                 outputFiles: swiftOutputs.map { swiftDirectory.appending(path: $0, directoryHint: .notDirectory) }
+                    + [jsonDirectory]
             )
         ]
     }

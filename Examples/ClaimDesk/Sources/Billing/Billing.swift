@@ -1,3 +1,4 @@
+import Foundation
 import Rulebook
 
 /// The billing rules of this desk, compiled from the documents in `Sources/Billing/Documents` by the
@@ -10,6 +11,19 @@ public enum BillingRules {
     /// The record for a code, e.g. `BillingRules.code(.cpt, "20610")`.
     public static func code(_ system: CodeSystem, _ code: String) -> CodeRecord? {
         RuleBook.generated.code(system, code)
+    }
+
+    /// The JSON rule bundles compiled from the same documents (`cpt-20610.json`, `index.json`,
+    /// `rulebook.schema.json`), shipped as the `JSON` folder resource of this module by the plugin.
+    public static var jsonBundleFolder: URL? {
+        Bundle.module.url(forResource: "JSON", withExtension: nil)
+    }
+
+    /// The JSON bundle of one code (`{"schemaVersion": 1, "codes": [record]}`), if the documents define it.
+    public static func jsonBundle(_ system: CodeSystem, _ code: String) -> URL? {
+        guard let folder = jsonBundleFolder else { return nil }
+        let file = folder.appending(path: "\(system.rawValue)-\(code)".lowercased() + ".json")
+        return FileManager.default.fileExists(atPath: file.path(percentEncoded: false)) ? file : nil
     }
 
     /// A short human-readable description of a record: title, modifiers and each payer's prior
