@@ -311,6 +311,23 @@ else
     fail "swift package generate-rules --check on the repository (exit $status)"; show "$LOGS/check-repo.log"
 fi
 
+# The command plugin runs the same code path as the CLI: same exit status, byte-identical output.
+SAME="$ROOT/.build/test-plugin-same-output"      # inside the package (write permission), git-ignored
+rm -rf "$SAME"
+(cd "$ROOT" && swift build --product rulebook) >"$LOGS/cli-build.log" 2>&1
+CLI="$(cd "$ROOT" && swift build --show-bin-path)/rulebook"
+(cd "$ROOT" && "$CLI" generate --output "$SAME/cli") >"$LOGS/cli.log" 2>&1
+cli_status=$?
+(cd "$ROOT" && swift package --allow-writing-to-package-directory generate-rules --output "$SAME/plugin") >"$LOGS/plugin.log" 2>&1
+plugin_status=$?
+if [ -x "$CLI" ] && [ -d "$SAME/cli/JSON" ] && diff -r "$SAME/cli" "$SAME/plugin" >"$LOGS/same.diff" 2>&1 \
+   && { [ "$cli_status" -eq 0 ] && [ "$plugin_status" -eq 0 ] || { [ "$cli_status" -ne 0 ] && [ "$plugin_status" -ne 0 ]; }; }; then
+    pass "generate-rules writes the same bytes as 'rulebook generate' ($(find "$SAME/cli" -type f | wc -l | tr -d ' ') files; exit $cli_status / $plugin_status)"
+else
+    fail "generate-rules and 'rulebook generate' differ (exit $cli_status / $plugin_status)"; head -20 "$LOGS/same.diff"; show "$LOGS/plugin.log"
+fi
+rm -rf "$SAME"
+
 package() { (cd "$COPY" && swift package --scratch-path "$SCRATCH" --allow-writing-to-package-directory generate-rules "$@"); }
 if package --target Billing >"$LOGS/cmd-target.log" 2>&1 \
    && [ -s "$COPY/Sources/Billing/Generated/JSON/cpt-20610.json" ] \

@@ -26,6 +26,12 @@ struct GenerateRules: CommandPlugin {
         if targetNames.isEmpty {
             var arguments = ["generate"]
             if !passThrough.contains(where: { $0 == "--input" || $0.hasPrefix("--input=") }) {
+                let seeds = packageDirectory.appending(path: "seeds").path(percentEncoded: false)
+                guard FileManager.default.fileExists(atPath: seeds) else {
+                    Diagnostics.error("generate-rules: this package has no seeds/ folder; "
+                        + "pass --target T to compile a target's documents, or --input DIR [--output DIR]")
+                    throw GenerateRulesError.failed
+                }
                 arguments += ["--input", "seeds"]
             }
             if !passThrough.contains(where: { $0 == "--output" || $0.hasPrefix("--output=") }) {
@@ -72,7 +78,8 @@ struct GenerateRules: CommandPlugin {
             let command = (["rulebook"] + arguments).joined(separator: " ")
             let meaning = switch (process.terminationReason, status) {
             case (.uncaughtSignal, _): "was killed by signal \(status)"
-            case (_, 1): "reported errors (or, with --check, stale outputs)"
+            case (_, 1) where arguments.contains("--check"): "found errors or stale outputs (see above)"
+            case (_, 1): "reported errors (see above)"
             case (_, 2): "was given invalid arguments"
             default: "failed with exit status \(status)"
             }
