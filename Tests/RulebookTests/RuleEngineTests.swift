@@ -97,6 +97,9 @@ private func ids(_ findings: [Finding]) -> [String] { findings.map(\.id) }
         #expect(findings[0].severity == .error)
         #expect(findings[0].message.contains("'ZZ'"))
         #expect(findings[0].source == EngineFixture.at(1))
+        for modifier in ["Z", "505", "5"] {
+            #expect(ids(book.evaluate(EngineFixture.line(["LT", modifier]))) == ["modifier.invalid"], "\(modifier)")
+        }
     }
 
     @Test func modifierListedByTheDocumentIsAcceptedEvenIfNotInTheCatalog() {
@@ -268,5 +271,39 @@ private func ids(_ findings: [Finding]) -> [String] { findings.map(\.id) }
         ]
         #expect(Set(FindingID.allCases.map(\.rawValue)) == Set(expected.keys))
         for id in FindingID.allCases { #expect(id.severity == expected[id.rawValue], "\(id.rawValue)") }
+    }
+}
+
+@Suite struct RuleEnginePrecompiledTests {
+    /// `RuleEngine` precomputes; it must say exactly what `RuleBook.evaluate` says.
+    @Test func givesTheSameFindingsAsTheBook() {
+        var hcpcs = EngineFixture.record(effective: "2026-01-01")
+        hcpcs.system = .hcpcs
+        hcpcs.code = "J1885"
+        var long = EngineFixture.record()
+        long.code = "ABCDEFGHIJ"   // too long to pack: found through the book's index
+        var duplicate = EngineFixture.record()
+        duplicate.title = "second record of the same code"
+        duplicate.modifiers = []
+        let book = RuleBook(records: [EngineFixture.record(), hcpcs, long, duplicate])
+        let engine = RuleEngine(book)
+        let lines: [ClaimLine] = [
+            EngineFixture.line(), EngineFixture.line(["LT"], payer: "aetna"), EngineFixture.line(["50", "lt", "ZZ"]),
+            EngineFixture.line(["22", "22", "26", "TC", "59"], payer: "bcbs"), EngineFixture.line(payer: "Medicare"),
+            EngineFixture.line(["L"], payer: "humana"), EngineFixture.line(["LTX", "LTX"]),
+            ClaimLine(system: .hcpcs, code: "j1885", modifiers: ["RT"], payer: "aetna", dateOfService: "2025-06-01"),
+            ClaimLine(system: .hcpcs, code: "J1885", modifiers: ["22"], payer: "aetna", dateOfService: "2026-06-01"),
+            ClaimLine(system: .cpt, code: "J1885"), ClaimLine(system: .cpt, code: "abcdefghij", modifiers: ["RT", "50"]),
+            ClaimLine(system: .cpt, code: "99999", modifiers: ["XE", "59", "XS"]), ClaimLine(system: .cpt, code: ""),
+        ]
+        for line in lines {
+            let expected = book.evaluate(line)
+            #expect(engine.evaluate(line) == expected, "\(line.claimText)")
+        }
+        // Spot checks that the lines above exercise what they claim to.
+        #expect(engine.evaluate(lines[2]).map(\.id) == ["modifier.exclusive", "modifier.invalid"])
+        #expect(engine.evaluate(lines[7]).map(\.id) == ["rule.not-effective"])
+        #expect(engine.evaluate(lines[10]).map(\.id) == ["modifier.exclusive"])
+        #expect(engine.evaluate(lines[11]).map(\.id) == ["code.unknown", "modifier.exclusive", "modifier.exclusive"])
     }
 }

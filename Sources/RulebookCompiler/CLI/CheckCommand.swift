@@ -176,13 +176,49 @@ enum CheckCommand {
         return RuleBook(records: records)
     }
 
-    /// `{"findings": [...]}` with sorted keys, two-space indent.
+    /// `{"findings": [...]}`: keys sorted, two-space indent, `"source": null` when no document speaks.
+    /// Written by hand so the bytes are the same on every platform.
     static func json(_ findings: [Finding]) -> String {
-        struct Output: Encodable { var findings: [Finding] }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(Output(findings: findings)),
-              let text = String(data: data, encoding: .utf8) else { return "{\"findings\": []}\n" }
-        return text + "\n"
+        guard !findings.isEmpty else { return "{\n  \"findings\": []\n}\n" }
+        var out = "{\n  \"findings\": [\n"
+        for (offset, finding) in findings.enumerated() {
+            out += "    {\n"
+            out += "      \"id\": \(quoted(finding.id)),\n"
+            out += "      \"message\": \(quoted(finding.message)),\n"
+            out += "      \"severity\": \(quoted(finding.severity.rawValue)),\n"
+            if let source = finding.source {
+                out += "      \"source\": {\n"
+                out += "        \"line\": \(source.line),\n"
+                out += "        \"path\": \(quoted(source.path)),\n"
+                out += "        \"section\": [\(source.section.map(quoted).joined(separator: ", "))]\n"
+                out += "      }\n"
+            } else {
+                out += "      \"source\": null\n"
+            }
+            out += offset == findings.count - 1 ? "    }\n" : "    },\n"
+        }
+        return out + "  ]\n}\n"
+    }
+
+    /// A JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 }
