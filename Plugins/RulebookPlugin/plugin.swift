@@ -13,7 +13,10 @@ import PackagePlugin
 struct RulebookPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
         // Only Swift targets can compile the generated Swift.
-        guard let target = target as? SwiftSourceModuleTarget else { return [] }
+        guard let target = target as? SwiftSourceModuleTarget else {
+            Diagnostics.warning("RulebookPlugin: target '\(target.name)' is not a Swift target; its documents are not compiled")
+            return []
+        }
         return try RulebookBuildCommand.commands(
             targetName: target.name,
             targetDirectory: target.directoryURL,
