@@ -31,8 +31,13 @@ let package = Package(
             ),
             dependencies: ["rulebook"]
         ),
-        .testTarget(name: "RulebookCompilerTests", dependencies: ["RulebookCompiler", "Rulebook"]),
+        // SwiftEmitter's committed output for the hostile-text fixture records: every build proves it compiles.
+        .target(name: "HostileRulesFixture", dependencies: ["Rulebook"], path: "Tests/Fixtures/emitters/HostileSwift"),
+        .testTarget(name: "RulebookCompilerTests", dependencies: ["RulebookCompiler", "Rulebook", "HostileRulesFixture"]),
         .testTarget(name: "RulebookTests", dependencies: ["Rulebook"]),
+        // The committed output of `rulebook generate` on seeds/: every `swift build` proves it compiles.
+        .target(name: "GeneratedRules", dependencies: ["Rulebook"], path: "Generated/Swift"),
+        .testTarget(name: "GeneratedRulesTests", dependencies: ["GeneratedRules", "Rulebook"]),
     ],
     swiftLanguageModes: [.v6]
 )

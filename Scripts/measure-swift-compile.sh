@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Measures the generated Swift: debug compile time and memory for 100 / 1,000 / 10,000 codes, and the
+# one-time load of the rules at run time (RuleBook.generated, release build).
+#
+#   Scripts/measure-swift-compile.sh [COUNT...]      (default: 100 1000 10000)
+#
+# Records are synthetic, shaped like the seed documents (SyntheticRecords in
+# Tests/RulebookCompilerTests/EmitterFixtureTests.swift); the test EmitterMeasurementTests writes the
+# Swift that SwiftEmitter emits for them. Each output is compiled as a debug build would compile it
+# (swiftc -Onone -g, Swift 6 mode, warnings as errors) against the Rulebook module only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+counts=("$@")
+[ ${#counts[@]} -gt 0 ] || counts=(100 1000 10000)
+work=$(mktemp -d "${TMPDIR:-/tmp}/rulebook-measure.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+echo "building Rulebook (debug and release) and the emitter tests..." >&2
+swift build --target Rulebook >/dev/null
+swift build -c release --target Rulebook >/dev/null
+swift build --build-tests >/dev/null
+RULEBOOK_MEASURE_OUT="$work/gen" RULEBOOK_MEASURE_COUNTS=$(IFS=,; echo "${counts[*]}") \
+    swift test --skip-build --filter EmitterMeasurementTests >/dev/null
+
+modules() {  # the folder holding Rulebook.swiftmodule for a configuration's bin path
+    if [ -d "$1/Modules" ]; then echo "$1/Modules"; else echo "$1"; fi
+}
+debug_bin=$(swift build --show-bin-path)
+release_bin=$(swift build -c release --show-bin-path)
+debug_modules=$(modules "$debug_bin")
+release_modules=$(modules "$release_bin")
+
+timed() {  # timed OUTFILE command... : runs the command, writes "seconds maxKiB" to OUTFILE
+    local out=$1; shift
+    /usr/bin/time -f "%e %M" -o "$out" "$@"
+}
+
+cat > "$work/main.swift" <<'EOF'
+import Rulebook
+let clock = ContinuousClock()
+let start = clock.now
+let book = RuleBook.generated
+let elapsed = clock.now - start
+let (seconds, attoseconds) = elapsed.components
+let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+guard let first = book.codes.first, book.code(first.system, first.code) == first else { fatalError("lookup failed") }
+print(book.codes.count, String(format: "%.1f", milliseconds))
+EOF
+
+printf '%-7s %-9s %-9s %-13s %-13s %-11s %-10s %s\n' codes data-KiB rules-KiB "debug-total" "data/rules" "max-mem" "load-ms" "loaded"
+for count in "${counts[@]}"; do
+    dir="$work/gen/$count"
+    data="$dir/RulebookData.swift"
+    rules="$dir/RulebookRules.swift"
+    build="$work/build-$count"
+    mkdir -p "$build"
+    common=(-swift-version 6 -Onone -g -module-name GeneratedRules -I "$debug_modules" -warnings-as-errors)
+    # Whole debug compile of both files (what `swift build` does for a target holding them).
+    (cd "$build" && timed "$build/total.time" swiftc -c -parse-as-library -enable-testing "${common[@]}" "$data" "$rules")
+    # Each file on its own (as a primary file, the other as context).
+    (cd "$build" && timed "$build/data.time" swiftc -frontend -c -primary-file "$data" "$rules" -enable-testing \
+        -parse-as-library "${common[@]}" -o "$build/data.o")
+    (cd "$build" && timed "$build/rules.time" swiftc -frontend -c "$data" -primary-file "$rules" -enable-testing \
+        -parse-as-library "${common[@]}" -o "$build/rules.o")
+    # Runtime load, release build as shipped.
+    swiftc -O -swift-version 6 -module-name LoadProbe -I "$release_modules" "$work/main.swift" "$data" "$rules" \
+        "$release_bin"/Rulebook.build/*.o -o "$build/probe" 2>"$build/probe.log" || { cat "$build/probe.log" >&2; exit 1; }
+    read -r loaded load_ms < <("$build/probe")
+    read -r total_s total_kb < "$build/total.time"
+    read -r data_s data_kb < "$build/data.time"
+    read -r rules_s rules_kb < "$build/rules.time"
+    max_kb=$(printf '%s\n' "$total_kb" "$data_kb" "$rules_kb" | sort -n | tail -1)
+    printf '%-7s %-9s %-9s %-13s %-13s %-11s %-10s %s\n' "$count" "$(( $(stat -c %s "$data") / 1024 ))" \
+        "$(( $(stat -c %s "$rules") / 1024 ))" "${total_s}s" "${data_s}s/${rules_s}s" "$(( max_kb / 1024 ))MiB" \
+        "$load_ms" "$loaded"
+done
