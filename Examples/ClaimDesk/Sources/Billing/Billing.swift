@@ -8,6 +8,10 @@ public enum BillingRules {
     /// Every code the documents define, sorted by system then code.
     public static var codes: [CodeRecord] { RuleBook.generated.codes }
 
+    /// The code this desk bills most, through the typed constant the plugin generates for it: a code
+    /// missing from the documents is a compile error here, not a nil at run time.
+    public static var mostBilled: CodeRecord { GeneratedCodes.cpt20610 }
+
     /// The record for a code, e.g. `BillingRules.code(.cpt, "20610")`.
     public static func code(_ system: CodeSystem, _ code: String) -> CodeRecord? {
         RuleBook.generated.code(system, code)

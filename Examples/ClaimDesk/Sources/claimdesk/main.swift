@@ -19,7 +19,8 @@ if arguments == ["--list"] {
 let json = arguments.first == "--json"
 let lookup = json ? Array(arguments.dropFirst()) : arguments
 guard lookup.count == 2 else {
-    fail("usage: claimdesk SYSTEM CODE   (e.g. claimdesk CPT 20610)\n       claimdesk --json SYSTEM CODE\n       claimdesk --list",
+    let example = BillingRules.mostBilled
+    fail("usage: claimdesk SYSTEM CODE   (e.g. claimdesk \(example.system.rawValue) \(example.code))\n       claimdesk --json SYSTEM CODE\n       claimdesk --list",
          status: 2)
 }
 guard let system = CodeSystem(rawValue: lookup[0].uppercased()) else {
