@@ -150,7 +150,7 @@ restore_touched() { if [[ -n "$TOUCHED" && -f "$BACKUP" ]]; then cp "$BACKUP" "$
 trap restore_touched EXIT
 trap 'exit 130' INT TERM
 
-MACHINE="$(nproc) cores, $(lscpu 2>/dev/null | awk -F: '/Model name/ { gsub(/^ +/, "", $2); print $2; exit }')"
+MACHINE="$(nproc) cores, $(lscpu 2>/dev/null | awk -F: '/Model name/ && !done { gsub(/^ +/, "", $2); print $2; done = 1 }')"
 LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 SUMMARY="$WORK/results.md"
@@ -214,7 +214,7 @@ for N in $SIZES; do
 
         # (4) incremental: append a sentence to one document (a different sentence each repetition).
         say "N=$N: rulebook generate after touching one document, $REPS repetitions"
-        TOUCHED="$(cd "$CORPUS" && find . -type f \( -name '*.md' -o -name '*.txt' \) | sort | awk -v n="$N" 'NR == int(n / 2) + 1 { print; exit }')"
+        TOUCHED="$(cd "$CORPUS" && find . -type f \( -name '*.md' -o -name '*.txt' \) | sort | awk -v n="$N" 'NR == int(n / 2) + 1 { print }')"
         TOUCHED="$CORPUS/${TOUCHED#./}"
         cp "$TOUCHED" "$BACKUP"
         ts=""
