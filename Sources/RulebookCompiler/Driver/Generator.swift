@@ -30,7 +30,8 @@ public struct GenerateOutcome: Sendable {
     /// For `--check`: `stale: …`, `missing: …`, `extra: …` lines.
     public var staleFiles: [String] = []
     public var report: OutputWriter.WriteReport?
-    /// The files generate produces (relative to the output folder).
+    /// The files generate produces (relative to the output folder), except the JSON bundles of unchanged
+    /// documents that an incremental run took from the previous run without producing them.
     public var files: [GeneratedFile] = []
     /// Documents whose compile result came from the incremental cache.
     public var reusedDocuments = 0
@@ -93,21 +94,32 @@ public enum Generator {
         outcome.records = records
         timing.lap("validate")
 
-        // 4. Emit.
-        outcome.files = emit(records, accessLevel: accessLevel, jobs: options.jobs)
-        timing.lap("emit")
+        // 4. Emit. The bundle of a record from an unchanged document is known by hash and size and is
+        //    produced only if the output folder does not hold it already.
+        var reusable: [String: IncrementalCache.BundleInfo] = [:]
+        for entry in compiled.entries where entry.reused {
+            if let bundle = entry.bundle { reusable[entry.path] = bundle }
+        }
+        let emitted = emit(records, accessLevel: accessLevel, jobs: options.jobs, reusable: reusable)
+        outcome.files = emitted.files
+        timing.lap("emit (\(emitted.known.count) bundles known)")
 
         // 5. Compare or write.
         let writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
         do throws(OutputError) {
             if options.check {
-                outcome.staleFiles = try writer.check(files: outcome.files)
+                outcome.staleFiles = try writer.check(files: outcome.files, known: emitted.known)
             } else {
-                outcome.report = try writer.write(files: outcome.files)
+                outcome.report = try writer.write(files: outcome.files, known: emitted.known)
             }
             timing.lap(options.check ? "check" : "write")
             if useCache && !options.check {
-                IncrementalCache.save(compiled.entries, salt: salt, to: cacheURL)
+                let entries = compiled.entries.map { entry in
+                    var entry = entry
+                    entry.bundle = emitted.bundles[entry.path] ?? (entry.reused && reusable[entry.path] != nil && emitted.knownPaths.contains(entry.path) ? entry.bundle : nil)
+                    return entry
+                }
+                IncrementalCache.save(entries, salt: salt, to: cacheURL)
                 timing.lap("cache save")
             }
         } catch {
@@ -120,11 +132,21 @@ public enum Generator {
     /// All output files, relative to the output folder. The bundles, the index and the Swift sources
     /// are produced on `jobs` threads; the result is the same for any number of threads.
     static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int? = nil) -> [GeneratedFile] {
+        emit(records, accessLevel: accessLevel, jobs: jobs, reusable: [:]).files
+    }
+
+    /// As above; the bundle of a record whose source path is in `reusable` is not emitted but returned in
+    /// `known` (hash and size from the previous run, produced on demand). `bundles` gives the hash and
+    /// size of each bundle emitted now, by source path; `knownPaths` the source paths of `known`.
+    static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int?,
+                     reusable: [String: IncrementalCache.BundleInfo])
+        -> (files: [GeneratedFile], known: [OutputWriter.KnownFile], bundles: [String: IncrementalCache.BundleInfo], knownPaths: Set<String>) {
         let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
         // Tasks: 0, 1 = the Swift sources (as SwiftEmitter.emit writes them), 2 = index, 3… = bundle chunks.
         let chunk = 64
         let chunks = (records.count + chunk - 1) / chunk
-        let bundles = SlotBox<GeneratedFile>(count: records.count)
+        let bundles = SlotBox<GeneratedFile?>(count: records.count)
+        let infos = SlotBox<IncrementalCache.BundleInfo?>(count: records.count)
         let swift = SlotBox<GeneratedFile>(count: 2)
         let index = SlotBox<GeneratedFile>(count: 1)
         let sorted = JSONEmitter.canonicalOrder(records).map { records[$0] }
@@ -149,18 +171,37 @@ public enum Generator {
                     let start = (task - 3) * chunk
                     for position in start..<min(start + chunk, records.count) {
                         let record = records[position]
-                        bundles.set(position, GeneratedFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record),
-                                                            contents: JSONEmitter.bundle([record])))
+                        if reusable[record.source.path] != nil {
+                            bundles.set(position, nil)
+                            infos.set(position, nil)
+                            continue
+                        }
+                        var contents = JSONEmitter.bundle([record])
+                        let info = contents.withUTF8 { IncrementalCache.BundleInfo(hash: ContentHash.hex($0), size: $0.count) }
+                        bundles.set(position, GeneratedFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), contents: contents))
+                        infos.set(position, info)
                     }
                 }
             }
         }
-        var files = bundles.values()
+        var files = bundles.values().compactMap { $0 }
         files.reserveCapacity(records.count + 4)
         files += index.values()
         files.append(GeneratedFile(path: "JSON/rulebook.schema.json", contents: SchemaEmitter.schema()))
         files += swift.values()
-        return files
+        var known: [OutputWriter.KnownFile] = []
+        var knownPaths: Set<String> = []
+        var emittedInfo: [String: IncrementalCache.BundleInfo] = [:]
+        for (record, info) in zip(records, infos.values()) {
+            if let info {
+                emittedInfo[record.source.path] = info
+            } else if let reused = reusable[record.source.path] {
+                known.append(OutputWriter.KnownFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), hash: reused.hash,
+                                                    size: reused.size, produce: { JSONEmitter.bundle([record]) }))
+                knownPaths.insert(record.source.path)
+            }
+        }
+        return (files, known, emittedInfo, knownPaths)
     }
 
     /// Compiles documents on `jobs` threads; the result order is the input order whatever the scheduling.
@@ -193,7 +234,8 @@ public enum Generator {
                         if let hit = cache.lookup(path: file.displayPath, hash: hash) {
                             result = hit.result
                             _ = reused.increment()
-                            entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash, payload: hit.payload))
+                            entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash, payload: hit.payload,
+                                                                      reused: true, bundle: hit.bundle))
                         } else {
                             result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
                             entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash,

@@ -18,19 +18,25 @@ import Darwin
 /// and the configuration that extraction reads (extra payer names). A missing, corrupt or foreign cache
 /// is ignored: the run is then a full run.
 ///
-/// The file is binary (`RBCACHE1`, salt, entries of path, hash, payload) and lives outside the output
+/// The file is binary (`RBCACHE2`, salt, entries of path, hash, payload, bundle hash and size) and lives outside the output
 /// folder, so a committed output folder holds only generated sources: `$RULEBOOK_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/rulebook`, else `~/.cache/rulebook`, one file per output folder (named by a hash of
 /// its absolute path). It is replaced atomically (temporary file, then rename).
 final class IncrementalCache: @unchecked Sendable {
-    static let magic = Array("RBCACHE1".utf8)
+    static let magic = Array("RBCACHE2".utf8)
 
     let salt: UInt64
     /// The previous run's bytes (immutable once loaded; read by the worker threads).
     private let stored: [UInt8]
-    private let entries: [String: (hash: UInt64, payload: Range<Int>)]
+    private let entries: [String: (hash: UInt64, payload: Range<Int>, bundle: BundleInfo?)]
 
-    init(salt: UInt64, stored: [UInt8] = [], entries: [String: (hash: UInt64, payload: Range<Int>)] = [:]) {
+    /// The hash and size of the JSON bundle emitted for a document's record.
+    struct BundleInfo: Sendable, Hashable {
+        var hash: String
+        var size: Int
+    }
+
+    init(salt: UInt64, stored: [UInt8] = [], entries: [String: (hash: UInt64, payload: Range<Int>, bundle: BundleInfo?)] = [:]) {
         self.salt = salt
         self.stored = stored
         self.entries = entries
@@ -39,11 +45,11 @@ final class IncrementalCache: @unchecked Sendable {
     var count: Int { entries.count }
 
     /// The cached result for `path` when its bytes hash to `hash`; nil otherwise (or when undecodable).
-    func lookup(path: String, hash: UInt64) -> (result: Pipeline.Result, payload: ArraySlice<UInt8>)? {
+    func lookup(path: String, hash: UInt64) -> (result: Pipeline.Result, payload: ArraySlice<UInt8>, bundle: BundleInfo?)? {
         guard let entry = entries[path], entry.hash == hash else { return nil }
         let payload = stored[entry.payload]
         guard let result = try? CacheCodec.decodeResult(payload, path: path) else { return nil }
-        return (result, payload)
+        return (result, payload, entry.bundle)
     }
 
     // MARK: Location
@@ -106,7 +112,7 @@ final class IncrementalCache: @unchecked Sendable {
                 return IncrementalCache(salt: salt)
             }
             let count = try reader.count()
-            var entries: [String: (hash: UInt64, payload: Range<Int>)] = [:]
+            var entries: [String: (hash: UInt64, payload: Range<Int>, bundle: BundleInfo?)] = [:]
             entries.reserveCapacity(count)
             for _ in 0..<count {
                 let path = try reader.string()
@@ -114,7 +120,13 @@ final class IncrementalCache: @unchecked Sendable {
                 let length = try reader.count()
                 let start = reader.offset
                 _ = try reader.bytes(length)
-                entries[path] = (hash, start..<(start + length))
+                var bundle: BundleInfo?
+                switch try reader.byte() {
+                case 0: bundle = nil
+                case 1: bundle = BundleInfo(hash: try reader.string(), size: try reader.count())
+                default: throw CacheCodec.Corrupt()
+                }
+                entries[path] = (hash, start..<(start + length), bundle)
             }
             guard reader.isAtEnd else { return IncrementalCache(salt: salt) }
             return IncrementalCache(salt: salt, stored: bytes, entries: entries)
@@ -128,6 +140,9 @@ final class IncrementalCache: @unchecked Sendable {
         var path: String
         var hash: UInt64
         var payload: ArraySlice<UInt8>
+        /// Whether the result came from the cache (the document's bytes were unchanged).
+        var reused = false
+        var bundle: BundleInfo?
     }
 
     /// Writes the cache for the next run (best effort: a failure only costs the next run its speed).
@@ -143,19 +158,21 @@ final class IncrementalCache: @unchecked Sendable {
             writer.uint64(entry.hash)
             writer.count(entry.payload.count)
             writer.bytes += entry.payload
+            if let bundle = entry.bundle {
+                writer.bytes.append(1)
+                writer.string(bundle.hash)
+                writer.count(bundle.size)
+            } else {
+                writer.bytes.append(0)
+            }
         }
         let folder = url.deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try Data(writer.bytes).write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else {
-                unlink(temporary.path)
-                return
-            }
-        } catch {
-            unlink(temporary.path)
-        }
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        let written = (try? FSCalls.writeAll(fd: fd, writer.bytes)) != nil
+        if close(fd) != 0 || !written || rename(temporary.path, url.path) != 0 { unlink(temporary.path) }
     }
 }
 

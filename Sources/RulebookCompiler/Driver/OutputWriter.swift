@@ -104,7 +104,12 @@ public struct OutputWriter: Sendable {
 
     /// Compares the wanted files with the output folder. Reads only.
     public func plan(files: [GeneratedFile]) throws(OutputError) -> Plan {
-        let wanted = try prepare(files)
+        try plan(files: files, known: [])
+    }
+
+    /// As `plan(files:)`, with `known` files given by hash and size, produced only if needed.
+    func plan(files: [GeneratedFile], known: [KnownFile]) throws(OutputError) -> Plan {
+        let wanted = try prepare(files, known: known)
         guard let root = try openRoot(create: false) else {
             var plan = Plan()
             plan.missing = wanted.map(\.path)
@@ -119,7 +124,11 @@ public struct OutputWriter: Sendable {
     /// `missing: …`, `extra: …` (and `stale:`/`missing: .rulebook-manifest.json` when the manifest does not
     /// list exactly the wanted files). Empty when the folder is up to date. Writes nothing.
     public func check(files: [GeneratedFile]) throws(OutputError) -> [String] {
-        let plan = try plan(files: files)
+        try check(files: files, known: [])
+    }
+
+    func check(files: [GeneratedFile], known: [KnownFile]) throws(OutputError) -> [String] {
+        let plan = try plan(files: files, known: known)
         var lines: [(String, String)] = []
         lines += plan.stale.map { ($0, "stale") }
         lines += plan.missing.map { ($0, "missing") }
@@ -135,7 +144,21 @@ public struct OutputWriter: Sendable {
     /// manifest with each file's hash and `inputHashes` as its `inputs`.
     @discardableResult
     public func write(files: [GeneratedFile], inputHashes: [String: String] = [:]) throws(OutputError) -> WriteReport {
-        let wanted = try prepare(files)
+        try write(files: files, known: [], inputHashes: inputHashes)
+    }
+
+    /// A file the caller knows by the hash and size of its bytes (e.g. from the previous run) and can
+    /// produce on demand: when the output folder already holds it (per the manifest, size and time) it is
+    /// never produced; otherwise `produce` is called and it is treated like any other file.
+    struct KnownFile: Sendable {
+        var path: String
+        var hash: String
+        var size: Int
+        var produce: @Sendable () -> String
+    }
+
+    func write(files: [GeneratedFile], known: [KnownFile], inputHashes: [String: String] = [:]) throws(OutputError) -> WriteReport {
+        let wanted = try prepare(files, known: known)
         let root = try openRoot(create: true)!
         defer { root.closeAll() }
         flock(root.fd, LOCK_EX)
@@ -178,7 +201,7 @@ public struct OutputWriter: Sendable {
         do {
             for file in changed {
                 let folder = try root.folder(file.components.dropLast(), create: true, for: file.path)!
-                try stage(file.bytes, folder: folder, name: file.components.last!, path: file.path)
+                try stage(file.bytes(), folder: folder, name: file.components.last!, path: file.path)
             }
             try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
                       path: Self.manifestName)
@@ -281,8 +304,21 @@ public struct OutputWriter: Sendable {
     struct Wanted {
         var path: String
         var components: [String]
-        var bytes: [UInt8]
+        /// The file's text (native UTF-8: hashed, compared and written without copying it to an array);
+        /// nil for a known file, produced by `produce` when needed.
+        var contents: String?
+        var size: Int
         var hash: String
+        var produce: (@Sendable () -> String)? = nil
+
+        func text() -> String { contents ?? produce!() }
+
+        func bytes() -> [UInt8] { Array(text().utf8) }
+
+        func hasBytes(_ other: [UInt8]) -> Bool {
+            var contents = text()
+            return contents.withUTF8 { own in other.withUnsafeBufferPointer { own.elementsEqual($0) } }
+        }
     }
 
     struct Staged {
@@ -312,13 +348,15 @@ public struct OutputWriter: Sendable {
 
     /// Validates and sorts the wanted files; rejects duplicates, case-only collisions and a path that
     /// is both a file and a folder.
-    func prepare(_ files: [GeneratedFile]) throws(OutputError) -> [Wanted] {
+    func prepare(_ files: [GeneratedFile], known: [KnownFile] = []) throws(OutputError) -> [Wanted] {
         // Bytes and hashes of many files are computed on all cores (the first invalid path, in input order, is reported).
         @Sendable func make(_ file: GeneratedFile) -> Result<Wanted, OutputError> {
             Result { () throws(OutputError) -> Wanted in
                 let components = try Self.validatedComponents(of: file.path)
-                let bytes = Array(file.contents.utf8)
-                return Wanted(path: file.path, components: components, bytes: bytes, hash: ContentHash.hex(bytes))
+                var contents = file.contents
+                contents.makeContiguousUTF8()
+                let (size, hash) = contents.withUTF8 { ($0.count, ContentHash.hex($0)) }
+                return Wanted(path: file.path, components: components, contents: contents, size: size, hash: hash)
             }
         }
         var made = [Result<Wanted, OutputError>?](repeating: nil, count: files.count)
@@ -337,6 +375,10 @@ public struct OutputWriter: Sendable {
         wanted.reserveCapacity(files.count)
         for result in made { wanted.append(try result!.get()) }
         made = []
+        for file in known {
+            wanted.append(Wanted(path: file.path, components: try Self.validatedComponents(of: file.path), contents: nil,
+                                 size: file.size, hash: file.hash, produce: file.produce))
+        }
         wanted.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         var folded: [String: String] = [:]
         var folders: Set<String> = []
@@ -475,13 +517,13 @@ public struct OutputWriter: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ioError(file.path, errno, "read") }
         guard info.st_mode & S_IFMT == S_IFREG else { return .notAFile }
-        guard Int(info.st_size) == file.bytes.count else { return .different }
+        guard Int(info.st_size) == file.size else { return .different }
         if let trusted, !file.hash.isEmpty, trusted.files[file.path] == file.hash,
            Self.modificationTime(info) < trusted.written {
             return .same
         }
         do {
-            return try FSCalls.readAll(fd: fd, sizeHint: file.bytes.count) == file.bytes ? .same : .different
+            return file.hasBytes(try FSCalls.readAll(fd: fd, sizeHint: file.size)) ? .same : .different
         } catch {
             throw ioError(file.path, error.code, "read")
         }

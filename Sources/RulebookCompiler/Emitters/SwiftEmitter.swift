@@ -75,16 +75,22 @@ public enum SwiftEmitter {
         // Written in chunks of records on `jobs` threads, then joined: the same bytes for any `jobs`.
         let chunkSize = 256
         let chunkCount = (records.count + chunkSize - 1) / chunkSize
-        @Sendable func chunk(_ index: Int) -> [UInt8] {
+        // Each chunk is whole records; they are joined by line feeds, so the raw-literal checks (per line
+        // and per run of `#`) give the same answers chunk by chunk as over the whole payload.
+        @Sendable func chunk(_ index: Int) -> (bytes: [UInt8], delimiters: Int) {
             let range = (index * chunkSize)..<min(records.count, (index + 1) * chunkSize)
             var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: range.count * 6144)
             for offset in range {
                 if offset > range.lowerBound { writer.lineBreak() }
                 JSONEmitter.write(records[offset], to: &writer)
             }
-            return writer.bytes
+            let delimiters = writer.bytes.withUnsafeBufferPointer { bytes in
+                precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
+                return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
+            }
+            return (writer.bytes, delimiters)
         }
-        var chunks = [[UInt8]](repeating: [], count: chunkCount)
+        var chunks = [(bytes: [UInt8], delimiters: Int)](repeating: ([], 1), count: chunkCount)
         if jobs > 1 && chunkCount > 1 {
             chunks.withUnsafeMutableBufferPointer { slots in
                 nonisolated(unsafe) let slots = slots
@@ -93,17 +99,7 @@ public enum SwiftEmitter {
         } else {
             for index in 0..<chunkCount { chunks[index] = chunk(index) }
         }
-        var payload: [UInt8] = []
-        payload.reserveCapacity(chunks.reduce(chunkCount) { $0 + $1.count })
-        for (index, bytes) in chunks.enumerated() {
-            if index > 0 { payload.append(0x0A) }
-            payload += bytes
-        }
-        chunks = []
-        let delimiterCount = payload.withUnsafeBufferPointer { bytes in
-            precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
-            return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
-        }
+        let delimiterCount = chunks.reduce(1) { max($0, $1.delimiters) }
         let delimiter = String(repeating: "#", count: delimiterCount)
         var printer = CodePrinter(capacity: 4096)
         for line in header { printer.line(line) }
@@ -123,11 +119,31 @@ public enum SwiftEmitter {
         printer.line()
         printer.line("/// The records as JSON, one per line, in the order of `GeneratedCodes.all`.")
         printer.line("private let rulebookEmbeddedRecords = " + delimiter + "\"\"\"")
-        var file = Array(printer.text.utf8)
-        file.reserveCapacity(file.count + payload.count + 16)
-        file += payload
-        file += Array(("\n\"\"\"" + delimiter + "\n").utf8)
-        return String(decoding: file, as: UTF8.self)
+        // The text is assembled in the string's own storage (no intermediate array of the whole file).
+        let head = Array(printer.text.utf8)
+        let tail = Array(("\n\"\"\"" + delimiter + "\n").utf8)
+        let total = head.count + tail.count + chunks.reduce(max(0, chunkCount - 1)) { $0 + $1.bytes.count }
+        return String(unsafeUninitializedCapacity: total) { buffer in
+            var position = 0
+            func copy(_ bytes: [UInt8]) {
+                bytes.withUnsafeBufferPointer { source in
+                    guard let base = source.baseAddress, source.count > 0 else { return }
+                    (buffer.baseAddress! + position).initialize(from: base, count: source.count)
+                    position += source.count
+                }
+            }
+            copy(head)
+            for index in chunks.indices {
+                if index > 0 {
+                    buffer[position] = 0x0A
+                    position += 1
+                }
+                copy(chunks[index].bytes)
+                chunks[index].bytes = []
+            }
+            copy(tail)
+            return position
+        }
     }
 
     static func rulesFile(_ records: [CodeRecord], access: String, header: [String]) -> String {
