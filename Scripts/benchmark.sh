@@ -211,6 +211,11 @@ for N in $SIZES; do
         ids=$(grep -o '\[[a-z0-9.-]*\]$' "$LOG/full-1.err" | sort | uniq -c | sort -rn | head -n 12 || true)
         [[ -n "$ids" ]] && DIAG_SUMMARY+="$ids"$'\n'
         DIAG_SUMMARY+="last line: $(tail -n 1 "$LOG/full-1.err" 2>/dev/null)"$'\n'
+        # What was extracted, checked against what the generator wrote.
+        if [[ -d "$OUT/JSON" ]]; then
+            python3 "$ROOT/Scripts/make-corpus.py" --count "$N" --seed "$SEED" --verify "$OUT/JSON" 2>"$LOG/verify.err" || true
+            DIAG_SUMMARY+="extraction check: $(tail -n 1 "$LOG/verify.err") (details: ${LOG#"$ROOT"/}/verify.err)"$'\n'
+        fi
 
         # (4) incremental: append a sentence to one document (a different sentence each repetition).
         say "N=$N: rulebook generate after touching one document, $REPS repetitions"
