@@ -146,7 +146,7 @@ check_rc() {
 
 TOUCHED=""
 BACKUP="$WORK/touched-document.bak"
-restore_touched() { if [[ -n "$TOUCHED" && -f "$BACKUP" ]]; then cp "$BACKUP" "$TOUCHED"; TOUCHED=""; fi; }
+restore_touched() { if [[ -n "$TOUCHED" && -f "$BACKUP" ]]; then cp "$BACKUP" "$TOUCHED"; rm -f "$BACKUP"; fi; TOUCHED=""; }
 trap restore_touched EXIT
 trap 'exit 130' INT TERM
 
@@ -211,12 +211,18 @@ for N in $SIZES; do
         ids=$(grep -o '\[[a-z0-9.-]*\]$' "$LOG/full-1.err" | sort | uniq -c | sort -rn | head -n 12 || true)
         [[ -n "$ids" ]] && DIAG_SUMMARY+="$ids"$'\n'
         DIAG_SUMMARY+="last line: $(tail -n 1 "$LOG/full-1.err" 2>/dev/null)"$'\n'
+        # What was extracted, checked against what the generator wrote.
+        if [[ -d "$OUT/JSON" ]]; then
+            python3 "$ROOT/Scripts/make-corpus.py" --count "$N" --seed "$SEED" --verify "$OUT/JSON" 2>"$LOG/verify.err" || true
+            DIAG_SUMMARY+="extraction check: $(tail -n 1 "$LOG/verify.err") (details: ${LOG#"$ROOT"/}/verify.err)"$'\n'
+        fi
 
         # (4) incremental: append a sentence to one document (a different sentence each repetition).
         say "N=$N: rulebook generate after touching one document, $REPS repetitions"
-        TOUCHED="$(cd "$CORPUS" && find . -type f \( -name '*.md' -o -name '*.txt' \) | sort | awk -v n="$N" 'NR == int(n / 2) + 1 { print }')"
-        TOUCHED="$CORPUS/${TOUCHED#./}"
-        cp "$TOUCHED" "$BACKUP"
+        touched="$(cd "$CORPUS" && find . -type f \( -name '*.md' -o -name '*.txt' \) | sort | awk -v n="$N" 'NR == int(n / 2) + 1 { print }')"
+        touched="$CORPUS/${touched#./}"
+        cp "$touched" "$BACKUP"
+        TOUCHED="$touched"   # from here on, an exit restores the document
         ts=""
         for ((r = 1; r <= REPS; r++)); do
             cp "$BACKUP" "$TOUCHED"

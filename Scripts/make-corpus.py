@@ -15,6 +15,10 @@ Every document has 2-8 modifier rows (known modifiers, none twice), and payer no
 of the three forms (a table; a heading per payer; `Payer: text` lines), each payer at most once
 and never contradicting itself. About 4 KB per document on average.
 
+`--verify JSON_DIR` checks what `rulebook generate` extracted from such a corpus against what the
+generator wrote (codes, titles, service types, modifiers, each payer's prior authorization and
+coverage, policy-update dates).
+
 Output is a pure function of (--count, --seed): the same arguments give byte-identical files.
 Document i depends only on (seed, i), so the first 1,000 documents of a 10,000-document corpus are
 the 1,000-document corpus. Only the Python standard library is used.
@@ -524,16 +528,75 @@ def render(index, seed):
     return name, text.encode("utf-8")
 
 
+def verify(json_dir, count, seed, limit=5):
+    """Compares `rulebook generate` bundles in json_dir with what the documents say; returns mismatches."""
+    import glob
+    import json
+    records = {}
+    for path in glob.glob(os.path.join(json_dir, "*-*.json")):
+        with open(path, encoding="utf-8") as f:
+            for record in json.load(f).get("codes", []):
+                records[(record["system"], record["code"])] = record
+    problems = []
+
+    def problem(name, what, got, want):
+        problems.append("%s: %s is %r, expected %r" % (name, what, got, want))
+
+    for i in range(count):
+        doc = plan_document(i, seed)
+        name = "%05d_%s-%s.%s" % (i, doc["system"].lower(), doc["code"].lower(), doc["dialect"])
+        r = records.pop((doc["system"], doc["code"]), None)
+        if r is None:
+            problems.append("%s: no bundle for %s %s" % (name, doc["system"], doc["code"]))
+            continue
+        if r.get("title") != doc["title"]:
+            problem(name, "title", r.get("title"), doc["title"])
+        if r.get("serviceType") != doc["service_type"]:
+            problem(name, "serviceType", r.get("serviceType"), doc["service_type"])
+        mods = [m["code"] for m in r.get("modifiers", [])]
+        if mods != doc["modifiers"]:
+            problem(name, "modifiers", mods, doc["modifiers"])
+        got = {p["payer"]: p for p in r.get("payers", [])}
+        want = {n["id"]: n for n in doc["payers"]}
+        if sorted(got) != sorted(want):
+            problem(name, "payers", sorted(got), sorted(want))
+        for pid, n in want.items():
+            if pid in got:
+                if got[pid]["priorAuthorization"] != n["pa"]:
+                    problem(name, pid + " priorAuthorization", got[pid]["priorAuthorization"], n["pa"])
+                if got[pid]["coverage"] != n["cov"]:
+                    problem(name, pid + " coverage", got[pid]["coverage"], n["cov"])
+        updates = [u["date"] for u in r.get("policyUpdates", [])]
+        if updates != [d for d, _ in doc["updates"]]:
+            problem(name, "policyUpdates dates", updates, [d for d, _ in doc["updates"]])
+    for key in sorted(records):
+        problems.append("unexpected bundle for %s %s" % key)
+    return problems
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description="Write N synthetic billing documents (deterministic from the seed).")
     parser.add_argument("--count", type=int, required=True, help="number of documents (at most %d)" % CODE_SPACE)
     parser.add_argument("--seed", type=int, default=1, help="seed (default 1)")
-    parser.add_argument("--out", required=True, help="output folder (created; existing corpus files are replaced)")
+    parser.add_argument("--out", help="output folder (created; existing corpus files are replaced)")
+    parser.add_argument("--verify", metavar="JSON_DIR",
+                        help="write nothing; compare the bundles `rulebook generate` wrote to JSON_DIR with the "
+                             "corpus these arguments describe (exit 1 on any mismatch)")
     args = parser.parse_args(argv)
+    if args.verify:
+        problems = verify(args.verify, args.count, args.seed)
+        for line in problems[:20]:
+            sys.stderr.write(line + "\n")
+        if len(problems) > 20:
+            sys.stderr.write("... and %d more\n" % (len(problems) - 20))
+        sys.stderr.write("verified %d documents against %s: %d mismatches\n" % (args.count, args.verify, len(problems)))
+        return 1 if problems else 0
     if not 0 < args.count <= CODE_SPACE:
         parser.error("--count must be between 1 and %d" % CODE_SPACE)
     if args.seed < 0:
         parser.error("--seed must be >= 0")
+    if not args.out:
+        parser.error("--out is required (or --verify JSON_DIR)")
     os.makedirs(args.out, exist_ok=True)
     # Remove documents left by an earlier, larger run so the folder holds exactly this corpus.
     wanted = set()
