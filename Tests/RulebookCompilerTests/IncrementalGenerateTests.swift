@@ -94,6 +94,22 @@ enum GeneratedCorpus {
         // No change: everything reused.
         expectSame(corpus, step: "no change") { $0 == 120 }
 
+        // Outputs changed behind the generator's back (same size, other size, deleted) are restored,
+        // although their documents are unchanged and their bundles are not produced unless needed.
+        let bundles = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("incremental/JSON"),
+                                                                   includingPropertiesForKeys: nil)
+            .filter { $0.lastPathComponent.hasPrefix("cpt-") || $0.lastPathComponent.hasPrefix("hcpcs-") }
+            .sorted { $0.path < $1.path }
+        #expect(bundles.count >= 100)
+        Thread.sleep(forTimeInterval: 0.05)  // a later modification time than the manifest's
+        var sameSize = [UInt8](try Data(contentsOf: bundles[0]))
+        let quote = try #require(sameSize.lastIndex(of: UInt8(ascii: "e")))
+        sameSize[quote] = UInt8(ascii: "x")
+        try Data(sameSize).write(to: bundles[0])
+        try Data("{}\n".utf8).write(to: bundles[1])
+        try FileManager.default.removeItem(at: bundles[2])
+        expectSame(corpus, step: "tampered outputs") { $0 == 120 }
+
         // Edit one document (append a paragraph) and break another one's table.
         let edited = documents[10]
         try (String(contentsOf: edited, encoding: .utf8) + "\nAn appended paragraph about billing.\n").write(to: edited, atomically: true, encoding: .utf8)

@@ -119,7 +119,7 @@ public enum Generator {
                     entry.bundle = emitted.bundles[entry.path] ?? (entry.reused && reusable[entry.path] != nil && emitted.knownPaths.contains(entry.path) ? entry.bundle : nil)
                     return entry
                 }
-                IncrementalCache.save(entries, salt: salt, to: cacheURL)
+                IncrementalCache.save(entries, results: results, salt: salt, to: cacheURL)
                 timing.lap("cache save")
             }
         } catch {
@@ -235,11 +235,11 @@ public enum Generator {
                             result = hit.result
                             _ = reused.increment()
                             entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash, payload: hit.payload,
-                                                                      reused: true, bundle: hit.bundle))
+                                                                      index: index, reused: true, bundle: hit.bundle))
                         } else {
                             result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
                             entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash,
-                                                                      payload: CacheCodec.encode(result)[...]))
+                                                                      payload: nil, index: index))
                         }
                     } else {
                         result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)

@@ -139,25 +139,41 @@ final class IncrementalCache: @unchecked Sendable {
     struct Entry {
         var path: String
         var hash: UInt64
-        var payload: ArraySlice<UInt8>
+        /// The encoded result from the previous run; nil = encode `results[index]` when saving.
+        var payload: ArraySlice<UInt8>?
+        /// The document's position in the run's input order.
+        var index: Int
         /// Whether the result came from the cache (the document's bytes were unchanged).
         var reused = false
         var bundle: BundleInfo?
     }
 
     /// Writes the cache for the next run (best effort: a failure only costs the next run its speed).
-    static func save(_ entries: [Entry], salt: UInt64, to url: URL?) {
+    /// Writes the cache for the next run (best effort: a failure only costs the next run its speed).
+    /// Streamed in pieces of about 1 MB; an entry without a payload is encoded from `results[entry.index]`.
+    static func save(_ entries: [Entry], results: [Pipeline.Result], salt: UInt64, to url: URL?) {
         guard let url else { return }
+        let folder = url.deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
+        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        var failed = false
         var writer = CacheCodec.Writer()
-        writer.bytes.reserveCapacity(entries.reduce(64) { $0 + $1.payload.count + $1.path.utf8.count + 32 })
+        writer.bytes.reserveCapacity(1 << 21)
+        func flush() {
+            if !failed && (try? FSCalls.writeAll(fd: fd, writer.bytes)) == nil { failed = true }
+            writer.bytes.removeAll(keepingCapacity: true)
+        }
         writer.bytes += magic
         writer.uint64(salt)
         writer.count(entries.count)
         for entry in entries {
             writer.string(entry.path)
             writer.uint64(entry.hash)
-            writer.count(entry.payload.count)
-            writer.bytes += entry.payload
+            let payload = entry.payload ?? CacheCodec.encode(results[entry.index])[...]
+            writer.count(payload.count)
+            writer.bytes += payload
             if let bundle = entry.bundle {
                 writer.bytes.append(1)
                 writer.string(bundle.hash)
@@ -165,14 +181,10 @@ final class IncrementalCache: @unchecked Sendable {
             } else {
                 writer.bytes.append(0)
             }
+            if writer.bytes.count >= 1 << 20 { flush() }
         }
-        let folder = url.deletingLastPathComponent()
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        let written = (try? FSCalls.writeAll(fd: fd, writer.bytes)) != nil
-        if close(fd) != 0 || !written || rename(temporary.path, url.path) != 0 { unlink(temporary.path) }
+        flush()
+        if close(fd) != 0 || failed || rename(temporary.path, url.path) != 0 { unlink(temporary.path) }
     }
 }
 
