@@ -58,6 +58,7 @@ enum GeneratedCorpus {
         options.configPath = config
         options.check = check
         options.jobs = 2
+        if incremental { options.bundlesOnDemandFrom = 50 }  // also exercises bundles produced on demand
         let outcome = Generator.run(options)
         return Run(outcome: outcome, files: GeneratedCorpus.snapshot(URL(fileURLWithPath: options.output)))
     }

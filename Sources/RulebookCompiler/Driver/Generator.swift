@@ -18,6 +18,10 @@ public struct GenerateOptions: Sendable {
     public var incremental = true
     /// Where the incremental cache lives; nil = the default location (`IncrementalCache.location`).
     public var cacheDirectory: String?
+    /// From this many records on, JSON bundles are not kept in memory after emission: only their hash
+    /// and size, and the writer produces a bundle again when it has to write it (less memory, a little
+    /// more CPU on a first run). The output is the same either way.
+    public var bundlesOnDemandFrom = 2000
 
     public init() {}
 }
@@ -100,7 +104,8 @@ public enum Generator {
         for entry in compiled.entries where entry.reused {
             if let bundle = entry.bundle { reusable[entry.path] = bundle }
         }
-        let emitted = emit(records, accessLevel: accessLevel, jobs: options.jobs, reusable: reusable)
+        let emitted = emit(records, accessLevel: accessLevel, jobs: options.jobs, reusable: reusable,
+                           bundlesOnDemandFrom: options.bundlesOnDemandFrom)
         outcome.files = emitted.files
         timing.lap("emit (\(emitted.known.count) bundles known)")
 
@@ -139,7 +144,7 @@ public enum Generator {
     /// `known` (hash and size from the previous run, produced on demand). `bundles` gives the hash and
     /// size of each bundle emitted now, by source path; `knownPaths` the source paths of `known`.
     static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int?,
-                     reusable: [String: IncrementalCache.BundleInfo])
+                     reusable: [String: IncrementalCache.BundleInfo], bundlesOnDemandFrom: Int = .max)
         -> (files: [GeneratedFile], known: [OutputWriter.KnownFile], bundles: [String: IncrementalCache.BundleInfo], knownPaths: Set<String>) {
         let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
         // Tasks: 0, 1 = the Swift sources (as SwiftEmitter.emit writes them), 2 = index, 3… = bundle chunks.
@@ -153,6 +158,7 @@ public enum Generator {
         let header = SwiftEmitter.headerLines(sourcePaths: records.map(\.source.path))
         let access = accessLevel.rawValue
         let taskCount = 3 + chunks
+        let onDemand = records.count >= bundlesOnDemandFrom
         let next = AtomicCounter()
         DispatchQueue.concurrentPerform(iterations: min(workers, taskCount)) { _ in
             while true {
@@ -178,7 +184,10 @@ public enum Generator {
                         }
                         var contents = JSONEmitter.bundle([record])
                         let info = contents.withUTF8 { IncrementalCache.BundleInfo(hash: ContentHash.hex($0), size: $0.count) }
-                        bundles.set(position, GeneratedFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), contents: contents))
+                        // Large runs keep only the hash and size; the writer produces the text again if it
+                        // has to write it (memory: the bundles are most of the output).
+                        bundles.set(position, onDemand ? nil
+                                    : GeneratedFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), contents: contents))
                         infos.set(position, info)
                     }
                 }
@@ -195,6 +204,10 @@ public enum Generator {
         for (record, info) in zip(records, infos.values()) {
             if let info {
                 emittedInfo[record.source.path] = info
+                if onDemand {
+                    known.append(OutputWriter.KnownFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), hash: info.hash,
+                                                        size: info.size, produce: { JSONEmitter.bundle([record]) }))
+                }
             } else if let reused = reusable[record.source.path] {
                 known.append(OutputWriter.KnownFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), hash: reused.hash,
                                                     size: reused.size, produce: { JSONEmitter.bundle([record]) }))
