@@ -1,6 +1,6 @@
 import Foundation
 import HostileRulesFixture
-import Rulebook
+@testable import Rulebook
 @testable import RulebookCompiler
 import Testing
 
@@ -71,7 +71,7 @@ import Testing
         // Outside the data literal, every line is a comment, blank, or code the emitter wrote itself.
         let codeLines = rules.contents.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.hasPrefix("//") && !$0.isEmpty }
-        let allowed = try Regex(#"^(import Rulebook|public enum GeneratedCodes \{|\}|public static var formatVersion: Int \{ RulebookFormatVersion1\.number \}|private static func record\(_ index: Int\) -> CodeRecord \{ all\[index\] \}|public static var [A-Za-z_][A-Za-z0-9_]*: CodeRecord \{ record\([0-9]+\) \})$"#)
+        let allowed = try Regex(#"^(import Rulebook|public enum GeneratedCodes \{|\}|public static var formatVersion: Int \{ RulebookFormatVersion1\.number \}|private static func record\(_ index: Int\) -> CodeRecord \{ store\.record\(at: index\) \}|public static var [A-Za-z_][A-Za-z0-9_]*: CodeRecord \{ record\([0-9]+\) \})$"#)
         for line in codeLines {
             #expect(line.wholeMatch(of: allowed) != nil, "unexpected code line: \(line)")
         }
@@ -90,6 +90,28 @@ import Testing
         // The hostile record holds `"##`: the literal needs at least three `#`.
         #expect(SwiftStringLiteral.rawDelimiterCount(payload) >= 3)
         #expect(data.contents.contains("private let rulebookEmbeddedRecords = ###\"\"\"\n"))
+    }
+
+    @Test func storeDecodesSingleRecordsThroughTheIndex() throws {
+        let input = records + SyntheticRecords.make(count: 40)
+        let data = try #require(SwiftEmitter.emit(input, accessLevel: .public).first)
+        let payload = try EmitterMeasurementTests.embeddedPayload(data.contents)
+        let index = try EmitterMeasurementTests.embeddedPayload(data.contents, name: "rulebookEmbeddedIndex")
+        let expected = JSONEmitter.canonicalOrder(input).map { input[$0] }
+        let store = EmbeddedRuleStore(jsonLines: payload, index: index, format: RulebookFormatVersion1.self)
+        #expect(store.count == expected.count)
+        #expect(store.keys.map(\.code) == expected.map(\.code) && store.keys.map(\.system) == expected.map(\.system))
+        for position in [expected.count - 1, 0, 17, 1, 17] {
+            expectSameBytes([store.record(at: position)], [expected[position]])
+        }
+        expectSameBytes(store.allRecords(), expected)
+        #expect(store.record(at: 2) == expected[2])
+        // An index that does not fit the data is an error, not a crash.
+        #expect(throws: RuleBookLoadError.self) {
+            try EmbeddedRuleStore.readIndex(#"["CPT","1",0,99999999]"#, payloadCount: payload.utf8.count)
+        }
+        #expect(throws: RuleBookLoadError.self) { try EmbeddedRuleStore.readIndex(#"["XYZ","1",0,1]"#, payloadCount: 10) }
+        #expect(try EmbeddedRuleStore.readIndex("", payloadCount: 0).0.isEmpty)
     }
 
     // MARK: Shape
