@@ -20,6 +20,9 @@ let package = Package(
         .target(name: "HostileRulesFixture", dependencies: ["Rulebook"], path: "Tests/Fixtures/emitters/HostileSwift"),
         .testTarget(name: "RulebookCompilerTests", dependencies: ["RulebookCompiler", "Rulebook", "HostileRulesFixture"]),
         .testTarget(name: "RulebookTests", dependencies: ["Rulebook"]),
+        // The committed output of `rulebook generate` on seeds/: every `swift build` proves it compiles.
+        .target(name: "GeneratedRules", dependencies: ["Rulebook"], path: "Generated/Swift"),
+        .testTarget(name: "GeneratedRulesTests", dependencies: ["GeneratedRules", "Rulebook"]),
     ],
     swiftLanguageModes: [.v6]
 )

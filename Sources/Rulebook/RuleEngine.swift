@@ -20,50 +20,57 @@ extension RuleBook {
     /// - payer (when `line.payer` is set): `payer.prior-auth-required|conditional|unknown`,
     ///   `payer.not-covered`, `payer.coverage-conditional`.
     public func evaluate(_ line: ClaimLine) -> [Finding] {
-        guard let record = code(line.system, line.code) else { return RuleEngineSupport.evaluateUnknown(line) }
-        return RuleEngineSupport.evaluate(line, record: record, compiled: nil)
+        ruleIndex.evaluate(line)
     }
 }
 
 /// A `RuleBook` prepared for checking many claim lines: `RuleEngine(book).evaluate(line)` gives the
-/// same findings as `book.evaluate(line)`, faster.
+/// same findings as `book.evaluate(line)`, faster (see `RuleIndex`).
 public struct RuleEngine: Sendable {
     public let book: RuleBook
-    /// Packed code (≤ 7 ASCII bytes, upper-cased) with the system in the low byte → offset in `book.codes`.
-    private let index: [UInt64: Int]
-    /// Parallel to `book.codes`.
-    private let compiled: [CompiledRecord]
+    let index: RuleIndex
 
     public init(_ book: RuleBook) {
         self.book = book
-        var index: [UInt64: Int] = [:]
-        index.reserveCapacity(book.codes.count)
-        var compiled: [CompiledRecord] = []
-        compiled.reserveCapacity(book.codes.count)
-        for (offset, record) in book.codes.enumerated() {
-            compiled.append(CompiledRecord(record))
-            // Records whose code does not pack are found through the book's own index.
-            // The first record of a code wins, as in `RuleBook`'s own index (same order, same upper-casing).
-            if let key = RuleEngine.key(record.system, record.code), index[key] == nil {
-                index[key] = offset
-            }
-        }
-        self.index = index
-        self.compiled = compiled
+        self.index = RuleIndex(book.codes)
     }
 
     /// The findings for `line`; see `RuleBook.evaluate(_:)`.
-    public func evaluate(_ line: ClaimLine) -> [Finding] {
-        if let key = RuleEngine.key(line.system, line.code) {
-            guard let offset = index[key] else { return RuleEngineSupport.evaluateUnknown(line) }
-            // Borrow the record in place (an array subscript would copy it and retain all its fields).
-            return book.codes.withUnsafeBufferPointer { records in
-                compiled.withUnsafeBufferPointer { compiled in
-                    RuleEngineSupport.evaluate(line, record: records[offset], compiled: compiled[offset])
-                }
+    public func evaluate(_ line: ClaimLine) -> [Finding] { index.evaluate(line) }
+}
+
+/// Every record with what the checks need computed once (modifier rows packed into integers, the
+/// effective date parsed), found by a code packed into an integer: hashing one `UInt64` instead of
+/// upper-casing and hashing a string, and no copy of the record per line.
+struct RuleIndex: Sendable {
+    /// Packed code (≤ 7 ASCII bytes, upper-cased) with the system in the low byte → its rules.
+    private let packed: [UInt64: RecordRules]
+    /// Codes that do not pack (longer, or not ASCII), keyed as `RuleBook` keys them.
+    private let other: [RuleBook.Key: RecordRules]
+
+    /// `records` in `RuleBook.codes` order: the first record of a code wins, as in `RuleBook`.
+    init(_ records: [CodeRecord]) {
+        var packed: [UInt64: RecordRules] = [:]
+        var other: [RuleBook.Key: RecordRules] = [:]
+        packed.reserveCapacity(records.count)
+        for record in records {
+            if let key = RuleIndex.key(record.system, record.code) {
+                if packed[key] == nil { packed[key] = RecordRules(record, precompute: true) }
+            } else if other[RuleBook.Key(record.system, record.code)] == nil {
+                other[RuleBook.Key(record.system, record.code)] = RecordRules(record, precompute: true)
             }
         }
-        return book.evaluate(line)
+        self.packed = packed
+        self.other = other
+    }
+
+    func rules(_ system: CodeSystem, _ code: String) -> RecordRules? {
+        if let key = RuleIndex.key(system, code) { return packed[key] }
+        return other.isEmpty ? nil : other[RuleBook.Key(system, code)]
+    }
+
+    func evaluate(_ line: ClaimLine) -> [Finding] {
+        RuleEngineSupport.evaluate(line, rules: rules(line.system, line.code))
     }
 
     /// `system` + `code` as one integer: the code's bytes, upper-cased, left-aligned, and the system in
@@ -88,15 +95,19 @@ public struct RuleEngine: Sendable {
     }
 }
 
-/// What the checks need from a record, computed once by `RuleEngine`.
-struct CompiledRecord: Sendable {
-    /// `packedModifier` of each modifier row's code, parallel to `record.modifiers`.
-    var rowKeys: [UInt16]
+/// A record and what the checks need from it. A class so that the checks read the record's fields
+/// in place: a struct this size passed along would be copied, retaining every field.
+final class RecordRules: Sendable {
+    let record: CodeRecord
+    /// `packedModifier` of each modifier row's code, parallel to `record.modifiers`; nil when not
+    /// precomputed (then computed while scanning).
+    let rowKeys: [UInt16]?
     /// `ISODay.parse(record.effective)`.
-    var effectiveDay: Int?
+    let effectiveDay: Int?
 
-    init(_ record: CodeRecord) {
-        rowKeys = record.modifiers.map { RuleEngineSupport.packedModifier($0.code) }
+    init(_ record: CodeRecord, precompute: Bool) {
+        self.record = record
+        rowKeys = precompute ? record.modifiers.map { RuleEngineSupport.packedModifier($0.code) } : nil
         effectiveDay = record.effective.flatMap(ISODay.parse)
     }
 }
@@ -104,47 +115,38 @@ struct CompiledRecord: Sendable {
 /// The checks behind `RuleBook.evaluate` and `RuleEngine.evaluate`. They read the record in place:
 /// rows and payer notes are found by index and copied (with their text) only when a finding is made.
 enum RuleEngineSupport {
-    /// `compiled` is the record's precomputed form when there is one (`RuleEngine`).
-    static func evaluate(_ line: ClaimLine, record: CodeRecord, compiled: CompiledRecord?) -> [Finding] {
+    /// The findings for `line` against `rules` (nil: no document describes the code).
+    static func evaluate(_ line: ClaimLine, rules: RecordRules?) -> [Finding] {
         var findings: [Finding] = []
+        let modifiers = normalized(line.modifiers)
+        guard let rules else {
+            findings.append(Finding(.codeUnknown,
+                                    message: "\(line.system.rawValue) \(line.code) is not described by any document in the rules",
+                                    source: nil))
+            if !modifiers.isEmpty {
+                checkModifiers(modifiers, rules: nil, documentApplies: false, into: &findings)
+                findings.sort()
+            }
+            return findings
+        }
         // Document-based checks apply only from the record's effective date.
         var applies = true
-        if let dateOfService = line.dateOfService, record.effective != nil,
-           let effectiveDay = compiled.map({ $0.effectiveDay }) ?? record.effective.flatMap(ISODay.parse),
+        if let effectiveDay = rules.effectiveDay, let dateOfService = line.dateOfService,
            let serviceDay = ISODay.parse(dateOfService), effectiveDay > serviceDay {
             applies = false
             findings.append(Finding(.ruleNotEffective,
-                                    message: "the rules for \(record.displayName) take effect on \(record.effective ?? ""), after the date of service \(dateOfService); checks against its document were skipped",
-                                    source: record.source))
+                                    message: "the rules for \(rules.record.displayName) take effect on \(rules.record.effective ?? ""), after the date of service \(dateOfService); checks against its document were skipped",
+                                    source: rules.record.source))
         }
-        let modifiers = normalized(line.modifiers)
         if !modifiers.isEmpty {
-            checkModifiers(modifiers, record: record, hasRecord: true, rowKeys: compiled?.rowKeys,
-                           documentApplies: applies, into: &findings)
+            checkModifiers(modifiers, rules: rules, documentApplies: applies, into: &findings)
         }
         if applies, let payer = line.payer, !payer.isEmpty {
-            checkPayer(payer, record: record, into: &findings)
+            checkPayer(payer, rules: rules, into: &findings)
         }
         if findings.count > 1 { findings.sort() }
         return findings
     }
-
-    /// A line whose code no document describes: `code.unknown`, and the catalog checks on its modifiers.
-    static func evaluateUnknown(_ line: ClaimLine) -> [Finding] {
-        var findings = [Finding(.codeUnknown,
-                                message: "\(line.system.rawValue) \(line.code) is not described by any document in the rules",
-                                source: nil)]
-        let modifiers = normalized(line.modifiers)
-        if !modifiers.isEmpty {
-            checkModifiers(modifiers, record: noRecord, hasRecord: false, rowKeys: [], documentApplies: false,
-                           into: &findings)
-            findings.sort()
-        }
-        return findings
-    }
-
-    /// Stands for "no record" in `checkModifiers` (which then uses neither its rows nor its source).
-    static let noRecord = CodeRecord(system: .cpt, code: "", title: "", source: SourceLocation(path: "", line: 0))
 
     /// A two-character modifier as an integer (`"LT"` → 0x4C54); 0 for any other length.
     @inline(__always)
@@ -191,15 +193,16 @@ enum RuleEngineSupport {
         return nil
     }
 
-    /// `record` is borrowed, not copied; when `hasRecord` is false it is `noRecord` and ignored.
-    static func checkModifiers(_ modifiers: [String], record: CodeRecord, hasRecord: Bool, rowKeys: [UInt16]?,
-                               documentApplies: Bool, into findings: inout [Finding]) {
+    /// `rules` nil: the code is unknown; only the catalog checks apply.
+    static func checkModifiers(_ modifiers: [String], rules: RecordRules?, documentApplies: Bool,
+                               into findings: inout [Finding]) {
         let count = modifiers.count
-        let rows = record.modifiers
+        let rows = rules?.record.modifiers ?? []
+        let rowKeys = rules == nil ? [] : rules?.rowKeys
         if count > ClaimLine.maximumModifiers {
             findings.append(Finding(.modifierTooMany,
                                     message: "\(count) modifiers on one line; a CMS-1500 claim line carries at most \(ClaimLine.maximumModifiers)",
-                                    source: (hasRecord ? record.source : nil)))
+                                    source: rules?.record.source))
         }
         withUnsafeTemporaryAllocation(of: UInt16.self, capacity: count) { keys in
             for index in 0..<count { keys[index] = packedModifier(modifiers[index]) }
@@ -222,13 +225,15 @@ enum RuleEngineSupport {
                 if repeats > 0 {
                     findings.append(Finding(.modifierDuplicate,
                                             message: "modifier \(modifier) appears \(repeats + 1) times on the line; report it once",
-                                            source: row.map { rows[$0].source } ?? (hasRecord ? record.source : nil)))
+                                            source: row.map { rows[$0].source } ?? rules?.record.source))
                 }
                 // Mutually exclusive pairs, each reported once (at the earlier modifier of the pair).
                 if index + 1 < count, ModifierCatalog.takesPartInExclusions(keys[index]) {
                     for later in (index + 1)..<count where !same(later, index) {
+                        // Only the first occurrence of the partner: a pair is reported once however
+                        // often either modifier repeats (`LT 50 LT`).
                         var reportedAlready = false
-                        for between in (index + 1)..<later where same(between, later) {
+                        for earlier in 0..<later where same(earlier, later) {
                             reportedAlready = true
                             break
                         }
@@ -238,7 +243,7 @@ enum RuleEngineSupport {
                             || (pair.anchor == keys[later] && pair.excluded == keys[index]) {
                             let other = modifiers[later]
                             let source = row.map { rows[$0].source }
-                                ?? rowIndex(of: other, key: keys[later], in: rows, rowKeys: rowKeys).map { rows[$0].source } ?? (hasRecord ? record.source : nil)
+                                ?? rowIndex(of: other, key: keys[later], in: rows, rowKeys: rowKeys).map { rows[$0].source } ?? rules?.record.source
                             findings.append(Finding(.modifierExclusive, message: pair.message, source: source))
                         }
                     }
@@ -247,8 +252,8 @@ enum RuleEngineSupport {
                 if !ModifierCatalog.known.contains(modifier) {
                     findings.append(Finding(.modifierInvalid,
                                             message: "'\(modifier)' is not a valid CPT or HCPCS modifier",
-                                            source: (hasRecord ? record.source : nil)))
-                } else if documentApplies && hasRecord {
+                                            source: rules?.record.source))
+                } else if documentApplies, let record = rules?.record {
                     let description = ModifierCatalog.descriptions[modifier].map { " (\($0))" } ?? ""
                     if let firstRow = rows.first {
                         findings.append(Finding(.modifierUnlisted,
@@ -264,22 +269,24 @@ enum RuleEngineSupport {
         }
     }
 
-    static func checkPayer(_ payer: String, record: CodeRecord, into findings: inout [Finding]) {
-        let notes = record.payers
+    static func checkPayer(_ payer: String, rules: RecordRules, into findings: inout [Finding]) {
+        let notes = rules.record.payers
         var found: Int?
         for index in notes.indices where notes[index].payer == payer {
             found = index
             break
         }
         if found == nil {
-            // Slow path: another spelling (`Aetna`, ` aetna `) or the payer's name.
-            let wanted = payer.trimmingASCIISpaces().lowercased()
-            for index in notes.indices where notes[index].payer == wanted || notes[index].name.lowercased() == wanted {
+            // Slow path: another spelling of the id or the name (`Aetna`, `United Healthcare`,
+            // `Blue Cross Blue Shield`): letters and digits compared without case.
+            let wanted = slug(payer)
+            for index in notes.indices where slug(notes[index].payer) == wanted || slug(notes[index].name) == wanted {
                 found = index
                 break
             }
         }
         guard let found else {
+            let record = rules.record
             findings.append(Finding(.payerPriorAuthUnknown,
                                     message: "the documents do not say whether \(payer) requires prior authorization for \(record.displayName) (no note for this payer)",
                                     source: record.source))
@@ -289,6 +296,7 @@ enum RuleEngineSupport {
         let coverage = notes[found].coverage
         if priorAuthorization == .notRequired && (coverage == .covered || coverage == .unknown) { return }
         let note = notes[found]
+        let record = rules.record
         let name = note.name.isEmpty ? note.payer : note.name
         let detail = note.notes.isEmpty ? "" : ": " + abbreviated(note.notes)
         switch priorAuthorization {
@@ -319,6 +327,11 @@ enum RuleEngineSupport {
         case .covered, .unknown:
             break
         }
+    }
+
+    /// Letters and digits only, lower-cased: `United Healthcare` → `unitedhealthcare`.
+    static func slug(_ text: String) -> String {
+        String(text.lowercased().unicodeScalars.filter { $0.properties.isAlphabetic || ("0"..."9").contains($0) })
     }
 
     /// Notes in a message: one line, at most 160 characters.
