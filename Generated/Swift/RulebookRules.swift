@@ -9,8 +9,8 @@ public enum GeneratedCodes {
     /// The format of the generated data; this file does not compile against a runtime of another format.
     public static var formatVersion: Int { RulebookFormatVersion1.number }
 
-    /// One function for all constants: a debug build compiles a call much faster than `all[i]`.
-    private static func record(_ index: Int) -> CodeRecord { all[index] }
+    /// One function for all constants: a debug build compiles a call much faster than an expression.
+    private static func record(_ index: Int) -> CodeRecord { store.record(at: index) }
 
     /// CPT 0275T: Percutaneous laminotomy/laminectomy (interlaminar approach) for decompression of neural elements, lumbar
     ///
