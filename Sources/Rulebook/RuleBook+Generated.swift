@@ -166,7 +166,7 @@ public final class EmbeddedRuleStore: @unchecked Sendable {
         lock.unlock()
         let record = decode(position)
         lock.lock()
-        cache[position] = record
+        if everything == nil { cache[position] = record }  // else allRecords() has emptied the cache
         lock.unlock()
         return record
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HostileRulesFixture
 @testable import Rulebook
 @testable import RulebookCompiler
@@ -112,6 +113,26 @@ import Testing
         }
         #expect(throws: RuleBookLoadError.self) { try EmbeddedRuleStore.readIndex(#"["XYZ","1",0,1]"#, payloadCount: 10) }
         #expect(try EmbeddedRuleStore.readIndex("", payloadCount: 0).0.isEmpty)
+    }
+
+    @Test func storeIsSafeToUseFromManyThreads() throws {
+        let input = SyntheticRecords.make(count: 300)
+        let data = try #require(SwiftEmitter.emit(input, accessLevel: .public).first)
+        let store = EmbeddedRuleStore(
+            jsonLines: try EmitterMeasurementTests.embeddedPayload(data.contents),
+            index: try EmitterMeasurementTests.embeddedPayload(data.contents, name: "rulebookEmbeddedIndex"),
+            format: RulebookFormatVersion1.self)
+        let expected = JSONEmitter.canonicalOrder(input).map { input[$0] }
+        let mismatches = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 16) { worker in
+            for step in 0..<200 {
+                let position = (worker * 37 + step * 11) % expected.count
+                let record = worker == 5 && step == 50 ? store.allRecords()[position] : store.record(at: position)
+                if record != expected[position] { mismatches.withLock { $0 += 1 } }
+            }
+        }
+        #expect(mismatches.withLock { $0 } == 0)
+        #expect(store.allRecords() == expected)
     }
 
     // MARK: Shape
