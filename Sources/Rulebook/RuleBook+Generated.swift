@@ -385,7 +385,14 @@ struct JSONReader {
         guard current == 0x22 else { throw failure("expected a string") }
         position += 1
         let start = position
-        // Fast path: no escapes.
+        // Fast path: no escapes. Skip eight bytes at a time while none is `"`, `\` or a control character.
+        if let base = bytes.baseAddress {
+            while position + 8 <= bytes.count {
+                let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                if Self.mayEndOrEscape(word) { break }
+                position += 8
+            }
+        }
         while position < bytes.count {
             let byte = bytes[position]
             if byte == 0x22 {
@@ -451,6 +458,19 @@ struct JSONReader {
             }
         }
         throw failure("unterminated string")
+    }
+
+    /// Whether any byte of `word` is `"` (0x22), `\` (0x5C) or below 0x20 (bit tricks; no false negatives).
+    @inline(__always)
+    private static func mayEndOrEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote
+        let hasBackslash = (backslash &- ones) & ~backslash
+        let hasControl = (word &- ones &* 0x20) & ~word
+        return (hasQuote | hasBackslash | hasControl) & highs != 0
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {
