@@ -158,8 +158,11 @@ public enum SwiftEmitter {
 
     // MARK: Doc comments
 
-    private static func provenance(_ source: SourceLocation) -> String {
-        var text = SwiftStringLiteral.commentText(source.path, limit: 120) + ":\(source.line)"
+    /// `path:line (A > B)`; just `line N (A > B)` when `path` is the record's own (said once, above).
+    private static func provenance(_ source: SourceLocation, recordPath: String? = nil) -> String {
+        var text = source.path == recordPath
+            ? "line \(source.line)"
+            : SwiftStringLiteral.commentText(source.path, limit: 120) + ":\(source.line)"
         if !source.section.isEmpty {
             text += " (" + source.section.map { SwiftStringLiteral.commentText($0, limit: 60) }
                 .joined(separator: " > ") + ")"
@@ -182,7 +185,8 @@ public enum SwiftEmitter {
             lines.append("///")
             lines.append("/// Modifiers:")
             for modifier in record.modifiers {
-                lines.append("/// - \(SwiftStringLiteral.commentText(modifier.code, limit: 20)): " + provenance(modifier.source))
+                lines.append("/// - \(SwiftStringLiteral.commentText(modifier.code, limit: 20)): "
+                    + provenance(modifier.source, recordPath: record.source.path))
             }
         }
         if !record.payers.isEmpty {
@@ -191,7 +195,7 @@ public enum SwiftEmitter {
             for payer in record.payers {
                 lines.append("/// - \(SwiftStringLiteral.commentText(payer.payer, limit: 40)) "
                     + "(prior authorization \(payer.priorAuthorization.rawValue), \(payer.coverage.rawValue)): "
-                    + provenance(payer.source))
+                    + provenance(payer.source, recordPath: record.source.path))
             }
         }
         return lines
