@@ -35,7 +35,7 @@ import Testing
         #expect(parallel.outcome.diagnostics == serial.outcome.diagnostics, "--jobs \(jobs): diagnostics differ")
         #expect(parallel.outcome.records == serial.outcome.records, "--jobs \(jobs): records differ")
     }
-    // The emitter's parallel data file equals its serial one.
+    // The emitter's parallel data file (lines written in chunks, index from their lengths) equals its serial one.
     let sorted = JSONEmitter.canonicalOrder(serial.outcome.records).map { serial.outcome.records[$0] }
     #expect(SwiftEmitter.dataFile(sorted, access: "public", header: [], jobs: 1)
             == SwiftEmitter.dataFile(sorted, access: "public", header: [], jobs: 4))
