@@ -140,13 +140,36 @@ public enum SwiftEmitter {
             printer.line("\(access) static let generated = RuleBook(records: GeneratedCodes.all)")
         }
         printer.line()
-        var file = Array(printer.text.utf8)
-        appendRawLiteral(&file, name: "rulebookEmbeddedIndex", content: index.bytes,
+        var head = Array(printer.text.utf8)
+        appendRawLiteral(&head, name: "rulebookEmbeddedIndex", content: index.bytes,
                          comment: "Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.")
-        file.append(0x0A)
-        appendRawLiteral(&file, name: "rulebookEmbeddedRecords", content: payload,
-                         comment: "The records as JSON, one per line, in the order of `GeneratedCodes.all`.")
-        return String(decoding: file, as: UTF8.self)
+        head.append(0x0A)
+        // The records literal, the largest part, is copied once, straight into the string's storage.
+        let (opening, closing) = rawLiteralEnds(name: "rulebookEmbeddedRecords", content: payload,
+                                                comment: "The records as JSON, one per line, in the order of `GeneratedCodes.all`.")
+        head += opening
+        let parts = [head, payload, closing]
+        return String(unsafeUninitializedCapacity: parts.reduce(0) { $0 + $1.count }) { buffer in
+            var position = 0
+            for part in parts {
+                part.withUnsafeBufferPointer { source in
+                    guard let base = source.baseAddress, source.count > 0 else { return }
+                    (buffer.baseAddress! + position).initialize(from: base, count: source.count)
+                    position += source.count
+                }
+            }
+            return position
+        }
+    }
+
+    /// The text before and after `content` in ``appendRawLiteral(_:name:content:comment:)``.
+    private static func rawLiteralEnds(name: String, content: [UInt8], comment: String) -> (opening: [UInt8], closing: [UInt8]) {
+        let delimiterCount = content.withUnsafeBufferPointer { bytes in
+            precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
+            return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
+        }
+        let delimiter = String(repeating: "#", count: delimiterCount)
+        return (Array("/// \(comment)\nprivate let \(name) = \(delimiter)\"\"\"\n".utf8), Array("\n\"\"\"\(delimiter)\n".utf8))
     }
 
     /// `/// comment`, `private let name = #"""`, the content from column 0, `"""#`.
