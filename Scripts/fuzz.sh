@@ -88,10 +88,11 @@ if [[ $mode == regressions ]]; then
   exit 0
 fi
 
+# One in-process fuzzing job on one core (-jobs/-workers would fork a child that logs to ./fuzz-N.log).
 echo "fuzz.sh: fuzzing for ${seconds}s (corpus $corpus; seeds from seeds/, Tests/Fixtures/documents/, fuzz-regressions/)" >&2
 set +e
 "$binary" "$corpus" seeds Tests/Fixtures/documents Tests/Fixtures/fuzz-regressions \
-  -dict=Fuzz/rulebook.dict -max_len=65536 -timeout=10 -rss_limit_mb=4096 -jobs=1 -workers=1 \
+  -dict=Fuzz/rulebook.dict -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
   -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$artifacts/" ${FUZZ_ARGS:-} \
   2>&1 | tee "$work/last-run.log" | grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|ERROR|SUMMARY|stat::|Test unit written' >&2
 status=${PIPESTATUS[0]}
