@@ -41,8 +41,10 @@ public struct ClaimLine: Sendable, Codable, Hashable {
     }
 
     /// Reads a claim written as `CODE[-MOD]…` (`27365-50-LT`, `J1885`, `99213 25`): the code, then
-    /// modifiers separated by `-`, spaces or commas. Returns nil when the code or a modifier is not
-    /// made of letters and digits, or the text is empty. The system defaults from the code.
+    /// modifiers separated by `-`, spaces or commas. Returns nil when the code (3 to 7 characters) or
+    /// a modifier is not made of letters and digits, or the text is empty. A modifier of another
+    /// length than two (`J1745-JW-Z`) is kept: the engine reports it as `modifier.invalid`.
+    /// The system defaults from the code.
     public static func parse(_ text: String, system: CodeSystem? = nil, payer: String? = nil) -> ClaimLine? {
         let parts = text.split(whereSeparator: { $0 == "-" || $0 == " " || $0 == "," || $0 == "\t" })
             .map { String($0).uppercased() }
@@ -50,7 +52,7 @@ public struct ClaimLine: Sendable, Codable, Hashable {
             return nil
         }
         let modifiers = Array(parts.dropFirst())
-        for modifier in modifiers where modifier.count != 2 || !modifier.allSatisfy(isAlphanumericASCII) {
+        for modifier in modifiers where modifier.count > 8 || !modifier.allSatisfy(isAlphanumericASCII) {
             return nil
         }
         return ClaimLine(system: system ?? defaultSystem(for: code), code: code, modifiers: modifiers, payer: payer)
@@ -73,7 +75,11 @@ enum ISODay {
     /// `2026-03-01` → 20260301; a month or year only (`2026-03`, `2026`) counts from its first day.
     /// Nil when the text is not such a date or names an impossible day.
     static func parse(_ text: String) -> Int? {
-        let bytes = Array(text.utf8)
+        if let parsed = text.utf8.withContiguousStorageIfAvailable({ parse(bytes: $0) }) { return parsed }
+        return Array(text.utf8).withUnsafeBufferPointer { parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }
             var value = 0

@@ -25,6 +25,14 @@ public enum ModifierCatalog {
         var table: [String: String] = [:]
         for (code, text) in levelOne { table[code] = text }
         for (code, text) in levelTwo { table[code] = text }
+        // Ambulance origin/destination modifiers: an origin letter then a destination letter
+        // (CMS Claims Processing Manual ch. 15 §30 A). Where a pair is also another modifier
+        // (`GN`, `RR`, `PN`…) the other description is kept.
+        for (origin, from) in ambulanceSites where origin != "X" {
+            for (destination, to) in ambulanceSites where table[origin + destination] == nil {
+                table[origin + destination] = "Ambulance: \(from) to \(to)"
+            }
+        }
         return table
     }()
 
@@ -76,6 +84,16 @@ public enum ModifierCatalog {
         ("P4", "Anesthesia: patient with severe systemic disease that is a constant threat to life"),
         ("P5", "Anesthesia: moribund patient not expected to survive without the operation"),
         ("P6", "Anesthesia: declared brain-dead patient whose organs are being removed for donation"),
+    ]
+
+    /// Ambulance origin/destination letters (CMS Claims Processing Manual ch. 15 §30 A);
+    /// `X` is a destination only.
+    static let ambulanceSites: [(String, String)] = [
+        ("D", "diagnostic or therapeutic site"), ("E", "residential or custodial facility"),
+        ("G", "hospital-based ESRD facility"), ("H", "hospital"), ("I", "site of transfer between ambulance modes"),
+        ("J", "free-standing ESRD facility"), ("N", "skilled nursing facility"), ("P", "physician's office"),
+        ("R", "residence"), ("S", "scene of accident or acute event"),
+        ("X", "intermediate stop at a physician's office on the way to the hospital"),
     ]
 
     // MARK: HCPCS Level II modifiers (CMS HCPCS Level II modifier file; CMS MLN modifier fact sheets).
@@ -167,6 +185,7 @@ public enum ModifierCatalog {
         ("KJ", "DMEPOS item, parenteral/enteral pump or capped rental, months four to fifteen"),
         ("KF", "Item designated by FDA as a class III device"),
         ("KS", "Glucose monitor supply for a diabetic beneficiary not treated with insulin"),
+        ("LL", "Lease/rental (rental applied against the purchase price)"),
         ("MS", "Six-month maintenance and servicing fee for parts and labor"),
         ("RA", "Replacement of a DME, orthotic or prosthetic item"),
         ("RB", "Replacement of a part of a DME, orthotic or prosthetic item furnished as part of a repair"),
@@ -246,23 +265,48 @@ public enum ModifierCatalog {
                   citation: "CMS NCCI Policy Manual ch. I §E; CMS MLN Proper Use of the -XE, -XS, -XP, -XU Modifiers"),
     ]
 
-    /// Modifier → the exclusions it takes part in (as anchor or excluded), built once from `exclusions`.
-    static let exclusionIndex: [String: [(partner: String, exclusion: Int)]] = {
-        var index: [String: [(partner: String, exclusion: Int)]] = [:]
-        for (offset, exclusion) in exclusions.enumerated() {
-            for other in exclusion.excludes {
-                index[exclusion.anchor, default: []].append((other, offset))
-                index[other, default: []].append((exclusion.anchor, offset))
+    /// Every modifier that appears in `exclusions` (a handful: scanning it beats hashing).
+    /// Packed as in `RuleEngineSupport.packedModifier`.
+    static let exclusionMembers: [UInt16] = {
+        var members: [UInt16] = []
+        for exclusion in exclusions {
+            for modifier in [exclusion.anchor] + exclusion.excludes {
+                let key = RuleEngineSupport.packedModifier(modifier)
+                if !members.contains(key) { members.append(key) }
             }
         }
-        return index
+        return members
     }()
+
+    /// Every forbidden pair, packed, with the index of its entry in `exclusions` and the finding's
+    /// message (built once: it depends only on the pair).
+    static let exclusionPairs: [(anchor: UInt16, excluded: UInt16, exclusion: Int, message: String)] = {
+        var pairs: [(anchor: UInt16, excluded: UInt16, exclusion: Int, message: String)] = []
+        for (offset, exclusion) in exclusions.enumerated() {
+            for other in exclusion.excludes {
+                let message = "modifiers \(exclusion.anchor) and \(other) cannot be reported together on one line: \(exclusion.reason) (\(exclusion.citation))"
+                pairs.append((RuleEngineSupport.packedModifier(exclusion.anchor), RuleEngineSupport.packedModifier(other),
+                              offset, message))
+            }
+        }
+        return pairs
+    }()
+
+    /// Whether a packed modifier takes part in any exclusion.
+    @inline(__always)
+    static func takesPartInExclusions(_ key: UInt16) -> Bool {
+        guard key != 0 else { return false }
+        for member in exclusionMembers where member == key { return true }
+        return false
+    }
 
     /// The exclusion that forbids `a` with `b` on one line, if any (order does not matter; any case).
     public static func exclusion(between a: String, and b: String) -> Exclusion? {
-        let a = a.uppercased(), b = b.uppercased()
-        guard let partners = exclusionIndex[a] else { return nil }
-        for entry in partners where entry.partner == b { return exclusions[entry.exclusion] }
+        let a = RuleEngineSupport.packedModifier(a.uppercased())
+        let b = RuleEngineSupport.packedModifier(b.uppercased())
+        for pair in exclusionPairs where (pair.anchor == a && pair.excluded == b) || (pair.anchor == b && pair.excluded == a) {
+            return exclusions[pair.exclusion]
+        }
         return nil
     }
 }

@@ -17,6 +17,8 @@ public struct RuleBook: Sendable {
     /// All records, sorted by system then code.
     public let codes: [CodeRecord]
     private let index: [Key: Int]
+    /// Precomputed lookups for `evaluate(_:)` (RuleEngine.swift).
+    let ruleIndex: RuleIndex
 
     public init(records: [CodeRecord]) {
         let sorted = records.sorted { ($0.system.rawValue, $0.code) < ($1.system.rawValue, $1.code) }
@@ -27,6 +29,7 @@ public struct RuleBook: Sendable {
         }
         self.codes = sorted
         self.index = index
+        self.ruleIndex = RuleIndex(sorted)
     }
 
     /// The record for a code, e.g. `book.code(.cpt, "27365")`.

@@ -1,5 +1,6 @@
 import Testing
 import Rulebook
+import Foundation
 @testable import RulebookCompiler
 
 /// `ExampleChecker` on hand-built records whose examples are written as a document would.
@@ -66,7 +67,7 @@ import Rulebook
     }
 
     @Test(arguments: [
-        ("27365-5", "ok", "is not a claim"),
+        ("27365-5$", "ok", "is not a claim"),
         ("", "ok", "is not a claim"),
         ("27365", "", "is empty"),
         ("27365", "fine", "is not 'severity id'"),
@@ -99,5 +100,15 @@ import Rulebook
         let two = try ExampleChecker.parseExpected("error modifier.exclusive,  warning payer.prior-auth-required").get()
         #expect(two == [ExampleChecker.Expectation(severity: .error, id: "modifier.exclusive"),
                         ExampleChecker.Expectation(severity: .warning, id: "payer.prior-auth-required")])
+    }
+}
+
+@Suite struct CheckJSONQuotingTests {
+    @Test func quotesStringsAsJSON() throws {
+        let text = "a \"quoted\" \\ path\nline\ttab \u{1} é"
+        let quoted = CheckCommand.quoted(text)
+        #expect(quoted == "\"a \\\"quoted\\\" \\\\ path\\nline\\ttab \\u0001 é\"")
+        let decoded = try JSONSerialization.jsonObject(with: Data("[\(quoted)]".utf8)) as? [String]
+        #expect(decoded == [text])
     }
 }

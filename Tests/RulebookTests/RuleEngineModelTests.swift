@@ -20,9 +20,12 @@ import Foundation
         #expect(ClaimLine.parse("J1885")?.system == .hcpcs)
         #expect(ClaimLine.parse("99213 25")?.modifiers == ["25"])
         #expect(ClaimLine.parse("J1885", system: .cpt)?.system == .cpt)
+        // A one- or three-character modifier is read; the engine calls it invalid.
+        #expect(ClaimLine.parse("J1745-JW-Z")?.modifiers == ["JW", "Z"])
+        #expect(ClaimLine.parse("27365-505")?.modifiers == ["505"])
     }
 
-    @Test(arguments: ["", "-", "27365-5", "27365-505", "27365-5$", "2736!", "27"])
+    @Test(arguments: ["", "-", "27365-5$", "2736!", "27", "27365-LONGMODIFIER", "27365/50"])
     func rejectsUnreadableClaims(text: String) {
         #expect(ClaimLine.parse(text) == nil)
     }
@@ -87,5 +90,18 @@ import Foundation
         #expect(ModifierCatalog.exclusion(between: "XU", and: "59")?.anchor == "59")
         #expect(ModifierCatalog.exclusion(between: "LT", and: "RT") == nil)
         #expect(ModifierCatalog.exclusion(between: "XE", and: "XS") == nil)
+    }
+}
+
+@Suite struct RuleEngineAmbulanceModifierTests {
+    @Test func ambulanceOriginDestinationPairsAreKnown() {
+        for modifier in ["RH", "HR", "RJ", "JR", "NH", "SH", "RX", "HN"] {
+            #expect(ModifierCatalog.known.contains(modifier), "\(modifier)")
+        }
+        #expect(ModifierCatalog.description(of: "RH") == "Ambulance: residence to hospital")
+        // X is a destination only; a pair that is another modifier keeps that description.
+        #expect(!ModifierCatalog.known.contains("XH"))
+        #expect(ModifierCatalog.description(of: "RR") == "Rental")
+        #expect(ModifierCatalog.known.contains("LL"))
     }
 }

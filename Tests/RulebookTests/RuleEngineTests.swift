@@ -97,6 +97,9 @@ private func ids(_ findings: [Finding]) -> [String] { findings.map(\.id) }
         #expect(findings[0].severity == .error)
         #expect(findings[0].message.contains("'ZZ'"))
         #expect(findings[0].source == EngineFixture.at(1))
+        for modifier in ["Z", "505", "5"] {
+            #expect(ids(book.evaluate(EngineFixture.line(["LT", modifier]))) == ["modifier.invalid"], "\(modifier)")
+        }
     }
 
     @Test func modifierListedByTheDocumentIsAcceptedEvenIfNotInTheCatalog() {
@@ -147,8 +150,11 @@ private func ids(_ findings: [Finding]) -> [String] { findings.map(\.id) }
         #expect(findings[0].message.contains("3 times"))
         #expect(findings[0].source == EngineFixture.at(20, "Coding Specifications"))
         // A repeated exclusive partner does not repeat the exclusive finding.
-        let mixed = book.evaluate(EngineFixture.line(["50", "LT", "LT"]))
-        #expect(ids(mixed).sorted() == ["modifier.duplicate", "modifier.exclusive"])
+        for modifiers in [["50", "LT", "LT"], ["LT", "50", "LT"], ["50", "50", "LT"], ["LT", "50", "50", "LT"]] {
+            let mixed = book.evaluate(EngineFixture.line(modifiers))
+            #expect(ids(mixed).filter { $0 == "modifier.exclusive" }.count == 1, "\(modifiers)")
+            #expect(ids(mixed).filter { $0 == "modifier.duplicate" }.count == modifiers.count - 2, "\(modifiers)")
+        }
     }
 
     @Test func modifiersAreCaseAndSpaceInsensitive() {
@@ -173,6 +179,11 @@ private func ids(_ findings: [Finding]) -> [String] { findings.map(\.id) }
     @Test func payerIsMatchedByIdOrNameInAnyCase() {
         #expect(ids(book.evaluate(EngineFixture.line(payer: "AETNA"))) == ["payer.prior-auth-required"])
         #expect(ids(book.evaluate(EngineFixture.line(payer: "Cigna Health"))) == ["payer.prior-auth-unknown"])
+        #expect(ids(book.evaluate(EngineFixture.line(payer: "United Healthcare"))).isEmpty)
+        #expect(ids(book.evaluate(EngineFixture.line(payer: "blue cross blue shield")))
+                == ["payer.coverage-conditional", "payer.prior-auth-conditional"])
+        // An unknown payer is not matched by accident.
+        #expect(book.evaluate(EngineFixture.line(payer: "United")).first?.message.contains("no note for this payer") == true)
     }
 
     @Test func conditionalPriorAuthorizationAndCoverageAreInfo() {
@@ -268,5 +279,75 @@ private func ids(_ findings: [Finding]) -> [String] { findings.map(\.id) }
         ]
         #expect(Set(FindingID.allCases.map(\.rawValue)) == Set(expected.keys))
         for id in FindingID.allCases { #expect(id.severity == expected[id.rawValue], "\(id.rawValue)") }
+    }
+}
+
+@Suite struct RuleEnginePrecompiledTests {
+    /// `RuleEngine` precomputes; it must say exactly what `RuleBook.evaluate` says.
+    @Test func givesTheSameFindingsAsTheBook() {
+        var hcpcs = EngineFixture.record(effective: "2026-01-01")
+        hcpcs.system = .hcpcs
+        hcpcs.code = "J1885"
+        var long = EngineFixture.record()
+        long.code = "ABCDEFGHIJ"   // too long to pack: found through the book's index
+        var duplicate = EngineFixture.record()
+        duplicate.title = "second record of the same code"
+        duplicate.modifiers = []
+        let book = RuleBook(records: [EngineFixture.record(), hcpcs, long, duplicate])
+        let engine = RuleEngine(book)
+        let lines: [ClaimLine] = [
+            EngineFixture.line(), EngineFixture.line(["LT"], payer: "aetna"), EngineFixture.line(["50", "lt", "ZZ"]),
+            EngineFixture.line(["22", "22", "26", "TC", "59"], payer: "bcbs"), EngineFixture.line(payer: "Medicare"),
+            EngineFixture.line(["L"], payer: "humana"), EngineFixture.line(["LTX", "LTX"]),
+            ClaimLine(system: .hcpcs, code: "j1885", modifiers: ["RT"], payer: "aetna", dateOfService: "2025-06-01"),
+            ClaimLine(system: .hcpcs, code: "J1885", modifiers: ["22"], payer: "aetna", dateOfService: "2026-06-01"),
+            ClaimLine(system: .cpt, code: "J1885"), ClaimLine(system: .cpt, code: "abcdefghij", modifiers: ["RT", "50"]),
+            ClaimLine(system: .cpt, code: "99999", modifiers: ["XE", "59", "XS"]), ClaimLine(system: .cpt, code: ""),
+        ]
+        for line in lines {
+            let expected = book.evaluate(line)
+            #expect(engine.evaluate(line) == expected, "\(line.claimText)")
+        }
+        // Spot checks that the lines above exercise what they claim to.
+        #expect(engine.evaluate(lines[2]).map(\.id) == ["modifier.exclusive", "modifier.invalid"])
+        #expect(engine.evaluate(lines[7]).map(\.id) == ["rule.not-effective"])
+        #expect(engine.evaluate(lines[10]).map(\.id) == ["modifier.exclusive"])
+        #expect(engine.evaluate(lines[11]).map(\.id) == ["code.unknown", "modifier.exclusive", "modifier.exclusive"])
+    }
+}
+
+@Suite struct RuleEngineInvariantTests {
+    /// Deterministic pseudo-random lines (a fixed LCG): every result is sorted, uses contract ids
+    /// with their severities, reports each exclusive pair and each duplicate once, and `RuleEngine`
+    /// agrees with `RuleBook.evaluate`.
+    @Test func invariantsHoldOnManyLines() {
+        let book = RuleBook(records: [EngineFixture.record(effective: "2026-01-01")])
+        let engine = RuleEngine(book)
+        let modifierPool = ["50", "LT", "RT", "26", "TC", "59", "XE", "XS", "XP", "XU", "22", "ZZ", "lt", "5", "ABC"]
+        let payerPool: [String?] = [nil, "aetna", "bcbs", "cigna", "medicare", "humana", "UnitedHealthcare"]
+        let datePool: [String?] = [nil, "2025-12-31", "2026-01-01"]
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        let validIDs = Dictionary(uniqueKeysWithValues: FindingID.allCases.map { ($0.rawValue, $0.severity) })
+        for _ in 0..<2000 {
+            let modifiers = (0..<next(7)).map { _ in modifierPool[next(modifierPool.count)] }
+            let line = ClaimLine(system: .cpt, code: next(10) == 0 ? "99999" : "27365", modifiers: modifiers,
+                                 payer: payerPool[next(payerPool.count)], dateOfService: datePool[next(datePool.count)])
+            let findings = book.evaluate(line)
+            #expect(findings == findings.sorted(), "\(line)")
+            #expect(engine.evaluate(line) == findings, "\(line)")
+            for finding in findings { #expect(validIDs[finding.id] == finding.severity, "\(finding.id)") }
+            #expect(Set(findings.map(\.message)).count == findings.count, "no finding twice: \(line)")
+            let distinct = Set(modifiers.map { $0.uppercased() })
+            let expectedDuplicates = distinct.filter { m in modifiers.filter { $0.uppercased() == m }.count > 1 }.count
+            #expect(findings.filter { $0.id == "modifier.duplicate" }.count == expectedDuplicates, "\(line)")
+            #expect(findings.contains { $0.id == "modifier.too-many" } == (modifiers.count > 4), "\(line)")
+            let pairs = ModifierCatalog.exclusions.flatMap { e in e.excludes.map { (e.anchor, $0) } }
+            let expectedExclusive = pairs.filter { distinct.contains($0.0) && distinct.contains($0.1) }.count
+            #expect(findings.filter { $0.id == "modifier.exclusive" }.count == expectedExclusive, "\(line)")
+        }
     }
 }

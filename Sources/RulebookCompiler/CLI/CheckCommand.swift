@@ -12,7 +12,7 @@ enum CheckCommand {
         usage: """
         USAGE: rulebook check --code CODE [--system CPT|HCPCS] [--modifier MOD]... [--payer PAYER]
                               [--date YYYY-MM-DD] [--units N] [--site SITE] [--rules DIR]
-                              [--format text|json]
+                              [--format text|json] [diagnostics options]
 
         Checks one claim line against the compiled rules and prints one line per finding:
           error|warning|info: message [id] (document:line, section)
@@ -28,12 +28,14 @@ enum CheckCommand {
           --rules DIR        A folder of JSON bundles (default \(defaultRules)) or of documents
                              (.md/.txt, searched recursively and compiled on the fly); or one such file.
           --format FORMAT    text (default) or json ({"findings": [...]}, keys sorted).
-
+        Diagnostics of documents compiled on the fly (errors; with --verbose all), and
+        --warnings-as-errors also makes warning findings exit 1:
+        \(DiagnosticsOptions.usage)
         EXIT STATUS: 0 no error finding, 1 at least one error finding, 2 usage error or rules not loadable.
 
         """,
-        spec: ArgumentSpec(valueOptions: ["code", "system", "modifier", "payer", "date", "units", "site", "rules",
-                                          "format"])
+        spec: ArgumentSpec(valueOptions: DiagnosticsOptions.valueOptions.union(["code", "system", "modifier", "payer", "date", "units", "site", "rules",
+                                          "format"]), flags: DiagnosticsOptions.flags)
     ) { arguments throws(UsageError) in
         let line = try claimLine(from: arguments)
         let format = arguments.value("format") ?? "text"
@@ -41,8 +43,9 @@ enum CheckCommand {
             throw UsageError("unknown format '\(format)' (expected text or json)")
         }
         let rulesPath = arguments.value("rules") ?? defaultRules
+        let presenter = DiagnosticsPresenter(options: try DiagnosticsOptions.parse(arguments))
         let book: RuleBook
-        switch loadRules(at: rulesPath) {
+        switch loadRules(at: rulesPath, presenter: presenter) {
         case .success(let loaded):
             book = loaded
         case .failure(let problem):
@@ -57,7 +60,7 @@ enum CheckCommand {
         } else {
             Console.out(findings.map { $0.formatted + "\n" }.joined())
         }
-        return findings.contains { $0.severity == .error } ? 1 : 0
+        return findings.contains { $0.severity == .error || (presenter.options.warningsAsErrors && $0.severity == .warning) } ? 1 : 0
     }
 
     /// The claim line the options describe.
@@ -114,7 +117,7 @@ enum CheckCommand {
     static let documentExtensions: Set<String> = ["md", "markdown", "txt"]
 
     /// A folder of bundles, a folder of documents (compiled on the fly), or one bundle or document.
-    static func loadRules(at path: String) -> Result<RuleBook, LoadProblem> {
+    static func loadRules(at path: String, presenter: DiagnosticsPresenter = DiagnosticsPresenter()) -> Result<RuleBook, LoadProblem> {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             let hint = path == defaultRules
@@ -127,7 +130,7 @@ enum CheckCommand {
                 if path.hasSuffix(".json") {
                     return .success(try RuleBook(bundleData: try Data(contentsOf: url), path: path))
                 }
-                return .success(compileDocuments([(url, path)]))
+                return .success(compileDocuments([(url, path)], presenter: presenter))
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
             if !RuleBook.bundleFileNames(names).isEmpty {
@@ -137,7 +140,7 @@ enum CheckCommand {
             guard !documents.isEmpty else {
                 return .failure(LoadProblem(message: "no rule bundles (*.json) or documents (*.md, *.txt) in '\(path)'"))
             }
-            return .success(compileDocuments(documents))
+            return .success(compileDocuments(documents, presenter: presenter))
         } catch let error as RuleBookLoadError {
             return .failure(LoadProblem(line: error.description))
         } catch {
@@ -162,27 +165,62 @@ enum CheckCommand {
     }
 
     /// Compiles documents; their error diagnostics go to stderr (the check runs on what compiled).
-    static func compileDocuments(_ documents: [(url: URL, displayPath: String)]) -> RuleBook {
+    static func compileDocuments(_ documents: [(url: URL, displayPath: String)],
+                                 presenter: DiagnosticsPresenter = DiagnosticsPresenter()) -> RuleBook {
         var records: [CodeRecord] = []
         var errors: [Diagnostic] = []
         for document in documents {
             let result = Pipeline.compile(fileAt: document.url, displayPath: document.displayPath)
             if let record = result.record { records.append(record) }
-            errors += result.diagnostics.filter { $0.severity == .error }
+            errors += result.diagnostics
         }
-        if !errors.isEmpty {
-            Console.error(errors.map { $0.formatted + "\n" }.joined())
-        }
+        presenter.presentCompileDiagnostics(errors)
         return RuleBook(records: records)
     }
 
-    /// `{"findings": [...]}` with sorted keys, two-space indent.
+    /// `{"findings": [...]}`: keys sorted, two-space indent, `"source": null` when no document speaks.
+    /// Written by hand so the bytes are the same on every platform.
     static func json(_ findings: [Finding]) -> String {
-        struct Output: Encodable { var findings: [Finding] }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(Output(findings: findings)),
-              let text = String(data: data, encoding: .utf8) else { return "{\"findings\": []}\n" }
-        return text + "\n"
+        guard !findings.isEmpty else { return "{\n  \"findings\": []\n}\n" }
+        var out = "{\n  \"findings\": [\n"
+        for (offset, finding) in findings.enumerated() {
+            out += "    {\n"
+            out += "      \"id\": \(quoted(finding.id)),\n"
+            out += "      \"message\": \(quoted(finding.message)),\n"
+            out += "      \"severity\": \(quoted(finding.severity.rawValue)),\n"
+            if let source = finding.source {
+                out += "      \"source\": {\n"
+                out += "        \"line\": \(source.line),\n"
+                out += "        \"path\": \(quoted(source.path)),\n"
+                out += "        \"section\": [\(source.section.map(quoted).joined(separator: ", "))]\n"
+                out += "      }\n"
+            } else {
+                out += "      \"source\": null\n"
+            }
+            out += offset == findings.count - 1 ? "    }\n" : "    },\n"
+        }
+        return out + "  ]\n}\n"
+    }
+
+    /// A JSON string literal.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
     }
 }

@@ -30,6 +30,8 @@ public enum CommandLineTool {
         DumpCommand.command,
         GenerateCommand.command,
         CheckCommand.command,
+        DiffCommand.command,
+        ExplainCommand.command,
     ]
 
     static var overview: String {

@@ -6,15 +6,18 @@ enum ExtractCommand {
         name: "extract",
         summary: "Print the rule model of documents as JSON",
         usage: """
-        USAGE: rulebook extract FILE...
+        USAGE: rulebook extract FILE... [diagnostics options]
 
         Prints {"schemaVersion": 1, "codes": [...], "diagnostics": [...]} for the files to stdout;
         diagnostics also go to stderr. Exit 1 when any error diagnostic was reported.
 
+        OPTIONS:
+        \(DiagnosticsOptions.usage)
         """,
-        spec: ArgumentSpec()
+        spec: ArgumentSpec(valueOptions: DiagnosticsOptions.valueOptions, flags: DiagnosticsOptions.flags)
     ) { arguments throws(UsageError) in
         guard !arguments.positionals.isEmpty else { throw UsageError("extract needs at least one FILE") }
+        let presenter = DiagnosticsPresenter(options: try DiagnosticsOptions.parse(arguments))
         var records: [Rulebook.CodeRecord] = []
         var diagnostics: [Diagnostic] = []
         for path in arguments.positionals {
@@ -22,9 +25,9 @@ enum ExtractCommand {
             if let record = result.record { records.append(record) }
             diagnostics += result.diagnostics
         }
-        Console.error(diagnostics.map { $0.formatted + "\n" }.joined())
+        presenter.present(diagnostics)
         Console.out(ProcessInfo.processInfo.environment["RB_DEBUG"] != nil ? DebugJSON.encode(records) : JSONEmitter.extractResult(records, diagnostics: diagnostics))
-        return diagnostics.contains { $0.severity == .error } ? 1 : 0
+        return presenter.hasErrors(diagnostics) ? 1 : 0
     }
 }
 

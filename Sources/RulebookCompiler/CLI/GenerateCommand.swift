@@ -7,7 +7,7 @@ enum GenerateCommand {
         summary: "Compile documents into JSON rule bundles and Swift sources",
         usage: """
         USAGE: rulebook generate [--input DIR]... [--output DIR] [--check] [--access-level public|package|internal]
-                                 [--config FILE] [--jobs N]
+                                 [--config FILE] [--jobs N] [--watch] [diagnostics options]
 
         Reads every .md, .markdown and .txt file under each input folder (default: seeds) and writes
         OUT/JSON/<system>-<code>.json, OUT/JSON/index.json, OUT/JSON/rulebook.schema.json and the Swift
@@ -20,11 +20,13 @@ enum GenerateCommand {
           --access-level L   Access level of the generated Swift declarations. Default: public
           --config FILE      A rulebook.json with accessLevel, knownPayers, knownModifiers
           --jobs N           Worker threads (default: one per core); output is identical for any N
-
+          --watch            After the first run, recompile whenever a document changes; Ctrl-C stops
+        \(DiagnosticsOptions.usage)
         Exit status: 0 ok (warnings allowed), 1 error diagnostics or stale output (--check), 2 usage error.
 
         """,
-        spec: ArgumentSpec(valueOptions: ["input", "output", "access-level", "config", "jobs"], flags: ["check"])
+        spec: ArgumentSpec(valueOptions: DiagnosticsOptions.valueOptions.union(["input", "output", "access-level", "config", "jobs"]),
+                           flags: DiagnosticsOptions.flags.union(["check", "watch"]))
     ) { arguments throws(UsageError) in
         guard arguments.positionals.isEmpty else {
             throw UsageError("unexpected argument '\(arguments.positionals[0])' (use --input DIR)")
@@ -44,13 +46,11 @@ enum GenerateCommand {
             guard let count = Int(jobs), count >= 1 else { throw UsageError("--jobs needs a positive number (got '\(jobs)')") }
             options.jobs = count
         }
-        let outcome = Generator.run(options)
-        Console.error(outcome.diagnostics.map { $0.formatted + "\n" }.joined())
-        if !outcome.staleFiles.isEmpty {
-            Console.error("\(options.output) is not up to date with the documents (run 'swift run rulebook generate'):\n"
-                + outcome.staleFiles.map { "  \($0)\n" }.joined())
+        let presenter = DiagnosticsPresenter(options: try DiagnosticsOptions.parse(arguments))
+        if arguments.has("watch") {
+            guard !options.check else { throw UsageError("--watch cannot be combined with --check") }
+            return Watch.run(options, presenter: presenter)
         }
-        Console.error(outcome.summary + "\n")
-        return outcome.exitCode
+        return GenerateSession.runOnce(options, presenter: presenter)
     }
 }

@@ -11,6 +11,8 @@ public struct GenerateOptions: Sendable {
     public var configPath: String?
     /// Worker threads for parsing and extraction; nil = one per core. Output is identical for any value.
     public var jobs: Int?
+    /// Called from the compile workers (any thread) after each document: (done, total, path).
+    public var progress: (@Sendable (_ done: Int, _ total: Int, _ path: String) -> Void)?
 
     public init() {}
 }
@@ -59,7 +61,7 @@ public enum Generator {
         outcome.documentCount = files.count
 
         // 2. Parse and extract every document, in parallel; results kept in input order.
-        let results = compileAll(files, options: extraction, jobs: options.jobs)
+        let results = compileAll(files, options: extraction, jobs: options.jobs, progress: options.progress)
         for result in results { outcome.diagnostics += result.diagnostics }
 
         // 3. Cross-document checks, then the examples documents carry.
@@ -104,8 +106,10 @@ public enum Generator {
     }
 
     /// Compiles documents on `jobs` threads; the result order is the input order whatever the scheduling.
-    static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?) -> [Pipeline.Result] {
+    static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?,
+                           progress: (@Sendable (Int, Int, String) -> Void)? = nil) -> [Pipeline.Result] {
         let box = ResultBox(count: files.count)
+        let finished = AtomicCounter()
         let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, files.count))
         let next = AtomicCounter()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -121,6 +125,7 @@ public enum Generator {
                     result = Pipeline.Result(path: file.displayPath, record: nil, diagnostics: [error.diagnostic])
                 }
                 box.set(index, result)
+                if let progress { progress(finished.increment() + 1, files.count, file.displayPath) }
             }
         }
         return box.values()

@@ -85,6 +85,7 @@ public struct InputReadError: Error, Sendable, CustomStringConvertible {
 ///   socket, device), is an error `file.unreadable`; the rest is still collected.
 /// - A path that is not valid UTF-8 is collected, shown with U+FFFD, with a warning `file.invalid-utf8`.
 /// - A missing input is an error `file.unreadable` at line 0.
+/// - Diagnostics are sorted by path.
 public enum InputCollector {
     public static let documentExtensions: Set<String> = ["md", "markdown", "txt"]
 
@@ -92,7 +93,12 @@ public enum InputCollector {
         var walker = Walker()
         for input in inputs { walker.collect(input: input) }
         walker.found.sort { FSCalls.lessThan($0.pathBytes, $1.pathBytes) }
-        return (walker.found, walker.diagnostics)
+        // Diagnostics by path too (stable: several for one path keep the order they were found in).
+        let diagnostics = walker.diagnostics.enumerated().sorted { a, b in
+            a.element.path == b.element.path ? a.offset < b.offset
+                : a.element.path.utf8.lexicographicallyPrecedes(b.element.path.utf8)
+        }.map(\.element)
+        return (walker.found, diagnostics)
     }
 
     /// `a//b/./c/` → `a/b/c`; `./x` → `x`; `.` → `` (the current folder); `/` stays `/`. `..` is kept.
@@ -136,7 +142,7 @@ private struct Walker {
 
     var found: [InputFile] = []
     var diagnostics: [Diagnostic] = []
-    var seenFiles: Set<[UInt8]> = []
+    var seenFiles: Set<FSCalls.PathKey> = []
     var visitedDirectories: Set<DirectoryID> = []
 
     mutating func note(_ path: [UInt8], _ severity: Diagnostic.Severity, _ id: DiagnosticID, _ message: String) {
@@ -174,29 +180,36 @@ private struct Walker {
     }
 
     mutating func add(path: [UInt8], relative: [UInt8], real: [UInt8]) {
-        guard seenFiles.insert(real).inserted else { return }
+        guard seenFiles.insert(FSCalls.PathKey(bytes: real)).inserted else { return }
         found.append(InputFile(pathBytes: path, relativePath: String(decoding: relative, as: UTF8.self)))
     }
 
-    /// Reads the tree below `root`: first everything reachable without symbolic links, then the folders
-    /// that links lead to (so the link-free path of a file is the one kept).
+    /// A symbolic link met while reading a folder, followed later.
+    struct Link {
+        var path: [UInt8]
+        var relative: [UInt8]
+        var isDocument: Bool
+    }
+
+    /// Reads the tree below `root`: first everything reachable without symbolic links, then what the
+    /// links lead to, in sorted order (so the link-free path of a file is the one kept).
     mutating func walk(root: [UInt8], rootReal: [UInt8]) {
         var stack: [Pending] = [Pending(path: root, relative: [], real: rootReal, viaLink: false)]
-        var linked: [Pending] = []
-        var linkedIndex = 0
+        var links: [Link] = []
+        var linkIndex = 0
         while true {
             if let next = stack.popLast() {
-                read(next, rootReal: rootReal, stack: &stack, linked: &linked)
-            } else if linkedIndex < linked.count {
-                stack.append(linked[linkedIndex])
-                linkedIndex += 1
+                read(next, rootReal: rootReal, stack: &stack, links: &links)
+            } else if linkIndex < links.count {
+                if let folder = followLink(links[linkIndex], rootReal: rootReal) { stack.append(folder) }
+                linkIndex += 1
             } else {
                 break
             }
         }
     }
 
-    mutating func read(_ folder: Pending, rootReal: [UInt8], stack: inout [Pending], linked: inout [Pending]) {
+    mutating func read(_ folder: Pending, rootReal: [UInt8], stack: inout [Pending], links: inout [Link]) {
         let openPath = folder.path.isEmpty ? [UInt8(ascii: ".")] : folder.path
         guard let dir = FSCalls.withCPath(openPath, { opendir($0) }) else {
             note(openPath, .error, .fileUnreadable, "cannot read folder: \(FSCalls.message(errno))")
@@ -217,7 +230,9 @@ private struct Walker {
                 return
             }
         }
-        var subfolders: [Pending] = []
+        // Read the whole folder, then handle its entries in byte order: which copy of a file is kept
+        // and the order of diagnostics must not depend on the order the file system lists entries in.
+        var entries: [(name: [UInt8], type: UInt8)] = []
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
@@ -226,15 +241,18 @@ private struct Walker {
                 }
                 break
             }
-            let type = entry.pointee.d_type
             let name: [UInt8] = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
                 let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
                 return Array(raw.prefix(length))
             }
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            entries.append((name, entry.pointee.d_type))
+        }
+        entries.sort { FSCalls.lessThan($0.name, $1.name) }
+        var subfolders: [Pending] = []
+        for (name, type) in entries {
             let childPath = FSCalls.join(folder.path, name)
             let childRelative = FSCalls.join(folder.relative, name)
-            let childReal = FSCalls.join(folder.real, name)
             let isDocument = InputCollector.hasDocumentExtension(name)
             var kind = mode_t(0)
             switch Int(type) {
@@ -260,13 +278,13 @@ private struct Walker {
             }
             switch kind {
             case S_IFREG:
-                if isDocument { add(path: childPath, relative: childRelative, real: childReal) }
+                if isDocument { add(path: childPath, relative: childRelative, real: FSCalls.join(folder.real, name)) }
             case S_IFDIR:
-                subfolders.append(Pending(path: childPath, relative: childRelative, real: childReal,
-                                          viaLink: folder.viaLink))
+                subfolders.append(Pending(path: childPath, relative: childRelative, real: FSCalls.join(folder.real, name),
+                                          viaLink: false))
             case S_IFLNK:
-                followLink(childPath, relative: childRelative, isDocument: isDocument, rootReal: rootReal,
-                           linked: &linked)
+                // Links are followed after the link-free tree, so a file's own path wins over an alias.
+                links.append(Link(path: childPath, relative: childRelative, isDocument: isDocument))
             default:
                 if isDocument {
                     note(childPath, .error, .fileUnreadable, "not a regular file (a FIFO, socket or device); skipped")
@@ -278,8 +296,9 @@ private struct Walker {
         stack.append(contentsOf: subfolders)
     }
 
-    mutating func followLink(_ path: [UInt8], relative: [UInt8], isDocument: Bool, rootReal: [UInt8],
-                             linked: inout [Pending]) {
+    /// Follows a link: adds the file it leads to, or returns the folder to read.
+    mutating func followLink(_ link: Link, rootReal: [UInt8]) -> Pending? {
+        let (path, relative, isDocument) = (link.path, link.relative, link.isDocument)
         var info = stat()
         guard FSCalls.withCPath(path, { stat($0, &info) }) == 0 else {
             let code = errno
@@ -290,25 +309,26 @@ private struct Walker {
             } else {
                 note(path, .note, .fileSkipped, "\(reason); skipped")
             }
-            return
+            return nil
         }
         let kind = info.st_mode & S_IFMT
-        guard kind == S_IFDIR || isDocument else { return }
+        guard kind == S_IFDIR || isDocument else { return nil }
         guard let real = FSCalls.realPath(path) else {
             note(path, isDocument ? .error : .note, isDocument ? .fileUnreadable : .fileSkipped,
                  "symbolic link cannot be resolved: \(FSCalls.message(errno))")
-            return
+            return nil
         }
         guard FSCalls.isInside(real, rootReal) else {
             note(path, .note, .fileSkipped,
                  "symbolic link leads outside the input folder (to \(String(decoding: real, as: UTF8.self))); skipped")
-            return
+            return nil
         }
         switch kind {
         case S_IFREG: add(path: path, relative: relative, real: real)
-        case S_IFDIR: linked.append(Pending(path: path, relative: relative, real: real, viaLink: true))
+        case S_IFDIR: return Pending(path: path, relative: relative, real: real, viaLink: true)
         default: note(path, .error, .fileUnreadable, "not a regular file (a FIFO, socket or device); skipped")
         }
+        return nil
     }
 
     /// Whether the real folder a link leads to contains the link itself (a loop rather than a duplicate).

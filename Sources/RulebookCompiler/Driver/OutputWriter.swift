@@ -140,6 +140,10 @@ public struct OutputWriter: Sendable {
         flock(root.fd, LOCK_EX)
 
         let survey = try survey(wanted, root: root)
+        if let path = survey.blocked.first {
+            throw OutputError(kind: .unsafePath, path: shown(path),
+                              description: "cannot write \(shown(path)): a folder or special file is in the way")
+        }
         try removeTemporaryFiles(root: root, folders: survey.foldersToClean)
 
         let changed = wanted.filter { survey.changed.contains($0.path) }
@@ -171,12 +175,13 @@ public struct OutputWriter: Sendable {
         for path in survey.changed { intentFiles[path] = "" }
         for path in survey.plan.extra { intentFiles[path] = "" }
         do {
-            try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
-                      path: Self.manifestName)
             for file in changed {
                 let folder = try root.folder(file.components.dropLast(), create: true, for: file.path)!
                 try stage(file.bytes, folder: folder, name: file.components.last!, path: file.path)
             }
+            try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
+                      path: Self.manifestName)
+            staged.insert(staged.removeLast(), at: 0)  // renamed first
             try flushFileSystem(root: root, staged: staged)
         } catch {
             for item in staged { unlinkat(item.folder, item.temp, 0) }
@@ -210,7 +215,7 @@ public struct OutputWriter: Sendable {
         var emptied: Set<[String]> = []
         for path in survey.plan.extra {
             let components = path.split(separator: "/").map(String.init)
-            guard let folder = try root.folder(components.dropLast(), create: false, for: path) else { continue }
+            guard let folder = try? root.folder(components.dropLast(), create: false, for: path) else { continue }
             if unlinkat(folder, components.last!, 0) != 0 && errno != ENOENT { throw ioError(path, errno, "remove") }
             if components.count > 1 { emptied.insert(Array(components.dropLast())) }
         }
@@ -219,7 +224,7 @@ public struct OutputWriter: Sendable {
         while !folders.isEmpty {
             let deepest = folders.max { $0.count < $1.count }!
             folders.remove(deepest)
-            guard let parent = try root.folder(deepest.dropLast(), create: false, for: deepest.joined(separator: "/"))
+            guard let parent = try? root.folder(deepest.dropLast(), create: false, for: deepest.joined(separator: "/"))
             else { continue }
             if unlinkat(parent, deepest.last!, AT_REMOVEDIR) == 0 && deepest.count > 1 {
                 folders.insert(Array(deepest.dropLast()))
@@ -289,6 +294,8 @@ public struct OutputWriter: Sendable {
     struct Survey {
         var plan: Plan
         var changed: Set<String>
+        /// Wanted paths where a folder or special file stands: `write` refuses before changing anything.
+        var blocked: [String]
         var previous: Manifest?
         var foldersToClean: [[String]]
     }
@@ -378,6 +385,7 @@ public struct OutputWriter: Sendable {
     func survey(_ wanted: [Wanted], root: Folders) throws(OutputError) -> Survey {
         var plan = Plan()
         var changed: Set<String> = []
+        var blocked: [String] = []
         let previous = Self.readManifest(root: root)
         var manifestInfo = stat()
         plan.manifestExists = fstatat(root.fd, Self.manifestName, &manifestInfo, AT_SYMLINK_NOFOLLOW) == 0
@@ -387,6 +395,7 @@ public struct OutputWriter: Sendable {
             switch try existing(file, root: root) {
             case .same: plan.unchanged.append(file.path)
             case .different: plan.stale.append(file.path); changed.insert(file.path)
+            case .notAFile: plan.stale.append(file.path); changed.insert(file.path); blocked.append(file.path)
             case .absent: plan.missing.append(file.path); changed.insert(file.path)
             }
         }
@@ -406,11 +415,11 @@ public struct OutputWriter: Sendable {
         }
         let hashes = Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash) })
         plan.manifestUpToDate = previous?.files == hashes && previous?.version == Manifest.currentVersion
-        return Survey(plan: plan, changed: changed, previous: previous,
+        return Survey(plan: plan, changed: changed, blocked: blocked, previous: previous,
                       foldersToClean: folderSet.sorted { $0.count < $1.count })
     }
 
-    enum Existing { case same, different, absent }
+    enum Existing { case same, different, absent, notAFile }
 
     func existing(_ file: Wanted, root: Folders) throws(OutputError) -> Existing {
         guard let folder = try root.folder(file.components.dropLast(), create: false, for: file.path) else {
@@ -424,13 +433,14 @@ public struct OutputWriter: Sendable {
                 throw OutputError(kind: .unsafePath, path: shown(file.path),
                                   description: "cannot write \(shown(file.path)): it is a symbolic link; refusing to write through it")
             }
-            if code == EISDIR { return .different }
+            if code == EISDIR { return .notAFile }
             throw ioError(file.path, code, "read")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ioError(file.path, errno, "read") }
-        guard info.st_mode & S_IFMT == S_IFREG, Int(info.st_size) == file.bytes.count else { return .different }
+        guard info.st_mode & S_IFMT == S_IFREG else { return .notAFile }
+        guard Int(info.st_size) == file.bytes.count else { return .different }
         do {
             return try FSCalls.readAll(fd: fd, sizeHint: file.bytes.count) == file.bytes ? .same : .different
         } catch {
@@ -576,7 +586,19 @@ enum FSCalls {
         return String(validating: bytes, as: UTF8.self) != nil
     }
 
-    static func lessThan(_ a: [UInt8], _ b: [UInt8]) -> Bool { a.lexicographicallyPrecedes(b) }
+    /// Byte order (memcmp), the order paths are sorted in.
+    static func lessThan(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        let common = min(a.count, b.count)
+        let order = a.withUnsafeBytes { x in b.withUnsafeBytes { y in common == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, common) } }
+        return order != 0 ? order < 0 : a.count < b.count
+    }
+
+    /// A path as a set key, hashed in one call rather than byte by byte.
+    struct PathKey: Hashable {
+        var bytes: [UInt8]
+        func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+        static func == (a: PathKey, b: PathKey) -> Bool { a.bytes == b.bytes }
+    }
 
     static func join(_ base: [UInt8], _ name: [UInt8]) -> [UInt8] {
         if base.isEmpty { return name }

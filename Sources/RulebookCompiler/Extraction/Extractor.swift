@@ -74,21 +74,34 @@ struct DocumentExtraction {
     private var sectionPath: [String] { headings.map(\.text) }
     private func location(_ line: Int) -> SourceLocation { SourceLocation(path: document.path, line: line, section: sectionPath) }
 
-    private func inSection(_ keywords: [String]) -> Bool {
-        headings.contains { heading in
-            let lower = heading.text.lowercased()
-            return keywords.contains { lower.contains($0) }
+    /// What kind of section the heading path is; recomputed when the path changes (not per line).
+    private struct SectionRoles {
+        var payer = false, updates = false, examples = false, summary = false
+    }
+    private var roles = SectionRoles()
+
+    private static let payerKeywords = StatementClassifier.phrases(["payer"])
+    private static let updateKeywords = StatementClassifier.phrases(["update", "policy changes", "revision history", "recent changes"])
+    private static let exampleKeywords = StatementClassifier.phrases(["example"])
+
+    private mutating func headingsChanged() {
+        roles = SectionRoles()
+        for (offset, heading) in headings.enumerated() {
+            let lower = StatementClassifier.normalizedBytes(heading.text)[...]
+            roles.payer = roles.payer || StatementClassifier.containsAny(lower, Self.payerKeywords)
+            roles.updates = roles.updates || StatementClassifier.containsAny(lower, Self.updateKeywords)
+            roles.examples = roles.examples || StatementClassifier.containsAny(lower, Self.exampleKeywords)
+            if offset == 0 {
+                roles.summary = StatementClassifier.find(Array("summary".utf8), in: lower, wholeWord: false)
+                    || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
+            }
         }
     }
 
-    private var inPayerSection: Bool { inSection(["payer"]) }
-    private var inUpdatesSection: Bool { inSection(["update", "policy changes", "revision history", "recent changes"]) }
-    private var inExamplesSection: Bool { inSection(["example"]) }
-    private var inSummarySection: Bool {
-        guard let first = headings.first else { return identity != nil }
-        let lower = first.text.lowercased()
-        return lower.contains("summary") || lower == "overview" || lower == "introduction"
-    }
+    private var inPayerSection: Bool { roles.payer }
+    private var inUpdatesSection: Bool { roles.updates }
+    private var inExamplesSection: Bool { roles.examples }
+    private var inSummarySection: Bool { headings.isEmpty ? identity != nil : roles.summary }
 
     private mutating func visit(_ block: Block) {
         diagnosticsLine = block.line
@@ -97,18 +110,21 @@ struct DocumentExtraction {
             readFrontMatter(entries)
         case .heading(let level, let text):
             // The document's title heading (a code title line, or the first level-1 heading) is not a section.
-            let titleLine = TitleLine.parse(text)
+            let titleLine = identity == nil || (level == 1 && !sawDocumentTitle) ? TitleLine.parse(text) : nil
             if (identity == nil && titleLine != nil) || (level == 1 && !sawDocumentTitle) {
                 sawDocumentTitle = sawDocumentTitle || level == 1
                 if let titleLine { setIdentity(titleLine, line: block.line, column: block.column) }
                 headings.removeAll()
+                headingsChanged()
                 payerHeading = nil
                 return
             }
             while let last = headings.last, last.level >= level { headings.removeLast() }
             if let current = payerHeading, level <= current.level { payerHeading = nil }
+            headingsChanged()
             let parentIsPayerSection = inPayerSection
             headings.append((level, text))
+            headingsChanged()
             if parentIsPayerSection, !ScrapedTextParser.isSectionName(text), let payer = payerName(text, strict: false) {
                 statements.append(PayerStatement(payer: payer, name: text, priorAuthorization: .unknown, coverage: .unknown,
                                                  notes: "", source: location(block.line)))
@@ -143,10 +159,10 @@ struct DocumentExtraction {
             }
         }
         if let entry = frontMatter["code"] {
-            let code = entry.value.trimmingCharacters(in: .whitespaces).uppercased()
+            let code = entry.value.trimmedSpaces.uppercased()
             var system: CodeSystem?
             if let systemEntry = frontMatter["system"] {
-                switch systemEntry.value.trimmingCharacters(in: .whitespaces).uppercased() {
+                switch systemEntry.value.trimmedSpaces.uppercased() {
                 case "CPT": system = .cpt
                 case "HCPCS", "HCPCS LEVEL II", "HCPCS II": system = .hcpcs
                 default:
@@ -198,6 +214,7 @@ struct DocumentExtraction {
         if identity == nil, LineClassifier.isTitle(ArraySlice(text.utf8)), let title = TitleLine.parse(text) {
             setIdentity(title, line: line.line, column: line.column)
             headings.removeAll()
+            headingsChanged()
             return
         }
         if let heading = payerHeading {
@@ -256,9 +273,9 @@ struct DocumentExtraction {
     private mutating func readDashStatement(_ text: String, line: Int, column: Int) -> Bool {
         for separator in [" – ", " — ", " - "] {
             guard let range = text.range(of: separator) else { continue }
-            let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmingCharacters(in: .whitespaces))
+            let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmedSpaces)
             guard let payer = payerName(name, strict: false) else { continue }
-            addStatement(payer: payer, name: name, text: String(text[range.upperBound...]).trimmingCharacters(in: .whitespaces),
+            addStatement(payer: payer, name: name, text: String(text[range.upperBound...]).trimmedSpaces,
                          line: line, column: column)
             return true
         }
@@ -292,12 +309,7 @@ struct DocumentExtraction {
         if strict { return nil }
         let words = name.split(separator: " ")
         guard (1...5).contains(words.count), name.count <= 60 else { return nil }
-        let lower = name.lowercased()
-        let notPayers = ["note", "notes", "summary", "coverage", "prior", "authorization", "documentation", "tip", "important",
-                         "example", "source", "update", "effective", "service", "site", "billing", "coding", "reminder",
-                         "key", "caveat", "general", "overview", "requirement", "policy", "policies", "all", "other",
-                         "commercial", "payers", "payer", "plans", "criteria", "modifier", "frequency", "limit", "claims"]
-        if notPayers.contains(where: { lower.contains($0) }) { return nil }
+        if StatementClassifier.containsAny(StatementClassifier.normalizedBytes(name)[...], Self.notPayers) { return nil }
         guard words.allSatisfy({ word in word.first.map { $0.isUppercase || $0.isNumber } ?? false }) else { return nil }
         let slug = PayerDirectory.slug(name)
         if !reportedUnknownPayers.contains(slug) {
@@ -307,6 +319,13 @@ struct DocumentExtraction {
         }
         return slug
     }
+
+    /// Words that mark a label or heading as something other than a payer name.
+    private static let notPayers = StatementClassifier.phrases([
+        "note", "summary", "coverage", "prior", "authorization", "documentation", "tip", "important", "example", "source",
+        "update", "effective", "service", "site", "billing", "coding", "reminder", "key", "caveat", "general", "overview",
+        "requirement", "policy", "policies", "all", "other", "commercial", "payer", "plans", "criteria", "modifier",
+        "frequency", "limit", "claims"])
 
     /// Line for diagnostics raised while reading the current block (set by callers).
     private var diagnosticsLine = 0
@@ -342,7 +361,7 @@ struct DocumentExtraction {
         if let codeColumn = Self.column(header, ["modifier", "modifiers", "mod", "mod.", "modifier code", "code"]),
            let descriptionColumn = Self.column(header, ["description", "descriptor", "meaning", "definition", "modifier description", "name"]) {
             let isCodeHeader = StatementClassifier.normalized(header[codeColumn].text) == "code"
-            let twoCharacterCodes = table.rows.filter { $0.cells[codeColumn].text.trimmingCharacters(in: .whitespaces).count == 2 }.count
+            let twoCharacterCodes = table.rows.filter { $0.cells[codeColumn].text.trimmedSpaces.utf8.count == 2 }.count
             if !isCodeHeader || twoCharacterCodes * 2 >= table.rows.count {
                 let usageColumn = Self.column(header, ["when to use", "usage", "use", "use when", "when used", "notes", "note",
                                                        "when to apply", "guidance", "comments", "usage notes", "when to use it"])
@@ -358,9 +377,9 @@ struct DocumentExtraction {
     private mutating func readModifierTable(_ table: Table, codeColumn: Int, descriptionColumn: Int, usageColumn: Int?) {
         for row in table.rows {
             let cell = row.cells[codeColumn]
-            var code = cell.text.trimmingCharacters(in: .whitespaces).uppercased()
+            var code = cell.text.trimmedSpaces.uppercased()
             if code.hasPrefix("-") { code.removeFirst() }
-            if code.hasPrefix("MODIFIER ") { code = String(code.dropFirst(9)).trimmingCharacters(in: .whitespaces) }
+            if code.hasPrefix("MODIFIER ") { code = String(code.dropFirst(9)).trimmedSpaces }
             guard code.utf8.count == 2, code.utf8.allSatisfy({ ASCII.isDigit($0) || ASCII.isUpper($0) }) else {
                 let shown = cell.text.isEmpty ? "an empty cell" : "'\(cell.text)'"
                 diagnostics.add(.error, .modifierInvalid, line: row.line, column: cell.column,
@@ -384,7 +403,7 @@ struct DocumentExtraction {
         let coverageColumn = Self.column(table.header, containing: ["coverage", "covered"])
         let notesColumn = Self.column(table.header, containing: ["note", "comment", "detail", "policy", "requirement", "criteria"])
         for row in table.rows {
-            let name = row.cells[payerColumn].text.trimmingCharacters(in: .whitespaces)
+            let name = row.cells[payerColumn].text.trimmedSpaces
             guard !name.isEmpty else { continue }
             diagnosticsLine = row.line
             guard let payer = payerName(name, strict: false) ?? Optional(PayerDirectory.slug(name)) else { continue }
@@ -442,7 +461,7 @@ struct DocumentExtraction {
         var parts: [String] = []
         for piece in value.components(separatedBy: CharacterSet(charactersIn: ";,")) {
             for part in piece.components(separatedBy: " or ") {
-                var site = part.trimmingCharacters(in: .whitespaces)
+                var site = part.trimmedSpaces
                 for prefix in ["or ", "and "] where site.lowercased().hasPrefix(prefix) { site = String(site.dropFirst(prefix.count)) }
                 while site.hasSuffix(".") { site.removeLast() }
                 if !site.isEmpty { parts.append(site) }
@@ -455,26 +474,45 @@ struct DocumentExtraction {
     private mutating func summaryPayers() -> [PayerStatement] {
         var found: [PayerStatement] = []
         for line in summaryLines {
-            for sentence in line.text.components(separatedBy: ". ") where sentence.lowercased().contains("payer") {
-                let lower = sentence.lowercased()
-                guard let range = lower.range(of: " include ") ?? lower.range(of: " including ") ?? lower.range(of: ": ") else { continue }
-                let listText = String(sentence[range.upperBound...])
-                for raw in listText.components(separatedBy: ",") {
-                    var name = raw.trimmingCharacters(in: .whitespaces)
+            let bytes = Array(line.text.utf8)
+            for sentence in bytes.split(separator: ASCII.dot, omittingEmptySubsequences: true) {
+                let lower = StatementClassifier.normalizedBytes(String(decoding: sentence, as: UTF8.self))
+                guard StatementClassifier.containsAny(lower[...], Self.payerKeywords),
+                      let listStart = Self.endOfFirst([" include ", " including ", ": "], in: lower) else { continue }
+                let listText = String(decoding: lower[listStart...], as: UTF8.self)
+                // Names as written (case kept) come from the same offsets of the original sentence when it is ASCII-aligned;
+                // the lower-cased list is only used to find them.
+                let original = String(decoding: sentence, as: UTF8.self).trimmedSpaces
+                let originalList = original.utf8.count == lower.count ? String(decoding: Array(original.utf8)[listStart...], as: UTF8.self) : listText
+                for raw in originalList.split(separator: ",") {
+                    var name = raw.trimmedSpaces
                     if name.hasPrefix("and ") { name.removeFirst(4) }
-                    while let last = name.last, ".;".contains(last) { name.removeLast() }
-                    name = name.trimmingCharacters(in: .whitespaces)
-                    let names = name.components(separatedBy: " and ").map { $0.trimmingCharacters(in: .whitespaces) }
-                    for name in names where !name.isEmpty {
+                    while let last = name.last, last == ";" { name.removeLast() }
+                    for part in name.split(separator: " and ") where !part.isEmpty {
+                        let candidate = part.trimmedSpaces
                         diagnosticsLine = line.line
-                        guard let payer = payerName(name, strict: false) else { continue }
-                        found.append(PayerStatement(payer: payer, name: name, priorAuthorization: .unknown, coverage: .unknown,
+                        guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
+                        found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
                                                     notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
                     }
                 }
             }
         }
         return found
+    }
+
+    /// Offset just past the first of `phrases` found in `text`.
+    private static func endOfFirst(_ phrases: [String], in text: [UInt8]) -> Int? {
+        var best: Int?
+        for phrase in phrases {
+            let needle = Array(phrase.utf8)
+            guard needle.count <= text.count else { continue }
+            for start in 0...(text.count - needle.count) where text[start] == needle[0] && text[start..<(start + needle.count)].elementsEqual(needle) {
+                if best == nil || start + needle.count < best! { best = start + needle.count }
+                break
+            }
+        }
+        return best
     }
 
     /// Merges statements per payer, in order of first mention; contradicting statements are an error.

@@ -18,11 +18,15 @@ public struct PayerDirectory: Sendable {
 
     /// Extra names from `rulebook.json` (`knownPayers`), lower-cased name → id.
     public var extra: [String: String]
+    /// Every known name (built-in and extra) with its id, longest first, for prefix matching.
+    private let prefixes: [(name: String, id: String)]
 
     public init(extra: [String: String] = [:]) {
         var lowered: [String: String] = [:]
         for (name, id) in extra { lowered[Self.key(name)] = id }
         self.extra = lowered
+        prefixes = Self.builtIn.merging(lowered, uniquingKeysWith: { $1 }).map { ($0.key, $0.value) }
+            .sorted { ($0.name.count, $0.name) > ($1.name.count, $1.name) }
     }
 
     /// The id of a known payer, or nil.
@@ -30,11 +34,11 @@ public struct PayerDirectory: Sendable {
         let key = Self.key(name)
         if let id = extra[key] ?? Self.builtIn[key] { return id }
         // "Aetna Better Health", "Medicare Part B (MACs)": the longest known name the text starts with.
-        var best: (length: Int, id: String)?
-        for (alias, id) in Self.builtIn.merging(extra, uniquingKeysWith: { $1 }) where key.hasPrefix(alias + " ") || key.hasPrefix(alias + "(") {
-            if alias.count > (best?.length ?? 0) { best = (alias.count, id) }
+        for (alias, id) in prefixes where key.utf8.count > alias.utf8.count && key.hasPrefix(alias) {
+            let next = key.utf8[key.utf8.index(key.utf8.startIndex, offsetBy: alias.utf8.count)]
+            if next == 0x20 || next == 0x28 { return id }
         }
-        return best?.id
+        return nil
     }
 
     /// Lower-case slug for an unknown payer: `Kaiser Permanente` → `kaiser-permanente`.
@@ -54,12 +58,10 @@ public struct PayerDirectory: Sendable {
     }
 
     static func key(_ name: String) -> String {
-        var text = name.lowercased().replacingOccurrences(of: "’", with: "'")
-        text = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
-        while let last = text.last, ".,;:*_".contains(last) { text.removeLast() }
-        while let first = text.first, "*_".contains(first) { text.removeFirst() }
-        if text.hasPrefix("the ") { text.removeFirst(4) }
-        return text.trimmingCharacters(in: .whitespaces)
+        var bytes = StatementClassifier.normalizedBytes(name)
+        while let last = bytes.last, last == ASCII.dot || last == 0x2C || last == 0x3B || last == ASCII.colon || last == 0x20 { bytes.removeLast() }
+        if bytes.starts(with: "the ".utf8) { bytes.removeFirst(4) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

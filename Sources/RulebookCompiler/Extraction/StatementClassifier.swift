@@ -6,162 +6,216 @@ import Rulebook
 /// Prior authorization, decided from the clause that mentions it (or a table cell):
 /// negations win over conditionals, which win over "required"; no statement is `unknown`.
 /// Coverage likewise: not covered > conditional > covered.
+///
+/// Matching works on lower-cased UTF-8 bytes: it runs for every payer note of every document.
 public enum StatementClassifier {
     // MARK: Prior authorization
 
     /// Words that make a clause about prior authorization.
-    static let priorAuthorizationTopics = ["prior auth", "preauthorization", "pre-authorization", "preauthorisation",
-                                           "prior authorisation", "precertification", "pre-certification", "prior approval",
-                                           "preapproval", "pre-approval", "authorization", "authorisation"]
-    static let priorAuthorizationNegations = ["not required", "no prior auth", "does not require", "doesn't require",
-                                              "do not require", "don't require", "not needed", "not necessary",
-                                              "without prior auth", "no authorization", "no authorisation", "not subject to",
-                                              "is waived", "are waived", "no pa ", "no pa.", "no precertification",
-                                              "no preauthorization", "not require"]
-    static let priorAuthorizationConditionals = ["may be required", "may require", "might require", "may need",
-                                                 "can be required", "could be required", "varies", "vary", "variable",
-                                                 "depending on", "depends on", "dependent on", "case-by-case",
-                                                 "case by case", "some plans", "certain plans", "plan-specific",
-                                                 "plan specific", "conditional"]
-    static let priorAuthorizationRequirements = ["required", "requires", "require", "must obtain", "must be obtained",
-                                                 "must be approved", "mandatory", "needed", "is necessary"]
-    static let unknownStatements = ["data not available", "not available", "n/a", "unknown", "not specified",
-                                    "no data", "not stated", "unclear"]
+    static let priorAuthorizationTopics = phrases(["prior auth", "preauthorization", "pre-authorization", "preauthorisation",
+                                                   "prior authorisation", "precertification", "pre-certification", "prior approval",
+                                                   "preapproval", "pre-approval", "authorization", "authorisation"])
+    static let priorAuthorizationNegations = phrases(["not required", "no prior auth", "does not require", "doesn't require",
+                                                      "do not require", "don't require", "not needed", "not necessary",
+                                                      "without prior auth", "no authorization", "no authorisation", "not subject to",
+                                                      "is waived", "are waived", "no pa ", "no pa.", "no precertification",
+                                                      "no preauthorization", "not require"])
+    static let priorAuthorizationConditionals = phrases(["may be required", "may require", "might require", "may need",
+                                                         "can be required", "could be required", "varies", "vary", "variable",
+                                                         "depending on", "depends on", "dependent on", "case-by-case",
+                                                         "case by case", "some plans", "certain plans", "plan-specific",
+                                                         "plan specific", "conditional"])
+    static let priorAuthorizationRequirements = phrases(["required", "requires", "require", "must obtain", "must be obtained",
+                                                         "must be approved", "mandatory", "needed", "is necessary"])
+    static let unknownStatements = phrases(["data not available", "not available", "n/a", "unknown", "not specified",
+                                            "no data", "not stated", "unclear"])
+    /// A payer note that only says its requirements vary is about authorization requirements.
+    static let varyingRequirements = phrases(["requirements vary", "requirements may vary", "vary by plan", "varies by plan"])
 
     /// A table cell of a Prior Authorization column.
     public static func priorAuthorization(cell: String) -> PriorAuthorization {
-        let text = normalized(cell)
-        switch text {
+        let bytes = normalizedBytes(cell)
+        switch String(decoding: bytes, as: UTF8.self) {
         case "yes", "y", "required", "req", "req.", "yes (required)", "always", "true": return .required
         case "no", "n", "not required", "none", "false", "no pa": return .notRequired
         case "varies", "conditional", "sometimes", "depends", "maybe", "may be required", "varies by plan", "case-by-case": return .conditional
         case "", "-", "—", "–", "n/a", "na", "unknown", "data not available", "not available", "tbd", "?": return .unknown
         default: break
         }
-        if text.hasPrefix("yes") { return .required }
-        if text.hasPrefix("no ") || text.hasPrefix("no,") || text.hasPrefix("no;") || text.hasPrefix("no.") { return .notRequired }
-        if text.hasPrefix("varies") { return .conditional }
-        return priorAuthorization(clause: text, requireTopic: false)
+        if hasPrefix(bytes, "yes") { return .required }
+        if hasPrefix(bytes, "no ") || hasPrefix(bytes, "no,") || hasPrefix(bytes, "no;") || hasPrefix(bytes, "no.") { return .notRequired }
+        if hasPrefix(bytes, "varies") { return .conditional }
+        return priorAuthorization(clause: bytes[...], requireTopic: false)
     }
 
     /// Free text (a paragraph, a bullet, a note): the first clause that mentions prior authorization decides.
     public static func priorAuthorization(text: String) -> PriorAuthorization {
-        for clause in clauses(of: normalized(text)) {
+        let bytes = normalizedBytes(text)
+        for clause in clauses(of: bytes) {
             let value = priorAuthorization(clause: clause, requireTopic: true)
             if value != .unknown { return value }
         }
-        // A payer note that only says its requirements vary is about authorization requirements.
-        let whole = normalized(text)
-        if ["requirements vary", "requirements may vary", "vary by plan", "varies by plan"].contains(where: whole.contains) {
-            return .conditional
-        }
+        if containsAny(bytes[...], varyingRequirements) { return .conditional }
         return .unknown
     }
 
-    static func priorAuthorization(clause: String, requireTopic: Bool) -> PriorAuthorization {
-        if requireTopic && !priorAuthorizationTopics.contains(where: clause.contains) { return .unknown }
-        if priorAuthorizationNegations.contains(where: clause.contains) { return .notRequired }
-        if priorAuthorizationConditionals.contains(where: { containsWord(clause, $0) }) { return .conditional }
-        if unknownStatements.contains(where: clause.contains) { return .unknown }
-        if priorAuthorizationRequirements.contains(where: { containsWord(clause, $0) }) { return .required }
+    static func priorAuthorization(clause: ArraySlice<UInt8>, requireTopic: Bool) -> PriorAuthorization {
+        if requireTopic && !containsAny(clause, priorAuthorizationTopics) { return .unknown }
+        if containsAny(clause, priorAuthorizationNegations) { return .notRequired }
+        if containsAnyWord(clause, priorAuthorizationConditionals) { return .conditional }
+        if containsAny(clause, unknownStatements) { return .unknown }
+        if containsAnyWord(clause, priorAuthorizationRequirements) { return .required }
         return .unknown
     }
 
     // MARK: Coverage
 
-    static let coverageTopics = ["cover", "medically necessary", "medical necessity", "experimental", "investigational",
-                                 "reimburs", "payable", "non-covered", "noncovered", "excluded", "exclusion"]
-    static let coverageNegations = ["not covered", "non-covered", "noncovered", "not a covered", "does not cover",
-                                    "do not cover", "doesn't cover", "don't cover", "no coverage", "not medically necessary",
-                                    "experimental and investigational", "experimental or investigational",
-                                    "experimental/investigational", "investigational", "experimental", "not payable",
-                                    "not reimbursable", "is excluded", "are excluded", "excluded from coverage"]
-    static let coverageConditionals = ["covered only", "only covered", "coverage with evidence development",
-                                       "may be covered", "might be covered", "limited coverage", "covered in limited",
-                                       "coverage varies", "coverage may vary", "varies", "vary", "depending on",
-                                       "depends on", "case-by-case", "case by case", "conditional", "under certain",
-                                       "only when", "only if", "only for", "restricted to"]
-    static let coverageAffirmations = ["covered", "coverage is provided", "provides coverage", "covers", "payable",
-                                       "reimbursable", "medically necessary", "eligible for coverage", "is a covered"]
+    static let coverageTopics = phrases(["cover", "medically necessary", "medical necessity", "experimental", "investigational",
+                                         "reimburs", "payable", "non-covered", "noncovered", "excluded", "exclusion"])
+    static let coverageNegations = phrases(["not covered", "non-covered", "noncovered", "not a covered", "does not cover",
+                                            "do not cover", "doesn't cover", "don't cover", "no coverage", "not medically necessary",
+                                            "experimental and investigational", "experimental or investigational",
+                                            "experimental/investigational", "investigational", "experimental", "not payable",
+                                            "not reimbursable", "is excluded", "are excluded", "excluded from coverage"])
+    static let coverageConditionals = phrases(["covered only", "only covered", "coverage with evidence development",
+                                               "may be covered", "might be covered", "limited coverage", "covered in limited",
+                                               "coverage varies", "coverage may vary", "varies", "vary", "depending on",
+                                               "depends on", "case-by-case", "case by case", "conditional", "under certain",
+                                               "only when", "only if", "only for", "restricted to"])
+    static let coverageAffirmations = phrases(["covered", "coverage is provided", "provides coverage", "covers", "payable",
+                                               "reimbursable", "medically necessary", "eligible for coverage", "is a covered"])
 
     public static func coverage(cell: String) -> Coverage {
-        let text = normalized(cell)
-        switch text {
+        let bytes = normalizedBytes(cell)
+        switch String(decoding: bytes, as: UTF8.self) {
         case "yes", "y", "covered", "covered when medically necessary", "true": return .covered
         case "no", "n", "not covered", "non-covered", "noncovered", "excluded", "false": return .notCovered
         case "varies", "conditional", "limited", "sometimes", "depends", "covered with conditions": return .conditional
         case "", "-", "—", "–", "n/a", "na", "unknown", "data not available", "not available", "tbd", "?": return .unknown
-        default: return coverage(clause: text, requireTopic: false)
+        default: return coverage(clause: bytes[...], requireTopic: false)
         }
     }
 
     public static func coverage(text: String) -> Coverage {
-        for clause in clauses(of: normalized(text)) {
+        for clause in clauses(of: normalizedBytes(text)) {
             let value = coverage(clause: clause, requireTopic: true)
             if value != .unknown { return value }
         }
         return .unknown
     }
 
-    static func coverage(clause: String, requireTopic: Bool) -> Coverage {
-        if requireTopic && !coverageTopics.contains(where: clause.contains) { return .unknown }
-        if coverageNegations.contains(where: clause.contains) { return .notCovered }
-        if coverageConditionals.contains(where: { containsWord(clause, $0) }) { return .conditional }
-        if unknownStatements.contains(where: clause.contains) { return .unknown }
-        if coverageAffirmations.contains(where: { containsWord(clause, $0) }) { return .covered }
+    static func coverage(clause: ArraySlice<UInt8>, requireTopic: Bool) -> Coverage {
+        if requireTopic && !containsAny(clause, coverageTopics) { return .unknown }
+        if containsAny(clause, coverageNegations) { return .notCovered }
+        if containsAnyWord(clause, coverageConditionals) { return .conditional }
+        if containsAny(clause, unknownStatements) { return .unknown }
+        if containsAnyWord(clause, coverageAffirmations) { return .covered }
         return .unknown
     }
 
     // MARK: Text helpers
 
-    /// Lower-cased, curly apostrophes straightened, runs of white space collapsed.
-    static func normalized(_ text: String) -> String {
-        var result = text.lowercased().replacingOccurrences(of: "’", with: "'")
-        if result.contains("  ") || result.contains("\t") || result.contains("\n") {
-            result = result.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).joined(separator: " ")
+    /// Lower-cased (ASCII), curly apostrophes straightened, white space collapsed, `*`/`_` trimmed.
+    public static func normalized(_ text: String) -> String { String(decoding: normalizedBytes(text), as: UTF8.self) }
+
+    static func normalizedBytes(_ text: String) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count)
+        var pendingSpace = false
+        var iterator = text.utf8.makeIterator()
+        var lookahead: [UInt8] = []
+        while let byte = lookahead.isEmpty ? iterator.next() : lookahead.removeFirst() {
+            var value = byte
+            if value == 0xE2 {
+                // ’ (E2 80 99) reads as an apostrophe.
+                let second = iterator.next(), third = second == nil ? nil : iterator.next()
+                if second == 0x80, third == 0x99 {
+                    value = 0x27
+                } else {
+                    if let second { lookahead.append(second) }
+                    if let third { lookahead.append(third) }
+                }
+            }
+            if value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D {
+                pendingSpace = !output.isEmpty
+                continue
+            }
+            if pendingSpace { output.append(0x20); pendingSpace = false }
+            output.append(value >= 0x41 && value <= 0x5A ? value | 0x20 : value)
         }
-        return result.trimmingCharacters(in: [" ", "*", "_"])
+        var start = 0, end = output.count
+        while start < end && (output[start] == ASCII.star || output[start] == ASCII.underscore || output[start] == 0x20) { start += 1 }
+        while end > start && (output[end - 1] == ASCII.star || output[end - 1] == ASCII.underscore || output[end - 1] == 0x20) { end -= 1 }
+        return start == 0 && end == output.count ? output : Array(output[start..<end])
     }
 
-    /// Clauses: sentences and `;`-separated parts.
-    static func clauses(of text: String) -> [String] {
-        var result: [String] = []
-        var current = ""
-        let scalars = Array(text.unicodeScalars)
-        for (index, scalar) in scalars.enumerated() {
-            let endsSentence = scalar == ";" || scalar == "!" || scalar == "?"
-                || (scalar == "." && (index + 1 == scalars.count || scalars[index + 1] == " ")
-                    && !isAbbreviationEnd(scalars, index))
-            if endsSentence {
-                if !current.isEmpty { result.append(current) }
-                current = ""
-            } else {
-                current.unicodeScalars.append(scalar)
+    static func phrases(_ list: [String]) -> [[UInt8]] { list.map { Array($0.utf8) } }
+
+    static func hasPrefix(_ bytes: [UInt8], _ prefix: StaticString) -> Bool { bytes[...].hasPrefix(prefix) }
+
+    /// Clauses: sentences and `;`-separated parts (`e.g.`, `i.e.`, `vs.`, `etc.` do not end a sentence).
+    static func clauses(of text: [UInt8]) -> [ArraySlice<UInt8>] {
+        var result: [ArraySlice<UInt8>] = []
+        var start = 0
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
+            var ends = byte == 0x3B || byte == 0x21 || byte == 0x3F
+            if byte == ASCII.dot && (index + 1 == text.count || text[index + 1] == 0x20) && !isAbbreviationEnd(text, index) { ends = true }
+            if ends {
+                if index > start { result.append(text[start..<index]) }
+                start = index + 1
             }
+            index += 1
         }
-        if !current.trimmingCharacters(in: .whitespaces).isEmpty { result.append(current) }
+        if start < text.count { result.append(text[start...]) }
         return result
     }
 
-    /// `e.g.`, `i.e.`, `vs.`, `etc.` do not end a sentence.
-    private static func isAbbreviationEnd(_ scalars: [Unicode.Scalar], _ index: Int) -> Bool {
+    private static let abbreviations = phrases(["e.g", "i.e", "vs", "etc", "approx", "incl", "no", "dr", "st"])
+
+    private static func isAbbreviationEnd(_ text: [UInt8], _ index: Int) -> Bool {
         var start = index
-        while start > 0 && scalars[start - 1] != " " { start -= 1 }
-        let word = String(String.UnicodeScalarView(scalars[start..<index]))
-        return ["e.g", "i.e", "vs", "etc", "approx", "incl", "no", "dr", "st"].contains(word)
+        while start > 0 && text[start - 1] != 0x20 { start -= 1 }
+        let word = text[start..<index]
+        return abbreviations.contains { $0.elementsEqual(word) }
     }
 
-    /// Whether `phrase` occurs in `text` at word boundaries (so "required" does not match "unrequired").
-    static func containsWord(_ text: String, _ phrase: String) -> Bool {
-        var searchStart = text.startIndex
-        while let range = text.range(of: phrase, range: searchStart..<text.endIndex) {
-            let beforeOK = range.lowerBound == text.startIndex || !text[text.index(before: range.lowerBound)].isLetter
-            let afterOK = range.upperBound == text.endIndex || !text[range.upperBound].isLetter
-            if beforeOK && afterOK { return true }
-            searchStart = text.index(after: range.lowerBound)
+    static func containsAny(_ text: ArraySlice<UInt8>, _ needles: [[UInt8]]) -> Bool {
+        needles.contains { find($0, in: text, wholeWord: false) }
+    }
+
+    static func containsAnyWord(_ text: ArraySlice<UInt8>, _ needles: [[UInt8]]) -> Bool {
+        needles.contains { find($0, in: text, wholeWord: true) }
+    }
+
+    /// Whether `needle` occurs in `text` (at word boundaries when `wholeWord`: "required" does not match "unrequired").
+    static func find(_ needle: [UInt8], in text: ArraySlice<UInt8>, wholeWord: Bool) -> Bool {
+        guard let first = needle.first, needle.count <= text.count else { return needle.isEmpty }
+        var index = text.startIndex
+        let last = text.endIndex - needle.count
+        while index <= last {
+            if text[index] == first {
+                var matched = true
+                for offset in 1..<needle.count where text[index + offset] != needle[offset] {
+                    matched = false
+                    break
+                }
+                if matched {
+                    if !wholeWord { return true }
+                    let beforeOK = index == text.startIndex || !ASCII.isLetter(text[index - 1])
+                    let after = index + needle.count
+                    let afterOK = after == text.endIndex || !ASCII.isLetter(text[after])
+                    if beforeOK && afterOK { return true }
+                }
+            }
+            index += 1
         }
         return false
     }
-}
 
-import Foundation
+    /// Whether `phrase` occurs in `text` at word boundaries.
+    static func containsWord(_ text: String, _ phrase: String) -> Bool {
+        find(Array(phrase.utf8), in: normalizedBytes(text)[...], wholeWord: true)
+    }
+}

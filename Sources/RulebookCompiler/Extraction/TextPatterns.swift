@@ -4,7 +4,7 @@ import Rulebook
 enum TitleLine {
     /// `CPT 27365: Excision…`, `HCPCS G0283 – …`, `CPT code 0275T`, `HCPCS Level II Code G0283: …`.
     static func parse(_ text: String) -> (system: CodeSystem, code: String, title: String)? {
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        var rest = Substring(text.trimmedSpaces)
         while let first = rest.first, first == "#" || first == "*" || first == " " { rest = rest.dropFirst() }
         let system: CodeSystem
         if rest.hasPrefix("CPT") {
@@ -27,9 +27,9 @@ enum TitleLine {
         guard code.count == 5, code.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else { return nil }
         // Title: after the first separator following the code.
         let afterCode = rest[token.endIndex...]
-        var title = afterCode.trimmingCharacters(in: .whitespaces)
+        var title = afterCode.trimmedSpaces
         while let first = title.first, ":–—-*".contains(first) { title.removeFirst() }
-        title = title.trimmingCharacters(in: .whitespaces)
+        title = title.trimmedSpaces
         while title.hasSuffix("*") { title.removeLast() }
         return (system, code.uppercased(), title)
     }
@@ -60,7 +60,7 @@ enum DateText {
     /// A date at the start of `text`: ISO `2025-01-01`, `01/15/2025`, `January 15, 2025`, `Jan 2025`, `2025`.
     /// Returns the ISO form (`YYYY-MM-DD`, or `YYYY-MM` for a month) and the rest of the text.
     static func leading(_ text: String) -> (iso: String, rest: Substring)? {
-        let trimmed = Substring(text.trimmingCharacters(in: .whitespaces))
+        let trimmed = Substring(text.trimmedSpaces)
         let scalars = Array(trimmed.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= scalars.count, scalars[range].allSatisfy(ASCII.isDigit) else { return nil }
@@ -80,12 +80,13 @@ enum DateText {
             return (String(format: "%04d-%02d-%02d", year, month, day), trimmed.dropFirst(length))
         }
         // Month name
-        let lower = trimmed.lowercased()
+        guard let initial = trimmed.utf8.first, ASCII.isLetter(initial) else { return nil }
+        let lower = trimmed.prefix(12).lowercased()
         for (offset, name) in months.enumerated() {
             let short = String(name.prefix(3))
             let matched: String
             if lower.hasPrefix(name) { matched = name } else if lower.hasPrefix(short + " ") || lower.hasPrefix(short + ". ") { matched = lower.hasPrefix(short + ".") ? short + "." : short } else { continue }
-            var rest = trimmed.dropFirst(matched.count).drop(while: { $0 == " " })
+            var rest = Substring(trimmed).dropFirst(matched.count).drop(while: { $0 == " " })
             var day: Int?
             let dayDigits = rest.prefix(while: { $0.isASCII && $0.isNumber })
             if (1...2).contains(dayDigits.count) {
@@ -106,7 +107,7 @@ enum DateText {
 
     /// A whole string that is a date, as ISO `YYYY-MM-DD`.
     static func iso(_ text: String) -> String? {
-        guard let (iso, rest) = leading(text), rest.trimmingCharacters(in: .whitespaces).isEmpty, iso.count == 10 else { return nil }
+        guard let (iso, rest) = leading(text), rest.trimmedSpaces.isEmpty, iso.count == 10 else { return nil }
         return iso
     }
 
@@ -118,3 +119,15 @@ enum DateText {
 }
 
 import Foundation
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs (a fast ASCII trim; Foundation's is slow in hot loops).
+    var trimmedSpaces: String {
+        let bytes = Array(utf8)
+        var start = 0, end = bytes.count
+        while start < end && (bytes[start] == ASCII.space || bytes[start] == ASCII.tab) { start += 1 }
+        while end > start && (bytes[end - 1] == ASCII.space || bytes[end - 1] == ASCII.tab) { end -= 1 }
+        if start == 0 && end == bytes.count, let string = self as? String { return string }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+}

@@ -6,7 +6,14 @@ struct InlineText {
     var linkReferences: Set<String> = []
 
     func render(_ input: ArraySlice<UInt8>) -> String {
-        String(decoding: renderBytes(input, depth: 0), as: UTF8.self)
+        // Most text has no inline syntax at all: then it is its own rendering.
+        if !input.contains(where: Self.isSpecial) { return String(decoding: input, as: UTF8.self) }
+        return String(decoding: renderBytes(input, depth: 0), as: UTF8.self)
+    }
+
+    @inline(__always) private static func isSpecial(_ byte: UInt8) -> Bool {
+        byte == ASCII.backslash || byte == ASCII.backtick || byte == ASCII.star || byte == ASCII.underscore
+            || byte == ASCII.less || byte == ASCII.leftBracket || byte == 0x21 || byte == 0x26
     }
 
     // MARK: - Tokens

@@ -12,9 +12,10 @@ struct ScrapedTextParser {
     var diagnostics: DiagnosticBag { tables.diagnostics }
 
     /// Section names that scraped pages use as headings (compared case-insensitively by keyword).
-    static let sectionKeywords = ["summary", "overview", "specification", "context", "consideration", "payer", "policy",
-                                  "policies", "example", "benchmark", "documentation", "reference", "coding", "billing",
-                                  "modifier", "update", "requirement", "guideline", "coverage", "authorization"]
+    static let sectionKeywords = StatementClassifier.phrases([
+        "summary", "overview", "specification", "context", "consideration", "payer", "policy", "policies", "example",
+        "benchmark", "documentation", "reference", "coding", "billing", "modifier", "update", "requirement", "guideline",
+        "coverage", "authorization"])
 
     mutating func parse(_ lines: [ContainerLine]) -> [Block] {
         var blocks: [Block] = []
@@ -119,8 +120,7 @@ struct ScrapedTextParser {
     }
 
     static func isSectionName(_ text: String) -> Bool {
-        let lower = text.lowercased()
-        return sectionKeywords.contains { lower.contains($0) }
+        StatementClassifier.containsAny(StatementClassifier.normalizedBytes(text)[...], sectionKeywords)
     }
 
     /// A bare heading line: short, starts with a capital, no final punctuation, mostly capitalised words.
@@ -131,17 +131,18 @@ struct ScrapedTextParser {
         if content.contains(ASCII.pipe) { return false }
         let words = content.split(whereSeparator: { ASCII.isSpaceOrTab($0) })
         guard words.count <= 8 else { return false }
-        let small: Set<String> = ["and", "or", "of", "the", "for", "to", "in", "a", "an", "with", "on", "by", "&", "at", "vs"]
         var significant = 0
         var capitalised = 0
         for word in words {
-            let text = word.string.lowercased()
-            if small.contains(text) { continue }
+            if word.count <= 4, smallWords.contains(where: { $0.elementsEqual(word) }) { continue }
             significant += 1
             if let initial = word.first, ASCII.isUpper(initial) || ASCII.isDigit(initial) || initial >= 0xC0 { capitalised += 1 }
         }
         return significant > 0 && capitalised * 10 >= significant * 7
     }
+
+    private static let smallWords = StatementClassifier.phrases(["and", "or", "of", "the", "for", "to", "in", "a", "an",
+                                                                 "with", "on", "by", "&", "at", "vs"])
 
     static func stripEmphasis(_ text: String) -> String {
         var result = text
@@ -152,7 +153,13 @@ struct ScrapedTextParser {
 
     /// Tabs and runs of spaces read as one space.
     static func collapse(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == ASCII.tab }) || text.contains("  ") else { return text }
+        var previousSpace = false
+        var needsWork = false
+        for byte in text.utf8 {
+            if byte == ASCII.tab || (byte == ASCII.space && previousSpace) { needsWork = true; break }
+            previousSpace = byte == ASCII.space
+        }
+        guard needsWork else { return text }
         return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
     }
 }
