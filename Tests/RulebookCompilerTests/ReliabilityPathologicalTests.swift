@@ -77,6 +77,22 @@ import Testing
         }
     }
 
+    /// Merging many statements for one payer stays linear (Scripts/pathological.sh `payer-rows`: 100,000 rows took
+    /// minutes before) and still drops repeated notes, also once the merged notes are longer than 4 KB.
+    @Test func repeatedPayerNotesAreKeptOnce() throws {
+        var text = Self.title + "## Payer Considerations\n\n| Payer | Prior authorization | Notes |\n|---|---|---|\n"
+        for index in 0..<4_000 {
+            text += index % 2 == 0 ? "| Aetna | Required | Repeated note. |\n" : "| Aetna | Required | Distinct note \(index). |\n"
+        }
+        for result in Self.compileBoth(Array(text.utf8)) {
+            let notes = try #require(result.record?.payers.first { $0.payer == "aetna" }).notes
+            #expect(notes.utf8.count > 4096)
+            #expect(notes.components(separatedBy: "Repeated note.").count == 2)
+            #expect(notes.components(separatedBy: "Distinct note ").count == 2_001)
+            #expect(notes.hasPrefix("Repeated note. Distinct note 1. Distinct note 3."))
+        }
+    }
+
     @Test func aTableTenThousandColumnsWide() throws {
         let columns = 10_000
         let header = "| Modifier | Description |" + (2..<columns).map { " c\($0) |" }.joined()
