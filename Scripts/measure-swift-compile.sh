@@ -4,9 +4,10 @@
 #
 #   Scripts/measure-swift-compile.sh [COUNT...]      (default: 100 1000 10000)
 #
-# Records are synthetic, shaped like the seed documents (SyntheticRecords in
-# Tests/RulebookCompilerTests/EmitterFixtureTests.swift); the test EmitterMeasurementTests writes the
-# Swift that SwiftEmitter emits for them. Each output is compiled as a debug build would compile it
+# Records are the seed documents' records (compiled by the real pipeline) repeated under new codes and
+# paths, about 7 KB of JSON each; RULEBOOK_MEASURE_RECORDS=synthetic uses smaller synthetic records. The
+# test EmitterMeasurementTests writes the Swift that SwiftEmitter emits for them. The machine's load
+# (uptime) is printed: on a shared machine wall times exceed CPU times. Each output is compiled as a debug build would compile it
 # (swiftc -Onone -g, Swift 6 mode, warnings as errors) against the Rulebook module only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,24 +32,43 @@ release_bin=$(swift build -c release --show-bin-path)
 debug_modules=$(modules "$debug_bin")
 release_modules=$(modules "$release_bin")
 
-timed() {  # timed OUTFILE command... : runs the command, writes "seconds maxKiB" to OUTFILE
+timed() {  # timed OUTFILE command... : runs the command, writes "wall-seconds cpu-seconds maxKiB" to OUTFILE
     local out=$1; shift
-    /usr/bin/time -f "%e %M" -o "$out" "$@"
+    /usr/bin/time -f "%e %U %S %M" -o "$out.raw" "$@"
+    awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$out.raw" > "$out"
 }
 
 cat > "$work/main.swift" <<'EOF'
+import Foundation
 import Rulebook
+func cpuMilliseconds() -> Double {  // all threads of the process
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) * 1000 + Double(time.tv_nsec) / 1e6
+}
 let clock = ContinuousClock()
+// A typed constant: reads the index and decodes one record.
+let oneStart = clock.now
+let middle = GeneratedCodes.store.record(at: GeneratedCodes.store.count / 2)
+let one = clock.now - oneStart
+// RuleBook.generated: decodes every record.
+let cpuStart = cpuMilliseconds()
 let start = clock.now
 let book = RuleBook.generated
 let elapsed = clock.now - start
+let cpu = cpuMilliseconds() - cpuStart
 let (seconds, attoseconds) = elapsed.components
 let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-guard let first = book.codes.first, book.code(first.system, first.code) == first else { fatalError("lookup failed") }
-print(book.codes.count, String(format: "%.1f", milliseconds))
+guard book.code(middle.system, middle.code) == middle else { fatalError("lookup failed") }
+let oneMilliseconds = Double(one.components.seconds) * 1000 + Double(one.components.attoseconds) / 1e15
+print(book.codes.count, String(format: "%.0f/%.0f %.2f", milliseconds, cpu, oneMilliseconds))
 EOF
 
-printf '%-7s %-9s %-9s %-13s %-13s %-11s %-10s %s\n' codes data-KiB rules-KiB "debug-total" "data/rules" "max-mem" "load-ms" "loaded"
+echo "debug compile: wall / CPU (user+sys) seconds, both files; data/rules: each file alone as primary file (CPU)"
+echo "load: first use of RuleBook.generated in a fresh process, wall / CPU milliseconds (runtime built -O);"
+echo "one: first use of one typed constant (index + one record), wall milliseconds"
+printf '%-7s %-9s %-9s %-19s %-13s %-9s %-11s %-8s %s\n' codes data-KiB rules-KiB "debug wall/CPU" "data/rules" "max-mem" "load ms" "one ms" "loaded"
+uptime
 for count in "${counts[@]}"; do
     dir="$work/gen/$count"
     data="$dir/RulebookData.swift"
@@ -63,15 +83,15 @@ for count in "${counts[@]}"; do
         -parse-as-library "${common[@]}" -o "$build/data.o")
     (cd "$build" && timed "$build/rules.time" swiftc -frontend -c "$data" -primary-file "$rules" -enable-testing \
         -parse-as-library "${common[@]}" -o "$build/rules.o")
-    # Runtime load, release build as shipped.
-    swiftc -O -swift-version 6 -module-name LoadProbe -I "$release_modules" "$work/main.swift" "$data" "$rules" \
+    # Runtime load: the Rulebook runtime built -O (the decoder runs there); generated files -Onone.
+    swiftc -Onone -swift-version 6 -module-name LoadProbe -I "$release_modules" "$work/main.swift" "$data" "$rules" \
         "$release_bin"/Rulebook.build/*.o -o "$build/probe" 2>"$build/probe.log" || { cat "$build/probe.log" >&2; exit 1; }
-    read -r loaded load_ms < <("$build/probe")
-    read -r total_s total_kb < "$build/total.time"
-    read -r data_s data_kb < "$build/data.time"
-    read -r rules_s rules_kb < "$build/rules.time"
+    read -r loaded load_ms one_ms < <("$build/probe")
+    read -r total_s total_cpu total_kb < "$build/total.time"
+    read -r _ data_cpu data_kb < "$build/data.time"
+    read -r _ rules_cpu rules_kb < "$build/rules.time"
     max_kb=$(printf '%s\n' "$total_kb" "$data_kb" "$rules_kb" | sort -n | tail -1)
-    printf '%-7s %-9s %-9s %-13s %-13s %-11s %-10s %s\n' "$count" "$(( $(stat -c %s "$data") / 1024 ))" \
-        "$(( $(stat -c %s "$rules") / 1024 ))" "${total_s}s" "${data_s}s/${rules_s}s" "$(( max_kb / 1024 ))MiB" \
-        "$load_ms" "$loaded"
+    printf '%-7s %-9s %-9s %-19s %-13s %-9s %-11s %-8s %s\n' "$count" "$(( $(stat -c %s "$data") / 1024 ))" \
+        "$(( $(stat -c %s "$rules") / 1024 ))" "${total_s}s/${total_cpu}s" "${data_cpu}s/${rules_cpu}s" \
+        "$(( max_kb / 1024 ))MiB" "$load_ms" "$one_ms" "$loaded"
 done

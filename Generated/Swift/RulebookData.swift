@@ -4,15 +4,37 @@
 import Rulebook
 
 extension GeneratedCodes {
-    /// Every generated code record (15), sorted by system and code; decoded on first use.
-    public static let all: [CodeRecord] = EmbeddedRuleData.records(
-        jsonLines: rulebookEmbeddedRecords, format: RulebookFormatVersion1.self)
+    /// The 15 generated records, sorted by system and code, each decoded on first use.
+    public static let store = EmbeddedRuleStore(
+        jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
+
+    /// Every generated code record, sorted by system and code (all decoded at the first call).
+    public static var all: [CodeRecord] { store.allRecords() }
 }
 
 extension RuleBook {
     /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
     public static let generated = RuleBook(records: GeneratedCodes.all)
 }
+
+/// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.
+private let rulebookEmbeddedIndex = #"""
+["CPT","0275T",0,6193]
+["CPT","27365",6194,4617]
+["CPT","27447",10812,9400]
+["CPT","29881",20213,7492]
+["CPT","45378",27706,6225]
+["CPT","64483",33932,7672]
+["CPT","70553",41605,6069]
+["CPT","93000",47675,6322]
+["CPT","99213",53998,8533]
+["HCPCS","A0428",62532,6909]
+["HCPCS","E0114",69442,6487]
+["HCPCS","G0283",75930,7376]
+["HCPCS","J1745",83307,7048]
+["HCPCS","L3000",90356,6938]
+["HCPCS","Q4101",97295,6005]
+"""#
 
 /// The records as JSON, one per line, in the order of `GeneratedCodes.all`.
 private let rulebookEmbeddedRecords = #"""

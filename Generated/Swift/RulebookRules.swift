@@ -9,8 +9,8 @@ public enum GeneratedCodes {
     /// The format of the generated data; this file does not compile against a runtime of another format.
     public static var formatVersion: Int { RulebookFormatVersion1.number }
 
-    /// One function for all constants: a debug build compiles a call much faster than `all[i]`.
-    private static func record(_ index: Int) -> CodeRecord { all[index] }
+    /// One function for all constants: a debug build compiles a call much faster than an expression.
+    private static func record(_ index: Int) -> CodeRecord { store.record(at: index) }
 
     /// CPT 0275T: Percutaneous laminotomy/laminectomy (interlaminar approach) for decompression of neural elements, lumbar
     ///
@@ -19,18 +19,18 @@ public enum GeneratedCodes {
     /// Effective: 2027-01-01
     ///
     /// Modifiers:
-    /// - Q0: seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:32 (Coding Specifications)
-    /// - Q1: seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:33 (Coding Specifications)
-    /// - GA: seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:34 (Coding Specifications)
-    /// - GZ: seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:35 (Coding Specifications)
+    /// - Q0: line 32 (Coding Specifications)
+    /// - Q1: line 33 (Coding Specifications)
+    /// - GA: line 34 (Coding Specifications)
+    /// - GZ: line 35 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization unknown, notCovered): seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:39 (Payer-Specific Considerations > Aetna)
-    /// - bcbs (prior authorization unknown, notCovered): seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:43 (Payer-Specific Considerations > Blue Cross Blue Shield)
-    /// - cigna (prior authorization unknown, notCovered): seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:48 (Payer-Specific Considerations > Cigna)
-    /// - unitedhealthcare (prior authorization unknown, unknown): seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:52 (Payer-Specific Considerations > UnitedHealthcare)
-    /// - medicare (prior authorization notRequired, conditional): seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:56 (Payer-Specific Considerations > Medicare)
-    /// - humana (prior authorization required, conditional): seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:60 (Payer-Specific Considerations > Humana)
+    /// - aetna (prior authorization unknown, notCovered): line 39 (Payer-Specific Considerations > Aetna)
+    /// - bcbs (prior authorization unknown, notCovered): line 43 (Payer-Specific Considerations > Blue Cross Blue Shield)
+    /// - cigna (prior authorization unknown, notCovered): line 48 (Payer-Specific Considerations > Cigna)
+    /// - unitedhealthcare (prior authorization unknown, unknown): line 52 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicare (prior authorization notRequired, conditional): line 56 (Payer-Specific Considerations > Medicare)
+    /// - humana (prior authorization required, conditional): line 60 (Payer-Specific Considerations > Humana)
     public static var cpt0275T: CodeRecord { record(0) }
 
     /// CPT 27365: Excision of Tumor, Femur or Knee
@@ -38,15 +38,15 @@ public enum GeneratedCodes {
     /// Source: seeds/000_9b8beb7daa9829c1.txt:2
     ///
     /// Modifiers:
-    /// - 26: seeds/000_9b8beb7daa9829c1.txt:18 (Coding Specifications)
-    /// - 50: seeds/000_9b8beb7daa9829c1.txt:19 (Coding Specifications)
+    /// - 26: line 18 (Coding Specifications)
+    /// - 50: line 19 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization unknown, unknown): seeds/000_9b8beb7daa9829c1.txt:4
-    /// - bcbs (prior authorization unknown, unknown): seeds/000_9b8beb7daa9829c1.txt:4
-    /// - cigna (prior authorization unknown, unknown): seeds/000_9b8beb7daa9829c1.txt:4
-    /// - unitedhealthcare (prior authorization unknown, unknown): seeds/000_9b8beb7daa9829c1.txt:4
-    /// - medicare (prior authorization unknown, unknown): seeds/000_9b8beb7daa9829c1.txt:4
+    /// - aetna (prior authorization unknown, unknown): line 4
+    /// - bcbs (prior authorization unknown, unknown): line 4
+    /// - cigna (prior authorization unknown, unknown): line 4
+    /// - unitedhealthcare (prior authorization unknown, unknown): line 4
+    /// - medicare (prior authorization unknown, unknown): line 4
     public static var cpt27365: CodeRecord { record(1) }
 
     /// CPT 27447: Total Knee Arthroplasty
@@ -54,21 +54,21 @@ public enum GeneratedCodes {
     /// Source: seeds/001_cpt-27447-total-knee-arthroplasty.md:1
     ///
     /// Modifiers:
-    /// - RT: seeds/001_cpt-27447-total-knee-arthroplasty.md:26 (Coding Specifications)
-    /// - LT: seeds/001_cpt-27447-total-knee-arthroplasty.md:27 (Coding Specifications)
-    /// - 50: seeds/001_cpt-27447-total-knee-arthroplasty.md:28 (Coding Specifications)
-    /// - 22: seeds/001_cpt-27447-total-knee-arthroplasty.md:29 (Coding Specifications)
-    /// - 62: seeds/001_cpt-27447-total-knee-arthroplasty.md:30 (Coding Specifications)
-    /// - 80: seeds/001_cpt-27447-total-knee-arthroplasty.md:31 (Coding Specifications)
-    /// - AS: seeds/001_cpt-27447-total-knee-arthroplasty.md:32 (Coding Specifications)
-    /// - 78: seeds/001_cpt-27447-total-knee-arthroplasty.md:33 (Coding Specifications)
+    /// - RT: line 26 (Coding Specifications)
+    /// - LT: line 27 (Coding Specifications)
+    /// - 50: line 28 (Coding Specifications)
+    /// - 22: line 29 (Coding Specifications)
+    /// - 62: line 30 (Coding Specifications)
+    /// - 80: line 31 (Coding Specifications)
+    /// - AS: line 32 (Coding Specifications)
+    /// - 78: line 33 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization required, covered): seeds/001_cpt-27447-total-knee-arthroplasty.md:37 (Payer-Specific Considerations > Aetna)
-    /// - bcbs (prior authorization conditional, unknown): seeds/001_cpt-27447-total-knee-arthroplasty.md:41 (Payer-Specific Considerations > Blue Cross Blue Shield)
-    /// - cigna (prior authorization conditional, covered): seeds/001_cpt-27447-total-knee-arthroplasty.md:45 (Payer-Specific Considerations > Cigna)
-    /// - unitedhealthcare (prior authorization required, unknown): seeds/001_cpt-27447-total-knee-arthroplasty.md:49 (Payer-Specific Considerations > UnitedHealthcare)
-    /// - medicare (prior authorization notRequired, covered): seeds/001_cpt-27447-total-knee-arthroplasty.md:53 (Payer-Specific Considerations > Medicare)
+    /// - aetna (prior authorization required, covered): line 37 (Payer-Specific Considerations > Aetna)
+    /// - bcbs (prior authorization conditional, unknown): line 41 (Payer-Specific Considerations > Blue Cross Blue Shield)
+    /// - cigna (prior authorization conditional, covered): line 45 (Payer-Specific Considerations > Cigna)
+    /// - unitedhealthcare (prior authorization required, unknown): line 49 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicare (prior authorization notRequired, covered): line 53 (Payer-Specific Considerations > Medicare)
     public static var cpt27447: CodeRecord { record(2) }
 
     /// CPT 29881: Arthroscopy, Knee, Surgical; with Meniscectomy, Medial or Lateral
@@ -76,21 +76,21 @@ public enum GeneratedCodes {
     /// Source: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:2
     ///
     /// Modifiers:
-    /// - RT: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:19 (Coding Specifications)
-    /// - LT: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:20 (Coding Specifications)
-    /// - 51: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:21 (Coding Specifications)
-    /// - 59: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:22 (Coding Specifications)
-    /// - XS: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:23 (Coding Specifications)
-    /// - 79: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:24 (Coding Specifications)
-    /// - 80: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:25 (Coding Specifications)
+    /// - RT: line 19 (Coding Specifications)
+    /// - LT: line 20 (Coding Specifications)
+    /// - 51: line 21 (Coding Specifications)
+    /// - 59: line 22 (Coding Specifications)
+    /// - XS: line 23 (Coding Specifications)
+    /// - 79: line 24 (Coding Specifications)
+    /// - 80: line 25 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization required, conditional): seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:30 (Payer-Specific Considerations)
-    /// - bcbs (prior authorization conditional, covered): seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:31 (Payer-Specific Considerations)
-    /// - cigna (prior authorization notRequired, covered): seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:32 (Payer-Specific Considerations)
-    /// - unitedhealthcare (prior authorization required, covered): seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:33 (Payer-Specific Considerations)
-    /// - medicare (prior authorization notRequired, covered): seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:34 (Payer-Specific Considerations)
-    /// - humana (prior authorization unknown, unknown): seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:35 (Payer-Specific Considerations)
+    /// - aetna (prior authorization required, conditional): line 30 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization conditional, covered): line 31 (Payer-Specific Considerations)
+    /// - cigna (prior authorization notRequired, covered): line 32 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization required, covered): line 33 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 34 (Payer-Specific Considerations)
+    /// - humana (prior authorization unknown, unknown): line 35 (Payer-Specific Considerations)
     public static var cpt29881: CodeRecord { record(3) }
 
     /// CPT 45378: Colonoscopy, Flexible; Diagnostic
@@ -98,20 +98,20 @@ public enum GeneratedCodes {
     /// Source: seeds/007_cpt-45378-colonoscopy-diagnostic.txt:1
     ///
     /// Modifiers:
-    /// - 33: seeds/007_cpt-45378-colonoscopy-diagnostic.txt:16 (Coding Specifications)
-    /// - PT: seeds/007_cpt-45378-colonoscopy-diagnostic.txt:17 (Coding Specifications)
-    /// - 53: seeds/007_cpt-45378-colonoscopy-diagnostic.txt:18 (Coding Specifications)
-    /// - 52: seeds/007_cpt-45378-colonoscopy-diagnostic.txt:19 (Coding Specifications)
-    /// - 73: seeds/007_cpt-45378-colonoscopy-diagnostic.txt:20 (Coding Specifications)
-    /// - 74: seeds/007_cpt-45378-colonoscopy-diagnostic.txt:21 (Coding Specifications)
+    /// - 33: line 16 (Coding Specifications)
+    /// - PT: line 17 (Coding Specifications)
+    /// - 53: line 18 (Coding Specifications)
+    /// - 52: line 19 (Coding Specifications)
+    /// - 73: line 20 (Coding Specifications)
+    /// - 74: line 21 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization notRequired, covered): seeds/007_cpt-45378-colonoscopy-diagnostic.txt:24 (Payer Notes)
-    /// - bcbs (prior authorization notRequired, covered): seeds/007_cpt-45378-colonoscopy-diagnostic.txt:25 (Payer Notes)
-    /// - cigna (prior authorization notRequired, covered): seeds/007_cpt-45378-colonoscopy-diagnostic.txt:26 (Payer Notes)
-    /// - unitedhealthcare (prior authorization conditional, unknown): seeds/007_cpt-45378-colonoscopy-diagnostic.txt:27 (Payer Notes)
-    /// - medicare (prior authorization notRequired, covered): seeds/007_cpt-45378-colonoscopy-diagnostic.txt:28 (Payer Notes)
-    /// - medicaid (prior authorization conditional, unknown): seeds/007_cpt-45378-colonoscopy-diagnostic.txt:29 (Payer Notes)
+    /// - aetna (prior authorization notRequired, covered): line 24 (Payer Notes)
+    /// - bcbs (prior authorization notRequired, covered): line 25 (Payer Notes)
+    /// - cigna (prior authorization notRequired, covered): line 26 (Payer Notes)
+    /// - unitedhealthcare (prior authorization conditional, unknown): line 27 (Payer Notes)
+    /// - medicare (prior authorization notRequired, covered): line 28 (Payer Notes)
+    /// - medicaid (prior authorization conditional, unknown): line 29 (Payer Notes)
     public static var cpt45378: CodeRecord { record(4) }
 
     /// CPT 64483: Transforaminal Epidural Injection, Lumbar or Sacral, Single Level
@@ -119,20 +119,20 @@ public enum GeneratedCodes {
     /// Source: seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:1
     ///
     /// Modifiers:
-    /// - RT: seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:26 (Coding Specifications)
-    /// - LT: seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:27 (Coding Specifications)
-    /// - 50: seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:28 (Coding Specifications)
-    /// - XS: seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:29 (Coding Specifications)
-    /// - 76: seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:30 (Coding Specifications)
-    /// - GA: seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:31 (Coding Specifications)
+    /// - RT: line 26 (Coding Specifications)
+    /// - LT: line 27 (Coding Specifications)
+    /// - 50: line 28 (Coding Specifications)
+    /// - XS: line 29 (Coding Specifications)
+    /// - 76: line 30 (Coding Specifications)
+    /// - GA: line 31 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization required, conditional): seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:37 (Payer-Specific Considerations)
-    /// - bcbs (prior authorization conditional, covered): seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:38 (Payer-Specific Considerations)
-    /// - cigna (prior authorization required, conditional): seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:39 (Payer-Specific Considerations)
-    /// - unitedhealthcare (prior authorization required, covered): seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:40 (Payer-Specific Considerations)
-    /// - medicare (prior authorization notRequired, covered): seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:41 (Payer-Specific Considerations)
-    /// - kaiser-permanente (prior authorization unknown, unknown): seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:42 (Payer-Specific Considerations)
+    /// - aetna (prior authorization required, conditional): line 37 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization conditional, covered): line 38 (Payer-Specific Considerations)
+    /// - cigna (prior authorization required, conditional): line 39 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization required, covered): line 40 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 41 (Payer-Specific Considerations)
+    /// - kaiser-permanente (prior authorization unknown, unknown): line 42 (Payer-Specific Considerations)
     public static var cpt64483: CodeRecord { record(5) }
 
     /// CPT 70553: MRI Brain without Contrast, Followed by Contrast and Further Sequences
@@ -140,20 +140,20 @@ public enum GeneratedCodes {
     /// Source: seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:1
     ///
     /// Modifiers:
-    /// - 26: seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:24 (Coding Specifications)
-    /// - TC: seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:25 (Coding Specifications)
-    /// - 76: seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:26 (Coding Specifications)
-    /// - 77: seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:27 (Coding Specifications)
-    /// - 59: seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:28 (Coding Specifications)
-    /// - GA: seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:29 (Coding Specifications)
+    /// - 26: line 24 (Coding Specifications)
+    /// - TC: line 25 (Coding Specifications)
+    /// - 76: line 26 (Coding Specifications)
+    /// - 77: line 27 (Coding Specifications)
+    /// - 59: line 28 (Coding Specifications)
+    /// - GA: line 29 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization required, covered): seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:33 (Payer Policies)
-    /// - bcbs (prior authorization conditional, unknown): seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:34 (Payer Policies)
-    /// - cigna (prior authorization required, covered): seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:35 (Payer Policies)
-    /// - unitedhealthcare (prior authorization required, unknown): seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:36 (Payer Policies)
-    /// - medicare (prior authorization notRequired, covered): seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:37 (Payer Policies)
-    /// - humana (prior authorization conditional, unknown): seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:38 (Payer Policies)
+    /// - aetna (prior authorization required, covered): line 33 (Payer Policies)
+    /// - bcbs (prior authorization conditional, unknown): line 34 (Payer Policies)
+    /// - cigna (prior authorization required, covered): line 35 (Payer Policies)
+    /// - unitedhealthcare (prior authorization required, unknown): line 36 (Payer Policies)
+    /// - medicare (prior authorization notRequired, covered): line 37 (Payer Policies)
+    /// - humana (prior authorization conditional, unknown): line 38 (Payer Policies)
     public static var cpt70553: CodeRecord { record(6) }
 
     /// CPT 93000: Electrocardiogram, Routine ECG with at Least 12 Leads; with Interpretation and Report
@@ -161,20 +161,20 @@ public enum GeneratedCodes {
     /// Source: seeds/005_cpt-93000-electrocardiogram-complete.txt:2
     ///
     /// Modifiers:
-    /// - 76: seeds/005_cpt-93000-electrocardiogram-complete.txt:18 (Coding Specifications)
-    /// - 77: seeds/005_cpt-93000-electrocardiogram-complete.txt:19 (Coding Specifications)
-    /// - 59: seeds/005_cpt-93000-electrocardiogram-complete.txt:20 (Coding Specifications)
-    /// - XU: seeds/005_cpt-93000-electrocardiogram-complete.txt:21 (Coding Specifications)
-    /// - GA: seeds/005_cpt-93000-electrocardiogram-complete.txt:22 (Coding Specifications)
-    /// - GY: seeds/005_cpt-93000-electrocardiogram-complete.txt:23 (Coding Specifications)
+    /// - 76: line 18 (Coding Specifications)
+    /// - 77: line 19 (Coding Specifications)
+    /// - 59: line 20 (Coding Specifications)
+    /// - XU: line 21 (Coding Specifications)
+    /// - GA: line 22 (Coding Specifications)
+    /// - GY: line 23 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization notRequired, covered): seeds/005_cpt-93000-electrocardiogram-complete.txt:26 (Payer-Specific Considerations > Aetna)
-    /// - bcbs (prior authorization notRequired, conditional): seeds/005_cpt-93000-electrocardiogram-complete.txt:28 (Payer-Specific Considerations > Blue Cross)
-    /// - cigna (prior authorization notRequired, covered): seeds/005_cpt-93000-electrocardiogram-complete.txt:30 (Payer-Specific Considerations > Cigna)
-    /// - unitedhealthcare (prior authorization notRequired, covered): seeds/005_cpt-93000-electrocardiogram-complete.txt:32 (Payer-Specific Considerations > UnitedHealthcare)
-    /// - medicare (prior authorization notRequired, covered): seeds/005_cpt-93000-electrocardiogram-complete.txt:34 (Payer-Specific Considerations > Medicare)
-    /// - humana (prior authorization unknown, unknown): seeds/005_cpt-93000-electrocardiogram-complete.txt:36 (Payer-Specific Considerations > Humana)
+    /// - aetna (prior authorization notRequired, covered): line 26 (Payer-Specific Considerations > Aetna)
+    /// - bcbs (prior authorization notRequired, conditional): line 28 (Payer-Specific Considerations > Blue Cross)
+    /// - cigna (prior authorization notRequired, covered): line 30 (Payer-Specific Considerations > Cigna)
+    /// - unitedhealthcare (prior authorization notRequired, covered): line 32 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicare (prior authorization notRequired, covered): line 34 (Payer-Specific Considerations > Medicare)
+    /// - humana (prior authorization unknown, unknown): line 36 (Payer-Specific Considerations > Humana)
     public static var cpt93000: CodeRecord { record(7) }
 
     /// CPT 99213: Office or Other Outpatient Visit, Established Patient, Low Medical Decision Making
@@ -182,21 +182,21 @@ public enum GeneratedCodes {
     /// Source: seeds/003_cpt-99213-office-visit-established-patient.txt:1
     ///
     /// Modifiers:
-    /// - 25: seeds/003_cpt-99213-office-visit-established-patient.txt:16 (Coding Specifications)
-    /// - 24: seeds/003_cpt-99213-office-visit-established-patient.txt:17 (Coding Specifications)
-    /// - 57: seeds/003_cpt-99213-office-visit-established-patient.txt:18 (Coding Specifications)
-    /// - 95: seeds/003_cpt-99213-office-visit-established-patient.txt:19 (Coding Specifications)
-    /// - 93: seeds/003_cpt-99213-office-visit-established-patient.txt:20 (Coding Specifications)
-    /// - GC: seeds/003_cpt-99213-office-visit-established-patient.txt:21 (Coding Specifications)
+    /// - 25: line 16 (Coding Specifications)
+    /// - 24: line 17 (Coding Specifications)
+    /// - 57: line 18 (Coding Specifications)
+    /// - 95: line 19 (Coding Specifications)
+    /// - 93: line 20 (Coding Specifications)
+    /// - GC: line 21 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization notRequired, covered): seeds/003_cpt-99213-office-visit-established-patient.txt:24 (Payer Notes)
-    /// - bcbs (prior authorization notRequired, unknown): seeds/003_cpt-99213-office-visit-established-patient.txt:25 (Payer Notes)
-    /// - cigna (prior authorization notRequired, covered): seeds/003_cpt-99213-office-visit-established-patient.txt:26 (Payer Notes)
-    /// - unitedhealthcare (prior authorization notRequired, covered): seeds/003_cpt-99213-office-visit-established-patient.txt:27 (Payer Notes)
-    /// - medicare (prior authorization notRequired, covered): seeds/003_cpt-99213-office-visit-established-patient.txt:28 (Payer Notes)
-    /// - medicaid (prior authorization conditional, covered): seeds/003_cpt-99213-office-visit-established-patient.txt:29 (Payer Notes)
-    /// - humana (prior authorization unknown, unknown): seeds/003_cpt-99213-office-visit-established-patient.txt:30 (Payer Notes)
+    /// - aetna (prior authorization notRequired, covered): line 24 (Payer Notes)
+    /// - bcbs (prior authorization notRequired, unknown): line 25 (Payer Notes)
+    /// - cigna (prior authorization notRequired, covered): line 26 (Payer Notes)
+    /// - unitedhealthcare (prior authorization notRequired, covered): line 27 (Payer Notes)
+    /// - medicare (prior authorization notRequired, covered): line 28 (Payer Notes)
+    /// - medicaid (prior authorization conditional, covered): line 29 (Payer Notes)
+    /// - humana (prior authorization unknown, unknown): line 30 (Payer Notes)
     public static var cpt99213: CodeRecord { record(8) }
 
     /// HCPCS A0428: Ambulance service, basic life support, non-emergency transport (BLS)
@@ -206,21 +206,21 @@ public enum GeneratedCodes {
     /// Effective: 2025-07-01
     ///
     /// Modifiers:
-    /// - RH: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:32 (Coding Specifications)
-    /// - HR: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:33 (Coding Specifications)
-    /// - RJ: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:34 (Coding Specifications)
-    /// - JR: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:35 (Coding Specifications)
-    /// - NH: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:36 (Coding Specifications)
-    /// - QM: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:37 (Coding Specifications)
-    /// - QN: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:38 (Coding Specifications)
-    /// - GY: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:39 (Coding Specifications)
+    /// - RH: line 32 (Coding Specifications)
+    /// - HR: line 33 (Coding Specifications)
+    /// - RJ: line 34 (Coding Specifications)
+    /// - JR: line 35 (Coding Specifications)
+    /// - NH: line 36 (Coding Specifications)
+    /// - QM: line 37 (Coding Specifications)
+    /// - QN: line 38 (Coding Specifications)
+    /// - GY: line 39 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - medicare (prior authorization conditional, conditional): seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:43 (Payer-Specific Considerations > Medicare)
-    /// - aetna (prior authorization required, covered): seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:47 (Payer-Specific Considerations > Aetna)
-    /// - unitedhealthcare (prior authorization required, covered): seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:51 (Payer-Specific Considerations > UnitedHealthcare)
-    /// - medicaid (prior authorization unknown, unknown): seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:56 (Payer-Specific Considerations > Medicaid)
-    /// - humana (prior authorization notRequired, covered): seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:60 (Payer-Specific Considerations > Humana)
+    /// - medicare (prior authorization conditional, conditional): line 43 (Payer-Specific Considerations > Medicare)
+    /// - aetna (prior authorization required, covered): line 47 (Payer-Specific Considerations > Aetna)
+    /// - unitedhealthcare (prior authorization required, covered): line 51 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicaid (prior authorization unknown, unknown): line 56 (Payer-Specific Considerations > Medicaid)
+    /// - humana (prior authorization notRequired, covered): line 60 (Payer-Specific Considerations > Humana)
     public static var hcpcsA0428: CodeRecord { record(9) }
 
     /// HCPCS E0114: Crutches, underarm, other than wood, adjustable or fixed, pair, with pads, tips and handgrips
@@ -230,21 +230,21 @@ public enum GeneratedCodes {
     /// Effective: 2024-10-01
     ///
     /// Modifiers:
-    /// - NU: seeds/011_hcpcs-E0114-crutches-underarm.md:31 (Coding Specifications)
-    /// - RR: seeds/011_hcpcs-E0114-crutches-underarm.md:32 (Coding Specifications)
-    /// - UE: seeds/011_hcpcs-E0114-crutches-underarm.md:33 (Coding Specifications)
-    /// - LL: seeds/011_hcpcs-E0114-crutches-underarm.md:34 (Coding Specifications)
-    /// - GA: seeds/011_hcpcs-E0114-crutches-underarm.md:35 (Coding Specifications)
-    /// - GZ: seeds/011_hcpcs-E0114-crutches-underarm.md:36 (Coding Specifications)
+    /// - NU: line 31 (Coding Specifications)
+    /// - RR: line 32 (Coding Specifications)
+    /// - UE: line 33 (Coding Specifications)
+    /// - LL: line 34 (Coding Specifications)
+    /// - GA: line 35 (Coding Specifications)
+    /// - GZ: line 36 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization notRequired, covered): seeds/011_hcpcs-E0114-crutches-underarm.md:42 (Payer-Specific Considerations)
-    /// - bcbs (prior authorization notRequired, covered): seeds/011_hcpcs-E0114-crutches-underarm.md:43 (Payer-Specific Considerations)
-    /// - cigna (prior authorization notRequired, covered): seeds/011_hcpcs-E0114-crutches-underarm.md:44 (Payer-Specific Considerations)
-    /// - unitedhealthcare (prior authorization unknown, covered): seeds/011_hcpcs-E0114-crutches-underarm.md:45 (Payer-Specific Considerations)
-    /// - medicare (prior authorization notRequired, covered): seeds/011_hcpcs-E0114-crutches-underarm.md:46 (Payer-Specific Considerations)
-    /// - medicaid (prior authorization conditional, covered): seeds/011_hcpcs-E0114-crutches-underarm.md:47 (Payer-Specific Considerations)
-    /// - humana (prior authorization unknown, unknown): seeds/011_hcpcs-E0114-crutches-underarm.md:48 (Payer-Specific Considerations)
+    /// - aetna (prior authorization notRequired, covered): line 42 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization notRequired, covered): line 43 (Payer-Specific Considerations)
+    /// - cigna (prior authorization notRequired, covered): line 44 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization unknown, covered): line 45 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 46 (Payer-Specific Considerations)
+    /// - medicaid (prior authorization conditional, covered): line 47 (Payer-Specific Considerations)
+    /// - humana (prior authorization unknown, unknown): line 48 (Payer-Specific Considerations)
     public static var hcpcsE0114: CodeRecord { record(10) }
 
     /// HCPCS G0283: Electrical stimulation (unattended), to one or more areas for indication(s) other than wound care, as part of a therapy plan of care
@@ -254,21 +254,21 @@ public enum GeneratedCodes {
     /// Effective: 2025-01-01
     ///
     /// Modifiers:
-    /// - GP: seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:31 (Coding Specifications)
-    /// - GO: seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:32 (Coding Specifications)
-    /// - GN: seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:33 (Coding Specifications)
-    /// - KX: seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:34 (Coding Specifications)
-    /// - CQ: seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:35 (Coding Specifications)
-    /// - CO: seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:36 (Coding Specifications)
-    /// - 59: seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:37 (Coding Specifications)
+    /// - GP: line 31 (Coding Specifications)
+    /// - GO: line 32 (Coding Specifications)
+    /// - GN: line 33 (Coding Specifications)
+    /// - KX: line 34 (Coding Specifications)
+    /// - CQ: line 35 (Coding Specifications)
+    /// - CO: line 36 (Coding Specifications)
+    /// - 59: line 37 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization notRequired, covered): seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:41 (Payer Notes)
-    /// - bcbs (prior authorization conditional, unknown): seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:43 (Payer Notes)
-    /// - cigna (prior authorization conditional, unknown): seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:45 (Payer Notes)
-    /// - unitedhealthcare (prior authorization conditional, unknown): seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:47 (Payer Notes)
-    /// - medicare (prior authorization notRequired, covered): seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:49 (Payer Notes)
-    /// - humana (prior authorization required, unknown): seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:51 (Payer Notes)
+    /// - aetna (prior authorization notRequired, covered): line 41 (Payer Notes)
+    /// - bcbs (prior authorization conditional, unknown): line 43 (Payer Notes)
+    /// - cigna (prior authorization conditional, unknown): line 45 (Payer Notes)
+    /// - unitedhealthcare (prior authorization conditional, unknown): line 47 (Payer Notes)
+    /// - medicare (prior authorization notRequired, covered): line 49 (Payer Notes)
+    /// - humana (prior authorization required, unknown): line 51 (Payer Notes)
     public static var hcpcsG0283: CodeRecord { record(11) }
 
     /// HCPCS J1745: Injection, Infliximab, Excludes Biosimilar, 10 mg
@@ -276,18 +276,18 @@ public enum GeneratedCodes {
     /// Source: seeds/010_hcpcs-J1745-infliximab-10mg.txt:2
     ///
     /// Modifiers:
-    /// - JW: seeds/010_hcpcs-J1745-infliximab-10mg.txt:16 (Coding Specifications)
-    /// - JZ: seeds/010_hcpcs-J1745-infliximab-10mg.txt:17 (Coding Specifications)
-    /// - TB: seeds/010_hcpcs-J1745-infliximab-10mg.txt:18 (Coding Specifications)
-    /// - JG: seeds/010_hcpcs-J1745-infliximab-10mg.txt:19 (Coding Specifications)
+    /// - JW: line 16 (Coding Specifications)
+    /// - JZ: line 17 (Coding Specifications)
+    /// - TB: line 18 (Coding Specifications)
+    /// - JG: line 19 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization required, conditional): seeds/010_hcpcs-J1745-infliximab-10mg.txt:24 (Payer-Specific Considerations)
-    /// - bcbs (prior authorization conditional, covered): seeds/010_hcpcs-J1745-infliximab-10mg.txt:25 (Payer-Specific Considerations)
-    /// - cigna (prior authorization required, conditional): seeds/010_hcpcs-J1745-infliximab-10mg.txt:26 (Payer-Specific Considerations)
-    /// - unitedhealthcare (prior authorization required, notCovered): seeds/010_hcpcs-J1745-infliximab-10mg.txt:27 (Payer-Specific Considerations)
-    /// - medicare (prior authorization notRequired, covered): seeds/010_hcpcs-J1745-infliximab-10mg.txt:28 (Payer-Specific Considerations)
-    /// - medicaid (prior authorization unknown, unknown): seeds/010_hcpcs-J1745-infliximab-10mg.txt:29 (Payer-Specific Considerations)
+    /// - aetna (prior authorization required, conditional): line 24 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization conditional, covered): line 25 (Payer-Specific Considerations)
+    /// - cigna (prior authorization required, conditional): line 26 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization required, notCovered): line 27 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 28 (Payer-Specific Considerations)
+    /// - medicaid (prior authorization unknown, unknown): line 29 (Payer-Specific Considerations)
     public static var hcpcsJ1745: CodeRecord { record(12) }
 
     /// HCPCS L3000: Foot Insert, Removable, Molded to Patient Model, UCB Type, Berkeley Shell, Each
@@ -295,20 +295,20 @@ public enum GeneratedCodes {
     /// Source: seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:1
     ///
     /// Modifiers:
-    /// - RT: seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:15 (Coding Specifications)
-    /// - LT: seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:16 (Coding Specifications)
-    /// - NU: seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:17 (Coding Specifications)
-    /// - KX: seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:18 (Coding Specifications)
-    /// - GY: seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:19 (Coding Specifications)
-    /// - GA: seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:20 (Coding Specifications)
+    /// - RT: line 15 (Coding Specifications)
+    /// - LT: line 16 (Coding Specifications)
+    /// - NU: line 17 (Coding Specifications)
+    /// - KX: line 18 (Coding Specifications)
+    /// - GY: line 19 (Coding Specifications)
+    /// - GA: line 20 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization notRequired, conditional): seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:23 (Payer-Specific Considerations > Aetna)
-    /// - bcbs (prior authorization conditional, unknown): seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:25 (Payer-Specific Considerations > Blue Cross Blue Shield)
-    /// - cigna (prior authorization notRequired, covered): seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:27 (Payer-Specific Considerations > Cigna)
-    /// - unitedhealthcare (prior authorization unknown, unknown): seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:29 (Payer-Specific Considerations > UnitedHealthcare)
-    /// - medicare (prior authorization notRequired, notCovered): seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:31 (Payer-Specific Considerations > Medicare)
-    /// - highmark (prior authorization required, covered): seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:33 (Payer-Specific Considerations > Highmark)
+    /// - aetna (prior authorization notRequired, conditional): line 23 (Payer-Specific Considerations > Aetna)
+    /// - bcbs (prior authorization conditional, unknown): line 25 (Payer-Specific Considerations > Blue Cross Blue Shield)
+    /// - cigna (prior authorization notRequired, covered): line 27 (Payer-Specific Considerations > Cigna)
+    /// - unitedhealthcare (prior authorization unknown, unknown): line 29 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicare (prior authorization notRequired, notCovered): line 31 (Payer-Specific Considerations > Medicare)
+    /// - highmark (prior authorization required, covered): line 33 (Payer-Specific Considerations > Highmark)
     public static var hcpcsL3000: CodeRecord { record(13) }
 
     /// HCPCS Q4101: Apligraf, per Square Centimeter
@@ -316,18 +316,18 @@ public enum GeneratedCodes {
     /// Source: seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:2
     ///
     /// Modifiers:
-    /// - JW: seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:18 (Coding Specifications)
-    /// - JZ: seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:19 (Coding Specifications)
-    /// - RT: seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:20 (Coding Specifications)
-    /// - LT: seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:21 (Coding Specifications)
-    /// - KX: seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:22 (Coding Specifications)
+    /// - JW: line 18 (Coding Specifications)
+    /// - JZ: line 19 (Coding Specifications)
+    /// - RT: line 20 (Coding Specifications)
+    /// - LT: line 21 (Coding Specifications)
+    /// - KX: line 22 (Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization required, conditional): seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:27 (Payer-Specific Considerations)
-    /// - bcbs (prior authorization conditional, conditional): seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:28 (Payer-Specific Considerations)
-    /// - cigna (prior authorization required, covered): seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:29 (Payer-Specific Considerations)
-    /// - unitedhealthcare (prior authorization required, conditional): seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:30 (Payer-Specific Considerations)
-    /// - medicare (prior authorization notRequired, covered): seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:31 (Payer-Specific Considerations)
-    /// - humana (prior authorization unknown, unknown): seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:32 (Payer-Specific Considerations)
+    /// - aetna (prior authorization required, conditional): line 27 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization conditional, conditional): line 28 (Payer-Specific Considerations)
+    /// - cigna (prior authorization required, covered): line 29 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization required, conditional): line 30 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 31 (Payer-Specific Considerations)
+    /// - humana (prior authorization unknown, unknown): line 32 (Payer-Specific Considerations)
     public static var hcpcsQ4101: CodeRecord { record(14) }
 }

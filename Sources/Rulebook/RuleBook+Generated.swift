@@ -123,6 +123,123 @@ public enum EmbeddedRuleData {
     }
 }
 
+/// The records embedded in generated Swift, decoded one by one when first asked for.
+///
+/// Generated code holds the records as JSON lines plus a small index (system, code, byte range of each
+/// line). Creating the store reads only the index — milliseconds for 10,000 codes — and a record is decoded
+/// (about ten microseconds) the first time it is used, then kept. ``allRecords()`` decodes the rest at once,
+/// on several threads. Thread-safe.
+public final class EmbeddedRuleStore: @unchecked Sendable {
+    /// System and code of each record, in the order of the data.
+    public let keys: [(system: CodeSystem, code: String)]
+    private let payload: String
+    private let ranges: [Range<Int>]
+    private let lock = NSLock()
+    private var cache: [CodeRecord?]
+    private var everything: [CodeRecord]?
+
+    /// - Parameters:
+    ///   - payload: the records, one JSON object per line.
+    ///   - index: one line per record, `["CPT","27365",offset,length]`, offsets in UTF-8 bytes of `payload`.
+    ///   - format: `RulebookFormatVersion1.self`.
+    /// Stops the program when the index does not fit the payload (generated files edited by hand).
+    public init(jsonLines payload: String, index: String, format: RulebookFormatVersion1.Type) {
+        do {
+            (keys, ranges) = try Self.readIndex(index, payloadCount: payload.utf8.count)
+        } catch {
+            fatalError("Rulebook: the generated rule index cannot be read (\(error.message)); "
+                + "run `rulebook generate` again instead of editing generated files")
+        }
+        self.payload = payload
+        cache = Array(repeating: nil, count: keys.count)
+    }
+
+    public var count: Int { keys.count }
+
+    /// The record at `position` (in data order), decoded on first use.
+    public func record(at position: Int) -> CodeRecord {
+        lock.lock()
+        if let record = everything?[position] ?? cache[position] {
+            lock.unlock()
+            return record
+        }
+        lock.unlock()
+        let record = decode(position)
+        lock.lock()
+        if everything == nil { cache[position] = record }  // else allRecords() has emptied the cache
+        lock.unlock()
+        return record
+    }
+
+    /// Every record, in data order (decoded once, in parallel, then kept).
+    public func allRecords() -> [CodeRecord] {
+        lock.lock()
+        if let everything {
+            lock.unlock()
+            return everything
+        }
+        lock.unlock()
+        let records = EmbeddedRuleData.records(jsonLines: payload, format: RulebookFormatVersion1.self)
+        precondition(records.count == keys.count, "Rulebook: generated index and data disagree")
+        lock.lock()
+        everything = records
+        cache = []
+        lock.unlock()
+        return records
+    }
+
+    private func decode(_ position: Int) -> CodeRecord {
+        var text = payload
+        let range = ranges[position]
+        let result: Result<CodeRecord, JSONReader.Failure> = text.withUTF8 { bytes in
+            var reader = JSONReader(UnsafeBufferPointer(rebasing: bytes[range]))
+            do throws(JSONReader.Failure) {
+                let record = try reader.codeRecord()
+                reader.skipWhitespace()
+                guard reader.atEnd else { throw reader.failure("text after the record") }
+                return .success(record)
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch result {
+        case .success(let record): return record
+        case .failure(let failure):
+            fatalError("Rulebook: generated record \(position) cannot be read (\(failure)); "
+                + "run `rulebook generate` again instead of editing generated files")
+        }
+    }
+
+    static func readIndex(_ index: String, payloadCount: Int) throws(RuleBookLoadError)
+        -> ([(system: CodeSystem, code: String)], [Range<Int>]) {
+        var text = index
+        let outcome: Result<([(system: CodeSystem, code: String)], [Range<Int>]), JSONReader.Failure> = text.withUTF8 { bytes in
+            var reader = JSONReader(bytes)
+            var keys: [(system: CodeSystem, code: String)] = []
+            var ranges: [Range<Int>] = []
+            do throws(JSONReader.Failure) {
+                reader.skipWhitespace()
+                while !reader.atEnd {
+                    let entry = try reader.indexEntry()
+                    guard entry.offset >= 0, entry.length >= 0, entry.offset + entry.length <= payloadCount else {
+                        throw reader.failure("record range outside the data")
+                    }
+                    keys.append((entry.system, entry.code))
+                    ranges.append(entry.offset..<(entry.offset + entry.length))
+                    reader.skipWhitespace()
+                }
+                return .success((keys, ranges))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let failure): throw RuleBookLoadError(path: "<embedded rule index>", message: failure.description)
+        }
+    }
+}
+
 /// Hands memory to the threads of `decodeRecords`, which never write the same location.
 private struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
@@ -268,7 +385,14 @@ struct JSONReader {
         guard current == 0x22 else { throw failure("expected a string") }
         position += 1
         let start = position
-        // Fast path: no escapes.
+        // Fast path: no escapes. Skip eight bytes at a time while none is `"`, `\` or a control character.
+        if let base = bytes.baseAddress {
+            while position + 8 <= bytes.count {
+                let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                if Self.mayEndOrEscape(word) { break }
+                position += 8
+            }
+        }
         while position < bytes.count {
             let byte = bytes[position]
             if byte == 0x22 {
@@ -334,6 +458,19 @@ struct JSONReader {
             }
         }
         throw failure("unterminated string")
+    }
+
+    /// Whether any byte of `word` is `"` (0x22), `\` (0x5C) or below 0x20 (bit tricks; no false negatives).
+    @inline(__always)
+    private static func mayEndOrEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote
+        let hasBackslash = (backslash &- ones) & ~backslash
+        let hasControl = (word &- ones &* 0x20) & ~word
+        return (hasQuote | hasBackslash | hasControl) & highs != 0
     }
 
     private mutating func hex4() throws(Failure) -> UInt32 {
@@ -637,6 +774,20 @@ struct JSONReader {
                           sitesOfService: sitesOfService, effective: effective, source: source,
                           modifiers: modifiers, payers: payers, policyUpdates: policyUpdates,
                           examples: examples, sections: sections)
+    }
+
+    /// `["CPT","27365",offset,length]`
+    mutating func indexEntry() throws(Failure) -> (system: CodeSystem, code: String, offset: Int, length: Int) {
+        try expect(0x5B, "'[' starting an index entry")
+        let system = try enumValue(CodeSystem.self, "system")
+        try expect(0x2C, "','")
+        let code = try string()
+        try expect(0x2C, "','")
+        let offset = try integer()
+        try expect(0x2C, "','")
+        let length = try integer()
+        try expect(0x5D, "']' ending an index entry")
+        return (system, code, offset, length)
     }
 
     mutating func ruleBundle() throws(Failure) -> RuleBundle {

@@ -163,3 +163,12 @@ func everyPayerNoteForm(_ path: String) throws {
         #expect(result.record != nil || !result.diagnostics.isEmpty)
     }
 }
+
+/// 50,000 nested list markers or block-quote markers once overflowed the stack (recursive parser).
+@Test func deepNestingDoesNotExhaustTheStack() {
+    for marker in ["- ", "> ", "1. ", "* > "] {
+        let text = "# CPT 27365: Deep\n\n" + String(repeating: marker, count: 50_000) + "x\n"
+        let result = Pipeline.compile(bytes: Array(text.utf8), path: "deep.md")
+        #expect(result.record?.code == "27365")
+    }
+}

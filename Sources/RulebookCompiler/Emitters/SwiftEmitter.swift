@@ -21,9 +21,10 @@ public enum AccessLevel: String, Sendable, CaseIterable {
 /// - `RulebookRules.swift`: `enum GeneratedCodes` with one computed property per code
 ///   (`GeneratedCodes.cpt27365: CodeRecord`, doc comment with title and provenance of the record and of
 ///   each modifier and payer rule), each returning `record(i)`, i.e. `GeneratedCodes.all[i]`.
-/// - `RulebookData.swift`: `GeneratedCodes.all` and `RuleBook.generated`, decoded once on first use from
-///   the records as JSON lines in one raw string literal (`EmbeddedRuleData`), which the compiler digests
-///   fast; typed initialiser expressions per record would take minutes for thousands of codes.
+/// - `RulebookData.swift`: `GeneratedCodes.store` (an `EmbeddedRuleStore`), `GeneratedCodes.all` and
+///   `RuleBook.generated`, from the records as JSON lines in one raw string literal plus an index of their
+///   byte ranges, which the compiler digests fast (typed initialiser expressions per record would take
+///   minutes for thousands of codes). A typed constant decodes only its own record on first use.
 ///
 /// Both files name `RulebookFormatVersion1.self`: code generated for another data format does not compile.
 public enum SwiftEmitter {
@@ -72,25 +73,34 @@ public enum SwiftEmitter {
     static func dataFile(_ records: [CodeRecord], access: String, header: [String]) -> String {
         // Compact JSON with invisibles escaped: no line break inside a record, no code point to escape.
         var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: records.count * 4096)
+        var index = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: records.count * 40)
         for (offset, record) in records.enumerated() {
-            if offset > 0 { writer.lineBreak() }
+            if offset > 0 {
+                writer.lineBreak()
+                index.lineBreak()
+            }
+            let start = writer.bytes.count
             JSONEmitter.write(record, to: &writer)
+            index.beginArray()
+            index.string(record.system.rawValue)
+            index.string(record.code)
+            index.integer(start)
+            index.integer(writer.bytes.count - start)
+            index.endArray()
         }
-        let payload = writer.bytes
-        let delimiterCount = payload.withUnsafeBufferPointer { bytes in
-            precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
-            return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
-        }
-        let delimiter = String(repeating: "#", count: delimiterCount)
         var printer = CodePrinter(capacity: 4096)
         for line in header { printer.line(line) }
         printer.line()
         printer.line("import Rulebook")
         printer.line()
         printer.block("extension GeneratedCodes") { printer in
-            printer.line("/// Every generated code record (\(records.count)), sorted by system and code; decoded on first use.")
-            printer.line("\(access) static let all: [CodeRecord] = EmbeddedRuleData.records(")
-            printer.line("    jsonLines: rulebookEmbeddedRecords, format: RulebookFormatVersion1.self)")
+            printer.line("/// The \(records.count) generated record\(records.count == 1 ? "" : "s"), sorted by system and code, "
+                + "each decoded on first use.")
+            printer.line("\(access) static let store = EmbeddedRuleStore(")
+            printer.line("    jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)")
+            printer.line()
+            printer.line("/// Every generated code record, sorted by system and code (all decoded at the first call).")
+            printer.line("\(access) static var all: [CodeRecord] { store.allRecords() }")
         }
         printer.line()
         printer.block("extension RuleBook") { printer in
@@ -98,13 +108,26 @@ public enum SwiftEmitter {
             printer.line("\(access) static let generated = RuleBook(records: GeneratedCodes.all)")
         }
         printer.line()
-        printer.line("/// The records as JSON, one per line, in the order of `GeneratedCodes.all`.")
-        printer.line("private let rulebookEmbeddedRecords = " + delimiter + "\"\"\"")
         var file = Array(printer.text.utf8)
-        file.reserveCapacity(file.count + payload.count + 16)
-        file += payload
-        file += Array(("\n\"\"\"" + delimiter + "\n").utf8)
+        appendRawLiteral(&file, name: "rulebookEmbeddedIndex", content: index.bytes,
+                         comment: "Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.")
+        file.append(0x0A)
+        appendRawLiteral(&file, name: "rulebookEmbeddedRecords", content: writer.bytes,
+                         comment: "The records as JSON, one per line, in the order of `GeneratedCodes.all`.")
         return String(decoding: file, as: UTF8.self)
+    }
+
+    /// `/// comment`, `private let name = #"""`, the content from column 0, `"""#`.
+    private static func appendRawLiteral(_ file: inout [UInt8], name: String, content: [UInt8], comment: String) {
+        let delimiterCount = content.withUnsafeBufferPointer { bytes in
+            precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
+            return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
+        }
+        let delimiter = String(repeating: "#", count: delimiterCount)
+        file += Array("/// \(comment)\nprivate let \(name) = \(delimiter)\"\"\"\n".utf8)
+        file.reserveCapacity(file.count + content.count + 16)
+        file += content
+        file += Array("\n\"\"\"\(delimiter)\n".utf8)
     }
 
     static func rulesFile(_ records: [CodeRecord], access: String, header: [String]) -> String {
@@ -120,9 +143,9 @@ public enum SwiftEmitter {
             printer.line("/// The format of the generated data; this file does not compile against a runtime of another format.")
             printer.line("\(access) static var formatVersion: Int { RulebookFormatVersion1.number }")
             printer.line()
-            printer.line("/// One function for all constants: a debug build compiles a call much faster than `all[i]`.")
-            printer.line("private static func record(_ index: Int) -> CodeRecord { all[index] }")
-            var names = SafeIdentifier.Registry(reserved: ["all", "formatVersion", "record"])
+            printer.line("/// One function for all constants: a debug build compiles a call much faster than an expression.")
+            printer.line("private static func record(_ index: Int) -> CodeRecord { store.record(at: index) }")
+            var names = SafeIdentifier.Registry(reserved: ["all", "formatVersion", "record", "store"])
             for (offset, record) in records.enumerated() {
                 printer.line()
                 for line in docComment(record) { printer.line(line) }
@@ -135,8 +158,11 @@ public enum SwiftEmitter {
 
     // MARK: Doc comments
 
-    private static func provenance(_ source: SourceLocation) -> String {
-        var text = SwiftStringLiteral.commentText(source.path, limit: 120) + ":\(source.line)"
+    /// `path:line (A > B)`; just `line N (A > B)` when `path` is the record's own (said once, above).
+    private static func provenance(_ source: SourceLocation, recordPath: String? = nil) -> String {
+        var text = source.path == recordPath
+            ? "line \(source.line)"
+            : SwiftStringLiteral.commentText(source.path, limit: 120) + ":\(source.line)"
         if !source.section.isEmpty {
             text += " (" + source.section.map { SwiftStringLiteral.commentText($0, limit: 60) }
                 .joined(separator: " > ") + ")"
@@ -159,7 +185,8 @@ public enum SwiftEmitter {
             lines.append("///")
             lines.append("/// Modifiers:")
             for modifier in record.modifiers {
-                lines.append("/// - \(SwiftStringLiteral.commentText(modifier.code, limit: 20)): " + provenance(modifier.source))
+                lines.append("/// - \(SwiftStringLiteral.commentText(modifier.code, limit: 20)): "
+                    + provenance(modifier.source, recordPath: record.source.path))
             }
         }
         if !record.payers.isEmpty {
@@ -168,7 +195,7 @@ public enum SwiftEmitter {
             for payer in record.payers {
                 lines.append("/// - \(SwiftStringLiteral.commentText(payer.payer, limit: 40)) "
                     + "(prior authorization \(payer.priorAuthorization.rawValue), \(payer.coverage.rawValue)): "
-                    + provenance(payer.source))
+                    + provenance(payer.source, recordPath: record.source.path))
             }
         }
         return lines

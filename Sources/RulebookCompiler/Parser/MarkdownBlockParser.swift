@@ -12,6 +12,11 @@ struct ContainerLine {
 struct MarkdownBlockParser {
     var inline: InlineText
     var tables: TableBuilder
+    /// How many lists and block quotes enclose the lines being parsed.
+    private var depth = 0
+    /// Containers nested deeper than this are read as paragraph text: a recursive parser must not
+    /// let a document (`- - - - …` 50,000 times) exhaust the stack. Real documents nest a few levels.
+    static let maximumNesting = 32
 
     init(inline: InlineText, diagnostics: DiagnosticBag) {
         self.inline = inline
@@ -129,7 +134,7 @@ struct MarkdownBlockParser {
                 index += 1
                 continue
             }
-            if content.first == ASCII.greater {
+            if content.first == ASCII.greater && depth < Self.maximumNesting {
                 flush(&blocks, &paragraph, inline: inline)
                 var quoted: [ContainerLine] = []
                 while index < lines.count {
@@ -149,13 +154,14 @@ struct MarkdownBlockParser {
                     index += 1
                 }
                 var nested = self
+                nested.depth += 1
                 let inner = nested.parseBlocks(quoted)
                 tables = nested.tables
                 let text = Self.plainLines(inner)
                 blocks.append(Block(.other(name: "blockquote", lines: text), line: line.number, column: column))
                 continue
             }
-            if let marker = LineClassifier.listMarker(content),
+            if depth < Self.maximumNesting, let marker = LineClassifier.listMarker(content),
                paragraph.isEmpty || (!marker.empty && { if case .ordered(let start, _) = marker.marker { return start == 1 }; return true }()) {
                 flush(&blocks, &paragraph, inline: inline)
                 blocks.append(parseList(lines, index: &index))
@@ -307,7 +313,9 @@ struct MarkdownBlockParser {
                 break
             }
             while let last = itemLines.last, last.bytes.isBlank, itemLines.count > 1 { itemLines.removeLast() }
+            depth += 1
             let blocks = parseBlocks(itemLines)
+            depth -= 1
             items.append(ListItem(line: line.number, blocks: blocks))
             // Blank lines between items do not end the list.
             var lookahead = index

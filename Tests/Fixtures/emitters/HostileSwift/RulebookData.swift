@@ -4,15 +4,25 @@
 import Rulebook
 
 extension GeneratedCodes {
-    /// Every generated code record (3), sorted by system and code; decoded on first use.
-    public static let all: [CodeRecord] = EmbeddedRuleData.records(
-        jsonLines: rulebookEmbeddedRecords, format: RulebookFormatVersion1.self)
+    /// The 3 generated records, sorted by system and code, each decoded on first use.
+    public static let store = EmbeddedRuleStore(
+        jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
+
+    /// Every generated code record, sorted by system and code (all decoded at the first call).
+    public static var all: [CodeRecord] { store.allRecords() }
 }
 
 extension RuleBook {
     /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
     public static let generated = RuleBook(records: GeneratedCodes.all)
 }
+
+/// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.
+private let rulebookEmbeddedIndex = #"""
+["CPT","27365",0,2124]
+["HCPCS","../Evil\"Code\\(x)#\"",2125,5248]
+["HCPCS","J1234",7374,244]
+"""#
 
 /// The records as JSON, one per line, in the order of `GeneratedCodes.all`.
 private let rulebookEmbeddedRecords = ###"""

@@ -9,8 +9,8 @@ public enum GeneratedCodes {
     /// The format of the generated data; this file does not compile against a runtime of another format.
     public static var formatVersion: Int { RulebookFormatVersion1.number }
 
-    /// One function for all constants: a debug build compiles a call much faster than `all[i]`.
-    private static func record(_ index: Int) -> CodeRecord { all[index] }
+    /// One function for all constants: a debug build compiles a call much faster than an expression.
+    private static func record(_ index: Int) -> CodeRecord { store.record(at: index) }
 
     /// CPT 27365: Excision of Tumor, Femur or Knee
     ///
@@ -19,12 +19,12 @@ public enum GeneratedCodes {
     /// Effective: 2025-01-01
     ///
     /// Modifiers:
-    /// - 26: seeds/cpt-27365.md:17 (Clinical & Coding Specifications > Coding Specifications)
-    /// - LT: seeds/cpt-27365.md:18 (Clinical & Coding Specifications > Coding Specifications)
+    /// - 26: line 17 (Clinical & Coding Specifications > Coding Specifications)
+    /// - LT: line 18 (Clinical & Coding Specifications > Coding Specifications)
     ///
     /// Payer rules:
-    /// - aetna (prior authorization required, covered): seeds/cpt-27365.md:30 (Payer Rules)
-    /// - medicare (prior authorization notRequired, conditional): seeds/cpt-27365.md:31 (Payer Rules)
+    /// - aetna (prior authorization required, covered): line 30 (Payer Rules)
+    /// - medicare (prior authorization notRequired, conditional): line 31 (Payer Rules)
     public static var cpt27365: CodeRecord { record(0) }
 
     /// HCPCS ../Evil"Code\(x)#": Title Quote " triple """ backslash \ interpolation \(1 + 1) raw #" "# "## comment */ /* nul \u{0} newline \u{A} cr \u{D} tab \u{9} bell \u{7} del \u{7F} c1 \u{85} bidi \u{202E}evil\u{202C} isolate \u{2066}x\u{2069} lrm \u{200E} alm \u{61C} ls \u{2028} bom \u{FEFF} zwj 👩\u{200D}💻 accent é é …
@@ -34,11 +34,11 @@ public enum GeneratedCodes {
     /// Effective: 2025-02-30 "#
     ///
     /// Modifiers:
-    /// - 5": seeds/hostile "doc"\u{A}*/ #" \u{202E}.md:9 (Mods \u{2067})
-    /// - X\u{202E}: seeds/hostile "doc"\u{A}*/ #" \u{202E}.md:10
+    /// - 5": line 9 (Mods \u{2067})
+    /// - X\u{202E}: line 10
     ///
     /// Payer rules:
-    /// - evil"payer (prior authorization conditional, notCovered): seeds/hostile "doc"\u{A}*/ #" \u{202E}.md:20 (Payers > Quote " triple """ backslash \ interpolation \(1 + 1) raw #"…)
+    /// - evil"payer (prior authorization conditional, notCovered): line 20 (Payers > Quote " triple """ backslash \ interpolation \(1 + 1) raw #"…)
     public static var hcpcs_period__period__sol_Evil_quot_Code_bsol__lpar_x_rpar__num__quot_: CodeRecord { record(1) }
 
     /// HCPCS J1234: Injection, minimal

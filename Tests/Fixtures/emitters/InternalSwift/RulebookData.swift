@@ -4,15 +4,23 @@
 import Rulebook
 
 extension GeneratedCodes {
-    /// Every generated code record (1), sorted by system and code; decoded on first use.
-    internal static let all: [CodeRecord] = EmbeddedRuleData.records(
-        jsonLines: rulebookEmbeddedRecords, format: RulebookFormatVersion1.self)
+    /// The 1 generated record, sorted by system and code, each decoded on first use.
+    internal static let store = EmbeddedRuleStore(
+        jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
+
+    /// Every generated code record, sorted by system and code (all decoded at the first call).
+    internal static var all: [CodeRecord] { store.allRecords() }
 }
 
 extension RuleBook {
     /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
     internal static let generated = RuleBook(records: GeneratedCodes.all)
 }
+
+/// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.
+private let rulebookEmbeddedIndex = #"""
+["HCPCS","J1234",0,244]
+"""#
 
 /// The records as JSON, one per line, in the order of `GeneratedCodes.all`.
 private let rulebookEmbeddedRecords = #"""

@@ -9,8 +9,8 @@ internal enum GeneratedCodes {
     /// The format of the generated data; this file does not compile against a runtime of another format.
     internal static var formatVersion: Int { RulebookFormatVersion1.number }
 
-    /// One function for all constants: a debug build compiles a call much faster than `all[i]`.
-    private static func record(_ index: Int) -> CodeRecord { all[index] }
+    /// One function for all constants: a debug build compiles a call much faster than an expression.
+    private static func record(_ index: Int) -> CodeRecord { store.record(at: index) }
 
     /// HCPCS J1234: Injection, minimal
     ///
