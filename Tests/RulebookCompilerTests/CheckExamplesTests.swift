@@ -104,11 +104,15 @@ import Foundation
 }
 
 @Suite struct CheckJSONQuotingTests {
-    @Test func quotesStringsAsJSON() throws {
+    @Test func findingsJSONRoundTripsHostileText() throws {
         let text = "a \"quoted\" \\ path\nline\ttab \u{1} é"
-        let quoted = CheckCommand.quoted(text)
-        #expect(quoted == "\"a \\\"quoted\\\" \\\\ path\\nline\\ttab \\u0001 é\"")
-        let decoded = try JSONSerialization.jsonObject(with: Data("[\(quoted)]".utf8)) as? [String]
-        #expect(decoded == [text])
+        let finding = Finding(severity: .error, id: "x.y", message: text,
+                              source: SourceLocation(path: text, line: 3, section: [text]))
+        let json = CheckCommand.json([finding])
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let first = (object?["findings"] as? [[String: Any]])?.first
+        #expect(first?["message"] as? String == text)
+        #expect((first?["source"] as? [String: Any])?["path"] as? String == text)
+        #expect(json.contains("\\u0001"))
     }
 }

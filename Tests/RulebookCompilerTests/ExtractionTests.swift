@@ -163,3 +163,32 @@ func everyPayerNoteForm(_ path: String) throws {
         #expect(result.record != nil || !result.diagnostics.isEmpty)
     }
 }
+
+/// 50,000 nested list markers or block-quote markers once overflowed the stack (recursive parser).
+@Test func deepNestingDoesNotExhaustTheStack() {
+    for marker in ["- ", "> ", "1. ", "* > "] {
+        let text = "# CPT 27365: Deep\n\n" + String(repeating: marker, count: 50_000) + "x\n"
+        let result = Pipeline.compile(bytes: Array(text.utf8), path: "deep.md")
+        #expect(result.record?.code == "27365")
+    }
+}
+
+/// A `Payer – text` line or `Payer: text` bullet naming another payer under a payer's heading is that
+/// payer's own statement, not part of the heading's note (found by the benchmark corpus check).
+@Test func otherPayersUnderAPayerHeadingKeepTheirOwnStatements() throws {
+    let text = """
+    # CPT 58525: Laparoscopic procedure
+
+    ## Payer Notes
+
+    ### Blue Cross Blue Shield
+
+    Prior authorization is not required.
+
+    - Cigna – Prior authorization is required.
+    - **Humana:** Prior authorization may be required when performed inpatient.
+    """
+    let record = try #require(Pipeline.compile(bytes: Array(text.utf8), path: "p.md").record)
+    let byID = Dictionary(uniqueKeysWithValues: record.payers.map { ($0.payer, $0.priorAuthorization) })
+    #expect(byID == ["bcbs": .notRequired, "cigna": .required, "humana": .conditional])
+}

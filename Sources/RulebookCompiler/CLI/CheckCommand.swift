@@ -114,8 +114,6 @@ enum CheckCommand {
         init(message: String) { self.line = "error: " + message }
     }
 
-    static let documentExtensions: Set<String> = ["md", "markdown", "txt"]
-
     /// A folder of bundles, a folder of documents (compiled on the fly), or one bundle or document.
     static func loadRules(at path: String, presenter: DiagnosticsPresenter = DiagnosticsPresenter()) -> Result<RuleBook, LoadProblem> {
         var isDirectory: ObjCBool = false
@@ -130,17 +128,16 @@ enum CheckCommand {
                 if path.hasSuffix(".json") {
                     return .success(try RuleBook(bundleData: try Data(contentsOf: url), path: path))
                 }
-                return .success(compileDocuments([(url, path)], presenter: presenter))
+                return .success(compileDocuments(at: path, presenter: presenter))
             }
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
             if !RuleBook.bundleFileNames(names).isEmpty {
                 return .success(try RuleBook(bundlesAt: url))
             }
-            let documents = documentFiles(under: path)
-            guard !documents.isEmpty else {
+            guard !InputCollector.collect(inputs: [path]).files.isEmpty else {
                 return .failure(LoadProblem(message: "no rule bundles (*.json) or documents (*.md, *.txt) in '\(path)'"))
             }
-            return .success(compileDocuments(documents, presenter: presenter))
+            return .success(compileDocuments(at: path, presenter: presenter))
         } catch let error as RuleBookLoadError {
             return .failure(LoadProblem(line: error.description))
         } catch {
@@ -148,79 +145,29 @@ enum CheckCommand {
         }
     }
 
-    /// Documents under `folder`, recursively, sorted by their path; display paths start with `folder`.
-    static func documentFiles(under folder: String) -> [(url: URL, displayPath: String)] {
-        let base = folder.hasSuffix("/") ? String(folder.dropLast()) : folder
-        guard let enumerator = FileManager.default.enumerator(atPath: folder) else { return [] }
-        var relative: [String] = []
-        while let item = enumerator.nextObject() as? String {
-            let name = (item as NSString).lastPathComponent
-            guard !name.hasPrefix("."), documentExtensions.contains((name as NSString).pathExtension.lowercased())
-            else { continue }
-            relative.append(item)
-        }
-        return relative.sorted().map { item in
-            (URL(fileURLWithPath: base).appendingPathComponent(item), base + "/" + item)
-        }
-    }
-
-    /// Compiles documents; their error diagnostics go to stderr (the check runs on what compiled).
-    static func compileDocuments(_ documents: [(url: URL, displayPath: String)],
-                                 presenter: DiagnosticsPresenter = DiagnosticsPresenter()) -> RuleBook {
-        var records: [CodeRecord] = []
-        var errors: [Diagnostic] = []
-        for document in documents {
-            let result = Pipeline.compile(fileAt: document.url, displayPath: document.displayPath)
-            if let record = result.record { records.append(record) }
-            errors += result.diagnostics
-        }
-        presenter.presentCompileDiagnostics(errors)
+    /// Compiles the documents at `path` (a folder or a file) the way `generate` does — same input
+    /// collection, extraction and cross-document checks; diagnostics go to stderr and the check runs
+    /// on what compiled.
+    static func compileDocuments(at path: String, presenter: DiagnosticsPresenter = DiagnosticsPresenter()) -> RuleBook {
+        let (files, collectDiagnostics) = InputCollector.collect(inputs: [path])
+        let results = Generator.compileAll(files, options: ExtractionOptions(), jobs: nil)
+        let (records, validation) = CrossDocumentValidator.validate(results.compactMap(\.record))
+        presenter.presentCompileDiagnostics(collectDiagnostics + results.flatMap(\.diagnostics) + validation)
         return RuleBook(records: records)
     }
 
     /// `{"findings": [...]}`: keys sorted, two-space indent, `"source": null` when no document speaks.
-    /// Written by hand so the bytes are the same on every platform.
     static func json(_ findings: [Finding]) -> String {
-        guard !findings.isEmpty else { return "{\n  \"findings\": []\n}\n" }
-        var out = "{\n  \"findings\": [\n"
-        for (offset, finding) in findings.enumerated() {
-            out += "    {\n"
-            out += "      \"id\": \(quoted(finding.id)),\n"
-            out += "      \"message\": \(quoted(finding.message)),\n"
-            out += "      \"severity\": \(quoted(finding.severity.rawValue)),\n"
-            if let source = finding.source {
-                out += "      \"source\": {\n"
-                out += "        \"line\": \(source.line),\n"
-                out += "        \"path\": \(quoted(source.path)),\n"
-                out += "        \"section\": [\(source.section.map(quoted).joined(separator: ", "))]\n"
-                out += "      }\n"
-            } else {
-                out += "      \"source\": null\n"
-            }
-            out += offset == findings.count - 1 ? "    }\n" : "    },\n"
-        }
-        return out + "  ]\n}\n"
-    }
-
-    /// A JSON string literal.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
+        JSONValue.object(["findings": .array(findings.map { finding in
+            .object([
+                "id": .string(finding.id),
+                "message": .string(finding.message),
+                "severity": .string(finding.severity.rawValue),
+                "source": finding.source.map { source in
+                    .object(["line": .integer(source.line), "path": .string(source.path),
+                             "section": .array(source.section.map(JSONValue.string))])
+                } ?? .null,
+            ])
+        })]).canonicalText
     }
 }

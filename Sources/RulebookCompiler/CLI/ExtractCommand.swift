@@ -26,7 +26,7 @@ enum ExtractCommand {
             diagnostics += result.diagnostics
         }
         presenter.present(diagnostics)
-        Console.out(ProcessInfo.processInfo.environment["RB_DEBUG"] != nil ? DebugJSON.encode(records) : JSONEmitter.extractResult(records, diagnostics: diagnostics))
+        Console.out(JSONEmitter.extractResult(records, diagnostics: diagnostics))
         return presenter.hasErrors(diagnostics) ? 1 : 0
     }
 }

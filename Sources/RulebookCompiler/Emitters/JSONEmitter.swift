@@ -1,18 +1,314 @@
 import Rulebook
 
-/// Model → JSON text. Keys sorted, two-space indent, trailing newline: byte-identical run to run.
-/// (Stub: to be written.)
+/// Model → JSON text. Keys sorted by byte order, two-space indentation, `": "`, every non-empty array
+/// over several lines, `[]` when empty, a trailing newline; optional fields (`effective`,
+/// `PolicyUpdate.payer`) absent when nil. Byte-identical from run to run; decodes with `JSONDecoder`
+/// into `RuleBundle`. Written by hand (no `JSONEncoder`) for speed and byte stability.
 public enum JSONEmitter {
-    /// `{"schemaVersion": 1, "codes": [...]}`
-    public static func bundle(_ records: [CodeRecord]) -> String { "" }
-    /// `{"schemaVersion": 1, "codes": [...], "diagnostics": [...]}` — the output of `rulebook extract`.
-    public static func extractResult(_ records: [CodeRecord], diagnostics: [Diagnostic]) -> String { "" }
-    /// `{"schemaVersion": 1, "codes": [{system, code, title, file, source}]}`; `file` is the bundle's name.
-    public static func index(_ records: [CodeRecord]) -> String { "" }
+    /// `{"codes": [...], "schemaVersion": 1}`, records in the order given.
+    public static func bundle(_ records: [CodeRecord]) -> String {
+        var writer = CanonicalJSONWriter(capacity: 4096 * max(1, records.count))
+        writer.beginObject()
+        writer.key("codes")
+        writer.beginArray()
+        for record in records { write(record, to: &writer) }
+        writer.endArray()
+        writer.key("schemaVersion")
+        writer.integer(RuleBundle.currentSchemaVersion)
+        writer.endObject()
+        writer.finishDocument()
+        return writer.text
+    }
+
+    /// `{"codes": [...], "diagnostics": [...], "schemaVersion": 1}` — the output of `rulebook extract`;
+    /// records and diagnostics in the order given.
+    public static func extractResult(_ records: [CodeRecord], diagnostics: [Diagnostic]) -> String {
+        var writer = CanonicalJSONWriter(capacity: 4096 * max(1, records.count))
+        writer.beginObject()
+        writer.key("codes")
+        writer.beginArray()
+        for record in records { write(record, to: &writer) }
+        writer.endArray()
+        writer.key("diagnostics")
+        writer.beginArray()
+        for diagnostic in diagnostics {
+            writer.beginObject()
+            writer.key("column")
+            writer.integer(diagnostic.column)
+            writer.key("id")
+            writer.string(diagnostic.id)
+            writer.key("line")
+            writer.integer(diagnostic.line)
+            writer.key("message")
+            writer.string(diagnostic.message)
+            writer.key("path")
+            writer.string(diagnostic.path)
+            writer.key("severity")
+            writer.string(diagnostic.severity.rawValue)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("schemaVersion")
+        writer.integer(RuleBundle.currentSchemaVersion)
+        writer.endObject()
+        writer.finishDocument()
+        return writer.text
+    }
+
+    /// `{"codes": [{code, file, source, system, title}], "schemaVersion": 1}`, sorted by system and code;
+    /// `file` is the record's bundle file name (``bundleFileNames(for:)``).
+    public static func index(_ records: [CodeRecord]) -> String {
+        let names = bundleFileNames(for: records)
+        let order = canonicalOrder(records)
+        var writer = CanonicalJSONWriter(capacity: 256 * max(1, records.count))
+        writer.beginObject()
+        writer.key("codes")
+        writer.beginArray()
+        for position in order {
+            let record = records[position]
+            writer.beginObject()
+            writer.key("code")
+            writer.string(record.code)
+            writer.key("file")
+            writer.string(names[position])
+            writer.key("source")
+            write(record.source, to: &writer)
+            writer.key("system")
+            writer.string(record.system.rawValue)
+            writer.key("title")
+            writer.string(record.title)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("schemaVersion")
+        writer.integer(RuleBundle.currentSchemaVersion)
+        writer.endObject()
+        writer.finishDocument()
+        return writer.text
+    }
+
+    // MARK: Bundle file names
+
+    /// The bundle file name of a record: `cpt-27365.json`.
+    ///
+    /// A code made only of ASCII letters and digits (1–64 of them, the normal case) gives
+    /// `<system>-<code>.json` in lower case. Any other code — `../../x`, `/etc/passwd`, `a b`, `Ä`,
+    /// an empty or very long code, or one with lower-case letters — gives
+    /// `<system>-<sanitised>-<hash>.json`: the sanitised part keeps only `[a-z0-9]` runs joined by `-`
+    /// (at most 40 characters), and `<hash>` (8 hex digits of FNV-1a over the code's UTF-8) keeps
+    /// different codes apart. Names therefore match `^(cpt|hcpcs)-[a-z0-9-]+\.json$`: no path separator,
+    /// no `..`, no leading dot, never absolute, never a reserved device name (`CON`, `NUL`, `COM1`…).
+    /// Two records with the same system and code get the same name; see ``bundleFileNames(for:)``.
+    public static func bundleFileName(for record: CodeRecord) -> String {
+        let system = record.system.rawValue.lowercased()
+        let code = record.code
+        let canonical = !code.isEmpty && code.utf8.count <= 64
+            && code.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
+        var base: String
+        if canonical {
+            base = system + "-" + code.lowercased()
+        } else {
+            var sanitized: [UInt8] = []
+            for byte in code.utf8 {
+                let lower = (0x41...0x5A).contains(byte) ? byte + 0x20 : byte
+                if (0x30...0x39).contains(lower) || (0x61...0x7A).contains(lower) {
+                    sanitized.append(lower)
+                } else if let last = sanitized.last, last != 0x2D {
+                    sanitized.append(0x2D)
+                }
+                if sanitized.count >= 40 { break }
+            }
+            while sanitized.last == 0x2D { sanitized.removeLast() }
+            base = system + "-"
+            if !sanitized.isEmpty { base += String(decoding: sanitized, as: UTF8.self) + "-" }
+            base += fnv1aHex(code)
+        }
+        if reservedNames.contains(base.uppercased()) { base += "-x" }
+        return base + ".json"
+    }
+
+    /// Bundle file names for `records`, in the same order, unique: when records share a name (the
+    /// same system and code twice, an error the validator reports) the later ones in system/code/path/line
+    /// order get `-2`, `-3`… before `.json`. Independent of the order of `records`.
+    public static func bundleFileNames(for records: [CodeRecord]) -> [String] {
+        var names = records.map(bundleFileName(for:))
+        var used = Set<String>()
+        for position in canonicalOrder(records) {
+            var name = names[position]
+            if used.contains(name) {
+                let stem = String(name.dropLast(".json".count))
+                var counter = 2
+                repeat {
+                    name = "\(stem)-\(counter).json"
+                    counter += 1
+                } while used.contains(name)
+                names[position] = name
+            }
+            used.insert(name)
+        }
+        return names
+    }
+
+    /// Windows device names; a file named so (with any extension) cannot be created there.
+    static let reservedNames: Set<String> = {
+        var names: Set<String> = ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$"]
+        for digit in 0...9 {
+            names.insert("COM\(digit)")
+            names.insert("LPT\(digit)")
+        }
+        return names
+    }()
+
+    /// 32-bit FNV-1a of the UTF-8 bytes, 8 lower-case hex digits.
+    static func fnv1aHex(_ text: String) -> String {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in text.utf8 {
+            hash ^= UInt32(byte)
+            hash = hash &* 0x0100_0193
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 8 - hex.count) + hex
+    }
+
+    // MARK: Ordering
+
+    /// Indices of `records` sorted by system, code, source path, source line (byte order; stable).
+    static func canonicalOrder(_ records: [CodeRecord]) -> [Int] {
+        func precedes(_ a: String, _ b: String) -> Bool? {
+            if a == b { return nil }
+            return a.utf8.lexicographicallyPrecedes(b.utf8)
+        }
+        return records.indices.sorted { left, right in
+            let a = records[left], b = records[right]
+            if let result = precedes(a.system.rawValue, b.system.rawValue) { return result }
+            if let result = precedes(a.code, b.code) { return result }
+            if let result = precedes(a.source.path, b.source.path) { return result }
+            if a.source.line != b.source.line { return a.source.line < b.source.line }
+            return left < right
+        }
+    }
+
+    // MARK: Model writers (keys in byte order)
+
+    /// One record as compact JSON on one line, with invisible and bidirectional characters escaped:
+    /// the form embedded in generated Swift.
+    static func compactLine(_ record: CodeRecord) -> String {
+        var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true)
+        write(record, to: &writer)
+        return writer.text
+    }
+
+    static func write(_ record: CodeRecord, to writer: inout CanonicalJSONWriter) {
+        writer.beginObject()
+        writer.key("code")
+        writer.string(record.code)
+        if let effective = record.effective {
+            writer.key("effective")
+            writer.string(effective)
+        }
+        writer.key("examples")
+        writer.beginArray()
+        for example in record.examples {
+            writer.beginObject()
+            writer.key("claim")
+            writer.string(example.claim)
+            writer.key("expected")
+            writer.string(example.expected)
+            writer.key("payer")
+            writer.string(example.payer)
+            writer.key("source")
+            write(example.source, to: &writer)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("modifiers")
+        writer.beginArray()
+        for modifier in record.modifiers {
+            writer.beginObject()
+            writer.key("code")
+            writer.string(modifier.code)
+            writer.key("description")
+            writer.string(modifier.description)
+            writer.key("source")
+            write(modifier.source, to: &writer)
+            writer.key("whenToUse")
+            writer.string(modifier.whenToUse)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("payers")
+        writer.beginArray()
+        for payer in record.payers {
+            writer.beginObject()
+            writer.key("coverage")
+            writer.string(payer.coverage.rawValue)
+            writer.key("name")
+            writer.string(payer.name)
+            writer.key("notes")
+            writer.string(payer.notes)
+            writer.key("payer")
+            writer.string(payer.payer)
+            writer.key("priorAuthorization")
+            writer.string(payer.priorAuthorization.rawValue)
+            writer.key("source")
+            write(payer.source, to: &writer)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("policyUpdates")
+        writer.beginArray()
+        for update in record.policyUpdates {
+            writer.beginObject()
+            writer.key("date")
+            writer.string(update.date)
+            if let payer = update.payer {
+                writer.key("payer")
+                writer.string(payer)
+            }
+            writer.key("source")
+            write(update.source, to: &writer)
+            writer.key("text")
+            writer.string(update.text)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("sections")
+        writer.beginArray()
+        for section in record.sections {
+            writer.beginObject()
+            writer.key("heading")
+            writer.stringArray(section.heading)
+            writer.key("source")
+            write(section.source, to: &writer)
+            writer.key("text")
+            writer.string(section.text)
+            writer.endObject()
+        }
+        writer.endArray()
+        writer.key("serviceType")
+        writer.string(record.serviceType)
+        writer.key("sitesOfService")
+        writer.stringArray(record.sitesOfService)
+        writer.key("source")
+        write(record.source, to: &writer)
+        writer.key("summary")
+        writer.string(record.summary)
+        writer.key("system")
+        writer.string(record.system.rawValue)
+        writer.key("title")
+        writer.string(record.title)
+        writer.endObject()
+    }
+
+    static func write(_ source: SourceLocation, to writer: inout CanonicalJSONWriter) {
+        writer.beginObject()
+        writer.key("line")
+        writer.integer(source.line)
+        writer.key("path")
+        writer.string(source.path)
+        writer.key("section")
+        writer.stringArray(source.section)
+        writer.endObject()
+    }
 }
 
-// TEMPORARY until the emitters branch lands.
-extension JSONEmitter {
-    public static func bundleFileName(for record: CodeRecord) -> String { "\(record.system.rawValue.lowercased())-\(record.code.lowercased()).json" }
-}
-public enum SchemaEmitter { public static func schema() -> String { "{}\n" } }

@@ -218,6 +218,8 @@ struct DocumentExtraction {
             return
         }
         if let heading = payerHeading {
+            // `Medicare – …` under another payer's heading is Medicare's own statement.
+            if readDashStatement(text, line: line.line, column: line.column, onlyOtherThan: statements[heading.statement].payer) { return }
             appendNotes(text, to: heading.statement)
             return
         }
@@ -248,6 +250,11 @@ struct DocumentExtraction {
         default:
             break
         }
+        if let heading = payerHeading, let other = options.payers.knownID(label), other != statements[heading.statement].payer {
+            // `Cigna: …` under another payer's heading is Cigna's own statement.
+            addStatement(payer: other, name: label, text: value, line: line, column: column)
+            return
+        }
         if let heading = payerHeading {
             if key.contains("auth") || key == "pa" {
                 merge(into: heading.statement, priorAuthorization: StatementClassifier.priorAuthorization(cell: value))
@@ -270,10 +277,14 @@ struct DocumentExtraction {
     }
 
     /// `UnitedHealthcare – text` / `Aetna - text` in a payer section (form c).
-    private mutating func readDashStatement(_ text: String, line: Int, column: Int) -> Bool {
+    private mutating func readDashStatement(_ text: String, line: Int, column: Int, onlyOtherThan current: String? = nil) -> Bool {
         for separator in [" – ", " — ", " - "] {
             guard let range = text.range(of: separator) else { continue }
             let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmedSpaces)
+            if let current {
+                // Under a payer's heading only a known, different payer name starts a new statement.
+                guard let other = options.payers.knownID(name), other != current else { continue }
+            }
             guard let payer = payerName(name, strict: false) else { continue }
             addStatement(payer: payer, name: name, text: String(text[range.upperBound...]).trimmedSpaces,
                          line: line, column: column)

@@ -12,10 +12,10 @@ struct ContainerLine {
 struct MarkdownBlockParser {
     var inline: InlineText
     var tables: TableBuilder
-    /// How many containers (list items, block quotes) enclose the lines being parsed.
-    var depth = 0
-    /// Containers nest at most this deep; deeper list markers and `>` read as paragraph text. This bounds
-    /// the recursion (50,000 nested markers would overflow the stack) and the work per line.
+    /// How many lists and block quotes enclose the lines being parsed.
+    private var depth = 0
+    /// Containers nested deeper than this are read as paragraph text: a recursive parser must not
+    /// let a document (`- - - - …` 50,000 times) exhaust the stack. Real documents nest a few levels.
     static let maximumNesting = 32
 
     init(inline: InlineText, diagnostics: DiagnosticBag) {

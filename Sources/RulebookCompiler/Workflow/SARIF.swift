@@ -124,7 +124,7 @@ public enum SARIF {
         switch id {
         case .fileSkipped, .payerUnknown: return "note"
         case .tableMissingCells, .tableExtraCells, .modifierUnknown, .frontMatterUnknownKey, .frontMatterInvalid,
-             .payerDuplicate, .modifierDuplicate, .dateInvalid:
+             .modifierDuplicate, .dateInvalid:
             return "warning"
         default: return "error"
         }

@@ -1,0 +1,114 @@
+import Foundation
+import PackagePlugin
+
+/// Build tool plugin: compiles the billing documents (`.md`, `.markdown`, `.txt`) found anywhere in a
+/// target's folder into Swift sources that are built into that target.
+///
+/// It returns one `.buildCommand` (a prebuild command cannot run a tool built from source) that runs
+/// `rulebook generate --input <target folder> --output <plugin work directory>/rulebook [--config rulebook.json]`
+/// with exact inputs (every document the tool will read, the config file, the tool) and outputs known before
+/// it runs (the two Swift files, whose names are fixed, and the `JSON` folder of rule bundles, which SwiftPM
+/// copies into the target's resources), so SwiftPM reruns it only when one of those inputs changes.
+@main
+struct RulebookPlugin: BuildToolPlugin {
+    func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
+        // Only Swift targets can compile the generated Swift.
+        guard let target = target as? SwiftSourceModuleTarget else {
+            Diagnostics.warning("RulebookPlugin: target '\(target.name)' is not a Swift target; its documents are not compiled")
+            return []
+        }
+        return try RulebookBuildCommand.commands(
+            targetName: target.name,
+            targetDirectory: target.directoryURL,
+            workDirectory: context.pluginWorkDirectoryURL,
+            tool: context.tool(named: "rulebook").url
+        )
+    }
+}
+
+enum RulebookBuildCommand {
+    /// Document extensions the compiler reads (compared lower-cased).
+    static let documentExtensions: Set<String> = ["md", "markdown", "txt"]
+    /// The optional per-target configuration file, at the top of the target's folder.
+    static let configFileName = "rulebook.json"
+    /// The Swift files `rulebook generate` writes under `OUT/Swift/`: fixed names, whatever the inputs.
+    static let swiftOutputs = ["RulebookRules.swift", "RulebookData.swift"]
+
+    static func commands(targetName: String, targetDirectory: URL, workDirectory: URL, tool: URL) throws -> [Command] {
+        let documents = findDocuments(in: targetDirectory)
+        // A target without documents gets no command (and no generated code).
+        guard !documents.isEmpty else { return [] }
+
+        let output = workDirectory.appending(path: "rulebook", directoryHint: .isDirectory)
+        var arguments = ["generate", "--input", plainPath(targetDirectory), "--output", plainPath(output)]
+        var inputs = documents
+        let config = targetDirectory.appending(path: configFileName, directoryHint: .notDirectory)
+        var configSetsAccessLevel = false
+        if FileManager.default.fileExists(atPath: config.path(percentEncoded: false)) {
+            arguments += ["--config", plainPath(config)]
+            inputs.append(config)
+            configSetsAccessLevel = configMentionsAccessLevel(config)
+        }
+        // Generated code is internal to the target unless rulebook.json says otherwise, so two targets
+        // using the plugin never export clashing declarations.
+        if !configSetsAccessLevel {
+            arguments += ["--access-level", "internal"]
+        }
+        inputs.append(tool)
+
+        let swiftDirectory = output.appending(path: "Swift", directoryHint: .isDirectory)
+        // The bundles' names come from the codes inside the documents, so the folder is the declared
+        // output: SwiftPM copies it whole into the target's resources (`Bundle.module`, folder `JSON`).
+        let jsonDirectory = output.appending(path: "JSON", directoryHint: .isDirectory)
+        return [
+            .buildCommand(
+                displayName: "Compiling \(documents.count) billing document\(documents.count == 1 ? "" : "s") for \(targetName) with rulebook",
+                executable: tool,
+                arguments: arguments,
+                inputFiles: inputs,
+                outputFiles: swiftOutputs.map { swiftDirectory.appending(path: $0, directoryHint: .notDirectory) }
+                    + [jsonDirectory]
+            )
+        ]
+    }
+
+    /// A file system path without percent encoding or trailing slash: the compiler names documents
+    /// `<input folder>/<relative path>`, so diagnostics read `/…/Sources/Billing/Documents/x.md:12:3: error: …`.
+    static func plainPath(_ url: URL) -> String {
+        var path = url.path(percentEncoded: false)
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        return path
+    }
+
+    /// Every document under `directory`, recursively, in sorted path order — the same files the compiler
+    /// reads: regular files with a document extension; hidden files and folders skipped; symbolic links
+    /// followed only when they stay inside the folder.
+    static func findDocuments(in directory: URL) -> [URL] {
+        let root = directory.standardizedFileURL.resolvingSymlinksInPath()
+        let rootPath = root.path(percentEncoded: false)
+        guard let enumerator = FileManager.default.enumerator(
+            at: directory,
+            includingPropertiesForKeys: [.isRegularFileKey],
+            options: [.skipsHiddenFiles]
+        ) else { return [] }
+        var documents: [URL] = []
+        for case let url as URL in enumerator {
+            guard documentExtensions.contains(url.pathExtension.lowercased()) else { continue }
+            let resolved = url.resolvingSymlinksInPath()
+            guard (try? resolved.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true,
+                  resolved.path(percentEncoded: false).hasPrefix(rootPath.hasSuffix("/") ? rootPath : rootPath + "/")
+            else { continue }
+            documents.append(url)
+        }
+        return documents.sorted { $0.path(percentEncoded: false) < $1.path(percentEncoded: false) }
+    }
+
+    /// Whether the config file sets `accessLevel` (then the plugin leaves the choice to it). A file that
+    /// does not parse is passed on anyway: the compiler reports the error against it.
+    static func configMentionsAccessLevel(_ config: URL) -> Bool {
+        guard let data = try? Data(contentsOf: config),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return false }
+        return object["accessLevel"] != nil
+    }
+}

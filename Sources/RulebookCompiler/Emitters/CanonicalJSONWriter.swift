@@ -1,0 +1,232 @@
+/// A streaming writer of canonical JSON text, byte-stable from run to run.
+///
+/// Pretty style (files): two-space indentation, `"key": value`, every non-empty array and object
+/// spread over lines, `[]` / `{}` when empty. Compact style (data embedded in Swift): no whitespace at all.
+/// Strings are escaped per RFC 8259: `"` `\` and U+0000–U+001F (as `\n` `\t` `\r` `\b` `\f` or `\u00xx`);
+/// `/` and other Unicode are written as UTF-8. With `escapeInvisibles` (data embedded in Swift), every
+/// code point of `SwiftStringLiteral.mustEscape` — DEL, C1 controls, bidirectional controls, zero-width
+/// characters, U+2028, U+2029, U+FEFF… — is also written as `\uXXXX`.
+///
+/// The caller writes object keys in byte order (the model writers below do; `JSONValue` sorts).
+struct CanonicalJSONWriter {
+    enum Style { case pretty, compact }
+
+    private(set) var bytes: [UInt8] = []
+    let style: Style
+    let escapeInvisibles: Bool
+    /// For each open container: whether it has an element yet.
+    private var open: [Bool] = []
+    private var afterKey = false
+
+    init(style: Style = .pretty, escapeInvisibles: Bool = false, capacity: Int = 4096) {
+        self.style = style
+        self.escapeInvisibles = escapeInvisibles
+        bytes.reserveCapacity(capacity)
+    }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    // MARK: Structure
+
+    private mutating func newlineAndIndent() {
+        bytes.append(0x0A)
+        for _ in 0..<open.count {
+            bytes.append(0x20)
+            bytes.append(0x20)
+        }
+    }
+
+    /// Separator and indentation before a value in an array (or at the top level).
+    private mutating func beforeValue() {
+        if afterKey {
+            afterKey = false
+            return
+        }
+        guard !open.isEmpty else { return }
+        if open[open.count - 1] { bytes.append(0x2C) }
+        open[open.count - 1] = true
+        if style == .pretty { newlineAndIndent() }
+    }
+
+    mutating func beginObject() {
+        beforeValue()
+        bytes.append(0x7B)
+        open.append(false)
+    }
+
+    mutating func endObject() {
+        let hadElements = open.removeLast()
+        if hadElements && style == .pretty { newlineAndIndent() }
+        bytes.append(0x7D)
+    }
+
+    mutating func beginArray() {
+        beforeValue()
+        bytes.append(0x5B)
+        open.append(false)
+    }
+
+    mutating func endArray() {
+        let hadElements = open.removeLast()
+        if hadElements && style == .pretty { newlineAndIndent() }
+        bytes.append(0x5D)
+    }
+
+    mutating func key(_ name: String) {
+        if open[open.count - 1] { bytes.append(0x2C) }
+        open[open.count - 1] = true
+        if style == .pretty { newlineAndIndent() }
+        appendQuoted(name)
+        bytes.append(0x3A)
+        if style == .pretty { bytes.append(0x20) }
+        afterKey = true
+    }
+
+    // MARK: Scalars
+
+    mutating func string(_ value: String) {
+        beforeValue()
+        appendQuoted(value)
+    }
+
+    mutating func integer(_ value: Int) {
+        beforeValue()
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    mutating func bool(_ value: Bool) {
+        beforeValue()
+        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+    }
+
+    mutating func null() {
+        beforeValue()
+        bytes.append(contentsOf: "null".utf8)
+    }
+
+    mutating func stringArray(_ values: [String]) {
+        beginArray()
+        for value in values { string(value) }
+        endArray()
+    }
+
+    /// Appends a line feed between top-level values (JSON lines).
+    mutating func lineBreak() {
+        precondition(open.isEmpty, "line break inside a JSON value")
+        bytes.append(0x0A)
+    }
+
+    /// Ends the document with a newline (pretty style).
+    mutating func finishDocument() {
+        precondition(open.isEmpty, "unbalanced JSON containers")
+        if style == .pretty { bytes.append(0x0A) }
+    }
+
+    // MARK: Escaping
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private mutating func appendUnicodeEscape(_ value: UInt32) {
+        bytes.append(0x5C)
+        bytes.append(0x75)
+        bytes.append(Self.hexDigits[Int(value >> 12 & 0xF)])
+        bytes.append(Self.hexDigits[Int(value >> 8 & 0xF)])
+        bytes.append(Self.hexDigits[Int(value >> 4 & 0xF)])
+        bytes.append(Self.hexDigits[Int(value & 0xF)])
+    }
+
+    private mutating func appendQuoted(_ value: String) {
+        bytes.append(0x22)
+        var value = value
+        value.withUTF8 { source in
+            var runStart = 0
+            var index = 0
+            let count = source.count
+            while index < count {
+                let byte = source[index]
+                var escapeLength = 0
+                var scalar: UInt32 = 0
+                if byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                    escapeLength = 1
+                    scalar = UInt32(byte)
+                } else if escapeInvisibles && (byte == 0x7F || byte >= 0xC2) {
+                    (escapeLength, scalar) = Self.invisible(source, at: index)
+                }
+                if escapeLength == 0 {
+                    index += 1
+                    continue
+                }
+                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<index])) }
+                switch scalar {
+                case 0x22: bytes.append(0x5C); bytes.append(0x22)
+                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
+                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
+                case 0x0D: bytes.append(0x5C); bytes.append(0x72)
+                case 0x09: bytes.append(0x5C); bytes.append(0x74)
+                case 0x08: bytes.append(0x5C); bytes.append(0x62)
+                case 0x0C: bytes.append(0x5C); bytes.append(0x66)
+                default: appendUnicodeEscape(scalar)
+                }
+                index += escapeLength
+                runStart = index
+            }
+            if runStart < count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<count])) }
+        }
+        bytes.append(0x22)
+    }
+
+    /// If the UTF-8 sequence at `index` is a code point of `SwiftStringLiteral.mustEscape`, its length and
+    /// value; else `(0, 0)`. `source` is valid UTF-8 (it comes from a `String`).
+    private static func invisible(_ source: UnsafeBufferPointer<UInt8>, at index: Int) -> (Int, UInt32) {
+        let byte = source[index]
+        let length: Int
+        var value: UInt32
+        switch byte {
+        case 0x7F: return (1, 0x7F)
+        case 0xC2...0xDF: length = 2; value = UInt32(byte & 0x1F)
+        case 0xE0...0xEF: length = 3; value = UInt32(byte & 0x0F)
+        default: return (0, 0)  // ASCII, or four-byte sequences (none are escaped)
+        }
+        guard index + length <= source.count else { return (0, 0) }
+        for offset in 1..<length { value = value << 6 | UInt32(source[index + offset] & 0x3F) }
+        return SwiftStringLiteral.mustEscape(value) ? (length, value) : (0, 0)
+    }
+}
+
+/// A JSON value for documents built as trees (the schema); objects print their keys in byte order.
+indirect enum JSONValue: Sendable, Hashable {
+    case object([String: JSONValue])
+    case array([JSONValue])
+    case string(String)
+    case integer(Int)
+    case bool(Bool)
+    case null
+
+    func write(to writer: inout CanonicalJSONWriter) {
+        switch self {
+        case .object(let members):
+            writer.beginObject()
+            for key in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+                writer.key(key)
+                members[key]!.write(to: &writer)
+            }
+            writer.endObject()
+        case .array(let elements):
+            writer.beginArray()
+            for element in elements { element.write(to: &writer) }
+            writer.endArray()
+        case .string(let value): writer.string(value)
+        case .integer(let value): writer.integer(value)
+        case .bool(let value): writer.bool(value)
+        case .null: writer.null()
+        }
+    }
+
+    /// Pretty canonical text with a trailing newline.
+    var canonicalText: String {
+        var writer = CanonicalJSONWriter()
+        write(to: &writer)
+        writer.finishDocument()
+        return writer.text
+    }
+}

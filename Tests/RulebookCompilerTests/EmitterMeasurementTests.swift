@@ -1,0 +1,83 @@
+import Foundation
+import Rulebook
+@testable import RulebookCompiler
+import Testing
+
+/// Support for `Scripts/measure-swift-compile.sh`: with `RULEBOOK_MEASURE_OUT=DIR` and
+/// `RULEBOOK_MEASURE_COUNTS=100,1000,10000` the test writes the Swift emitted for that many records to
+/// `DIR/<count>/`: the records of `seeds/` compiled by the real pipeline, repeated under new codes and paths
+/// (`RULEBOOK_MEASURE_RECORDS=synthetic` uses `SyntheticRecords` instead). It always checks, on a smaller
+/// set, that the emitted data decodes back to the records.
+@Suite struct EmitterMeasurementTests {
+    static let seedsFolder = EmitterFixtures.fixturesFolder
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("seeds")
+
+    /// The records of the seed documents.
+    static func seedRecords() throws -> [CodeRecord] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: seedsFolder.path).sorted()
+        return names.filter { $0.hasSuffix(".md") || $0.hasSuffix(".txt") }.compactMap { name in
+            Pipeline.compile(fileAt: seedsFolder.appendingPathComponent(name), displayPath: "seeds/" + name).record
+        }
+    }
+
+    /// `count` records made from `seeds` in turn, each with its own code and document path.
+    static func seedLike(_ seeds: [CodeRecord], count: Int) -> [CodeRecord] {
+        (0..<count).map { number in
+            var record = seeds[number % seeds.count]
+            let path = "corpus/\(String(format: "%05d", number))-" + (record.source.path.split(separator: "/").last ?? "")
+            record.code = record.system == .cpt ? String(10000 + number) : "J" + String(format: "%05d", number)
+            func move(_ location: inout Rulebook.SourceLocation) { location.path = path }
+            move(&record.source)
+            for index in record.modifiers.indices { move(&record.modifiers[index].source) }
+            for index in record.payers.indices { move(&record.payers[index].source) }
+            for index in record.policyUpdates.indices { move(&record.policyUpdates[index].source) }
+            for index in record.examples.indices { move(&record.examples[index].source) }
+            for index in record.sections.indices { move(&record.sections[index].source) }
+            return record
+        }
+    }
+
+    /// The JSON-lines payload of an emitted `RulebookData.swift`, as the compiler would read the literal.
+    static func embeddedPayload(_ dataFile: String, name: String = "rulebookEmbeddedRecords") throws -> String {
+        let lines = dataFile.split(separator: "\n", omittingEmptySubsequences: false)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("private let \(name) = ") })
+        let opener = lines[start].dropFirst("private let \(name) = ".count)
+        let hashes = opener.prefix { $0 == "#" }
+        #expect(opener == hashes + "\"\"\"")
+        let end = try #require(lines[(start + 1)...].firstIndex { $0 == "\"\"\"" + hashes })
+        return lines[(start + 1)..<end].joined(separator: "\n")
+    }
+
+    @Test func emittedDataDecodesBackToTheRecords() throws {
+        let seeds = try Self.seedRecords()
+        try #require(seeds.count >= 10, "the seed documents should compile")
+        let records = Self.seedLike(seeds, count: 500) + SyntheticRecords.make(count: 500)
+        let clock = ContinuousClock()
+        var files: [GeneratedFile] = []
+        let emitTime = clock.measure { files = SwiftEmitter.emit(records, accessLevel: .public) }
+        let data = try #require(files.first { $0.path == "RulebookData.swift" })
+        let payload = try Self.embeddedPayload(data.contents)
+        var decoded: [CodeRecord] = []
+        let decodeTime = try clock.measure { decoded = try EmbeddedRuleData.decodeRecords(jsonLines: payload) }
+        let expected = JSONEmitter.canonicalOrder(records).map { records[$0] }
+        #expect(decoded == expected)
+        print("emit 1000 records: \(emitTime), decode (debug build): \(decodeTime), "
+            + "data file \(data.contents.utf8.count / 1024) KiB")
+
+        if let folder = ProcessInfo.processInfo.environment["RULEBOOK_MEASURE_OUT"] {
+            let counts = (ProcessInfo.processInfo.environment["RULEBOOK_MEASURE_COUNTS"] ?? "100,1000,10000")
+                .split(separator: ",").compactMap { Int($0) }
+            for count in counts {
+                let directory = URL(fileURLWithPath: folder).appendingPathComponent("\(count)")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let synthetic = ProcessInfo.processInfo.environment["RULEBOOK_MEASURE_RECORDS"] == "synthetic"
+                    ? SyntheticRecords.make(count: count) : Self.seedLike(seeds, count: count)
+                for file in SwiftEmitter.emit(synthetic, accessLevel: .public) {
+                    try Data(file.contents.utf8).write(to: directory.appendingPathComponent(file.path))
+                }
+                try Data(JSONEmitter.bundle(synthetic).utf8).write(to: directory.appendingPathComponent("bundle.json"))
+            }
+        }
+    }
+}
