@@ -46,28 +46,32 @@ func cpuMilliseconds() -> Double {  // all threads of the process
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
     return Double(time.tv_sec) * 1000 + Double(time.tv_nsec) / 1e6
 }
+func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
 let clock = ContinuousClock()
-// A typed constant: reads the index and decodes one record.
-let oneStart = clock.now
-let middle = GeneratedCodes.store.record(at: GeneratedCodes.store.count / 2)
-let one = clock.now - oneStart
-// RuleBook.generated: decodes every record.
-let cpuStart = cpuMilliseconds()
-let start = clock.now
-let book = RuleBook.generated
-let elapsed = clock.now - start
-let cpu = cpuMilliseconds() - cpuStart
-let (seconds, attoseconds) = elapsed.components
-let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
-guard book.code(middle.system, middle.code) == middle else { fatalError("lookup failed") }
-let oneMilliseconds = Double(one.components.seconds) * 1000 + Double(one.components.attoseconds) / 1e15
-print(book.codes.count, String(format: "%.0f/%.0f %.2f", milliseconds, cpu, oneMilliseconds))
+let cpu0 = cpuMilliseconds()
+let t0 = clock.now
+let book = RuleBook.generated                     // reads the index
+let t1 = clock.now
+let keys = GeneratedCodes.store.keys
+let looked = keys[keys.count / 2]
+guard let found = book.code(looked.system, looked.code) else { fatalError("lookup failed") }  // first lookup
+let t2 = clock.now
+let checked = keys[keys.count / 3]
+let findings = book.evaluate(ClaimLine(system: checked.system, code: checked.code, modifiers: ["50", "LT"], payer: "aetna"))
+let t3 = clock.now
+let cpuFirst = cpuMilliseconds() - cpu0
+let cpu4 = cpuMilliseconds()
+let all = book.codes                              // decodes everything
+let t5 = clock.now
+let cpuAll = cpuMilliseconds() - cpu4
+guard all.contains(found), !findings.isEmpty else { fatalError("inconsistent") }
+print(all.count, String(format: "%.2f+%.2f+%.2f=%.2f/%.2f %.0f/%.0f", ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t3 - t0), cpuFirst, ms(t5 - t3), cpuAll))
 EOF
 
 echo "debug compile: wall / CPU (user+sys) seconds, both files; data/rules: each file alone as primary file (CPU)"
-echo "load: first use of RuleBook.generated in a fresh process, wall / CPU milliseconds (runtime built -O);"
-echo "one: first use of one typed constant (index + one record), wall milliseconds"
-printf '%-7s %-9s %-9s %-19s %-13s %-9s %-11s %-8s %s\n' codes data-KiB rules-KiB "debug wall/CPU" "data/rules" "max-mem" "load ms" "one ms" "loaded"
+echo "first: RuleBook.generated + first code() + first evaluate() in a fresh process, wall ms each = total wall/CPU (runtime -O);"
+echo "all: then book.codes (decodes every record), wall/CPU ms"
+printf '%-7s %-9s %-9s %-19s %-13s %-9s %-34s %-9s %s\n' codes data-KiB rules-KiB "debug wall/CPU" "data/rules" "max-mem" "first ms" "all ms" "loaded"
 uptime
 for count in "${counts[@]}"; do
     dir="$work/gen/$count"
@@ -91,7 +95,7 @@ for count in "${counts[@]}"; do
     read -r _ data_cpu data_kb < "$build/data.time"
     read -r _ rules_cpu rules_kb < "$build/rules.time"
     max_kb=$(printf '%s\n' "$total_kb" "$data_kb" "$rules_kb" | sort -n | tail -1)
-    printf '%-7s %-9s %-9s %-19s %-13s %-9s %-11s %-8s %s\n' "$count" "$(( $(stat -c %s "$data") / 1024 ))" \
+    printf '%-7s %-9s %-9s %-19s %-13s %-9s %-34s %-9s %s\n' "$count" "$(( $(stat -c %s "$data") / 1024 ))" \
         "$(( $(stat -c %s "$rules") / 1024 ))" "${total_s}s/${total_cpu}s" "${data_cpu}s/${rules_cpu}s" \
         "$(( max_kb / 1024 ))MiB" "$load_ms" "$one_ms" "$loaded"
 done

@@ -14,7 +14,7 @@ extension GeneratedCodes {
 
 extension RuleBook {
     /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
-    public static let generated = RuleBook(records: GeneratedCodes.all)
+    public static let generated = RuleBook(embedded: GeneratedCodes.store)
 }
 
 /// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.

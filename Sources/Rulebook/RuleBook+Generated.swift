@@ -860,3 +860,112 @@ struct StringInternCache {
         return value
     }
 }
+
+/// The storage of `RuleBook(embedded:)`: lookups over an `EmbeddedRuleStore` that decode a record, and
+/// prepare its engine rules (`RecordRules`), the first time the record is asked for.
+///
+/// Creating it reads only the store's index: the key → position table is built from the systems and
+/// codes there. The first record of a key in `RuleBook.codes` order wins, as in `RuleBook(records:)`.
+/// Thread-safe: the caches are guarded by a lock that is never held while decoding; two threads asking
+/// for the same record at once may both decode it, and the first one stored is kept (they are equal).
+final class EmbeddedRuleBookStorage: @unchecked Sendable {
+    let store: EmbeddedRuleStore
+    /// Store positions in `RuleBook.codes` order (system, then code); nil when that is the store's order
+    /// (generated data is written sorted).
+    private let order: [Int]?
+    private let positions: RecordPositions
+    private let lock = NSLock()
+    /// Guarded by `lock`.
+    private var rulesCache: [RecordRules?]
+    /// Guarded by `lock`.
+    private var sortedCodes: [CodeRecord]?
+
+    init(_ store: EmbeddedRuleStore) {
+        self.store = store
+        let keys = store.keys
+        /// `RuleBook(records:)` order; ties (the same code twice) keep data order, as its stable sort does.
+        func precedes(_ a: Int, _ b: Int) -> Bool {
+            (keys[a].system.rawValue, keys[a].code, a) < (keys[b].system.rawValue, keys[b].code, b)
+        }
+        var sortedAlready = true
+        for position in keys.indices.dropFirst() where !precedes(position - 1, position) {
+            sortedAlready = false
+            break
+        }
+        let order: [Int]? = sortedAlready ? nil : keys.indices.sorted(by: precedes)
+        var positions = RecordPositions(capacity: keys.count)
+        if let order {
+            for position in order { positions.insertIfAbsent(keys[position].system, keys[position].code, position) }
+        } else {
+            for position in keys.indices { positions.insertIfAbsent(keys[position].system, keys[position].code, position) }
+        }
+        self.order = order
+        self.positions = positions
+        rulesCache = Array(repeating: nil, count: keys.count)
+    }
+
+    /// The record for a code, decoded on first use (the store keeps it).
+    func record(_ system: CodeSystem, _ code: String) -> CodeRecord? {
+        positions.position(system, code).map { store.record(at: $0) }
+    }
+
+    /// The engine rules for a code, prepared on first use and kept.
+    func rules(_ system: CodeSystem, _ code: String) -> RecordRules? {
+        guard let position = positions.position(system, code) else { return nil }
+        lock.lock()
+        if let rules = rulesCache[position] {
+            lock.unlock()
+            return rules
+        }
+        lock.unlock()
+        let prepared = RecordRules(store.record(at: position), precompute: true)
+        lock.lock()
+        defer { lock.unlock() }
+        if let rules = rulesCache[position] { return rules }
+        rulesCache[position] = prepared
+        return prepared
+    }
+
+    /// Every record in `RuleBook.codes` order, decoded once (in parallel) and kept.
+    var codes: [CodeRecord] {
+        lock.lock()
+        if let sortedCodes {
+            lock.unlock()
+            return sortedCodes
+        }
+        lock.unlock()
+        let all = store.allRecords()
+        let sorted = order.map { $0.map { all[$0] } } ?? all
+        lock.lock()
+        defer { lock.unlock() }
+        if let sortedCodes { return sortedCodes }
+        sortedCodes = sorted
+        return sorted
+    }
+}
+
+/// System + code → a position, with `RuleBook.Key`'s matching (code without case): codes of up to 7 ASCII
+/// bytes packed into an integer (`RuleIndex.matchingKey`), other codes by `RuleBook.Key`.
+struct RecordPositions: Sendable {
+    private var packed: [UInt64: Int] = [:]
+    private var other: [RuleBook.Key: Int] = [:]
+
+    init(capacity: Int) {
+        packed.reserveCapacity(capacity)
+    }
+
+    /// Records `position` for the code unless the code already has one.
+    mutating func insertIfAbsent(_ system: CodeSystem, _ code: String, _ position: Int) {
+        if let key = RuleIndex.matchingKey(system, code) {
+            if packed[key] == nil { packed[key] = position }
+        } else {
+            let key = RuleBook.Key(system, code)
+            if other[key] == nil { other[key] = position }
+        }
+    }
+
+    func position(_ system: CodeSystem, _ code: String) -> Int? {
+        if let key = RuleIndex.matchingKey(system, code) { return packed[key] }
+        return other.isEmpty ? nil : other[RuleBook.Key(system, code)]
+    }
+}

@@ -1,8 +1,9 @@
 import Foundation
 
 /// A set of compiled code records with lookup by system and code.
-/// Built from generated Swift (`RuleBook.generated` in a target that compiles `Generated/Swift`)
-/// or from a folder of JSON bundles (`RuleBook(bundlesAt:)`).
+/// Built from generated Swift (`RuleBook.generated` in a target that compiles `Generated/Swift`, which
+/// is `RuleBook(embedded:)`: records decoded one by one on first use), from records
+/// (`RuleBook(records:)`) or from a folder of JSON bundles (`RuleBook(bundlesAt:)`).
 public struct RuleBook: Sendable {
     /// Lookup key: system + code (code upper-cased).
     public struct Key: Hashable, Sendable {
@@ -14,11 +15,24 @@ public struct RuleBook: Sendable {
         }
     }
 
-    /// All records, sorted by system then code.
-    public let codes: [CodeRecord]
-    private let index: [Key: Int]
-    /// Precomputed lookups for `evaluate(_:)` (RuleEngine.swift).
-    let ruleIndex: RuleIndex
+    /// Where the records are: in memory, or in generated code and decoded when first used.
+    enum Storage: Sendable {
+        /// `init(records:)`: everything built at once.
+        case records(codes: [CodeRecord], index: [Key: Int], rules: RuleIndex)
+        /// `init(embedded:)`: decoded per record on first use.
+        case embedded(EmbeddedRuleBookStorage)
+    }
+
+    let storage: Storage
+
+    /// All records, sorted by system then code. For a book over generated code (`init(embedded:)`)
+    /// the first use decodes every record (in parallel), later uses return the same array.
+    public var codes: [CodeRecord] {
+        switch storage {
+        case .records(let codes, _, _): codes
+        case .embedded(let embedded): embedded.codes
+        }
+    }
 
     public init(records: [CodeRecord]) {
         let sorted = records.sorted { ($0.system.rawValue, $0.code) < ($1.system.rawValue, $1.code) }
@@ -27,17 +41,34 @@ public struct RuleBook: Sendable {
         for (offset, record) in sorted.enumerated() where index[Key(record.system, record.code)] == nil {
             index[Key(record.system, record.code)] = offset
         }
-        self.codes = sorted
-        self.index = index
-        self.ruleIndex = RuleIndex(sorted)
+        storage = .records(codes: sorted, index: index, rules: RuleIndex(sorted))
+    }
+
+    /// The records of generated code, decoded lazily: creating the book reads only the store's index
+    /// (system and code of each record); `code(_:_:)` and `evaluate(_:)` decode a record the first time
+    /// it is asked for; `codes` decodes them all. Lookups, `codes` and findings are the same as those of
+    /// `RuleBook(records: store.allRecords())`.
+    public init(embedded store: EmbeddedRuleStore) {
+        storage = .embedded(EmbeddedRuleBookStorage(store))
     }
 
     /// The record for a code, e.g. `book.code(.cpt, "27365")`.
     public func code(_ system: CodeSystem, _ code: String) -> CodeRecord? {
-        index[Key(system, code)].map { codes[$0] }
+        switch storage {
+        case .records(let codes, let index, _): index[Key(system, code)].map { codes[$0] }
+        case .embedded(let embedded): embedded.record(system, code)
+        }
     }
 
     public subscript(_ system: CodeSystem, _ code: String) -> CodeRecord? { self.code(system, code) }
+
+    /// The engine's view of the record for a code (see `RuleEngine.swift`); nil when the book has none.
+    func rules(_ system: CodeSystem, _ code: String) -> RecordRules? {
+        switch storage {
+        case .records(_, _, let rules): rules.rules(system, code)
+        case .embedded(let embedded): embedded.rules(system, code)
+        }
+    }
 }
 
 /// Why rules could not be loaded.

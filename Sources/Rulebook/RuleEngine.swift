@@ -20,7 +20,7 @@ extension RuleBook {
     /// - payer (when `line.payer` is set): `payer.prior-auth-required|conditional|unknown`,
     ///   `payer.not-covered`, `payer.coverage-conditional`.
     public func evaluate(_ line: ClaimLine) -> [Finding] {
-        ruleIndex.evaluate(line)
+        RuleEngineSupport.evaluate(line, rules: rules(line.system, line.code))
     }
 }
 
@@ -54,7 +54,7 @@ struct RuleIndex: Sendable {
         var other: [RuleBook.Key: RecordRules] = [:]
         packed.reserveCapacity(records.count)
         for record in records {
-            if let key = RuleIndex.key(record.system, record.code) {
+            if let key = RuleIndex.matchingKey(record.system, record.code) {
                 if packed[key] == nil { packed[key] = RecordRules(record, precompute: true) }
             } else if other[RuleBook.Key(record.system, record.code)] == nil {
                 other[RuleBook.Key(record.system, record.code)] = RecordRules(record, precompute: true)
@@ -65,12 +65,20 @@ struct RuleIndex: Sendable {
     }
 
     func rules(_ system: CodeSystem, _ code: String) -> RecordRules? {
-        if let key = RuleIndex.key(system, code) { return packed[key] }
+        if let key = RuleIndex.matchingKey(system, code) { return packed[key] }
         return other.isEmpty ? nil : other[RuleBook.Key(system, code)]
     }
 
     func evaluate(_ line: ClaimLine) -> [Finding] {
         RuleEngineSupport.evaluate(line, rules: rules(line.system, line.code))
+    }
+
+    /// `key(system, code)`, else the key of the upper-cased code when that packs (`ß1` → `SS1`): codes
+    /// match as `RuleBook.Key` matches them (without case), so lookups and the engine agree.
+    @inline(__always)
+    static func matchingKey(_ system: CodeSystem, _ code: String) -> UInt64? {
+        if let key = key(system, code) { return key }
+        return key(system, code.uppercased())
     }
 
     /// `system` + `code` as one integer: the code's bytes, upper-cased, left-aligned, and the system in

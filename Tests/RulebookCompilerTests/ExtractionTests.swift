@@ -172,3 +172,23 @@ func everyPayerNoteForm(_ path: String) throws {
         #expect(result.record?.code == "27365")
     }
 }
+
+/// A `Payer – text` line or `Payer: text` bullet naming another payer under a payer's heading is that
+/// payer's own statement, not part of the heading's note (found by the benchmark corpus check).
+@Test func otherPayersUnderAPayerHeadingKeepTheirOwnStatements() throws {
+    let text = """
+    # CPT 58525: Laparoscopic procedure
+
+    ## Payer Notes
+
+    ### Blue Cross Blue Shield
+
+    Prior authorization is not required.
+
+    - Cigna – Prior authorization is required.
+    - **Humana:** Prior authorization may be required when performed inpatient.
+    """
+    let record = try #require(Pipeline.compile(bytes: Array(text.utf8), path: "p.md").record)
+    let byID = Dictionary(uniqueKeysWithValues: record.payers.map { ($0.payer, $0.priorAuthorization) })
+    #expect(byID == ["bcbs": .notRequired, "cigna": .required, "humana": .conditional])
+}

@@ -137,7 +137,7 @@ public enum SwiftEmitter {
         printer.line()
         printer.block("extension RuleBook") { printer in
             printer.line("/// The generated rules, e.g. `RuleBook.generated.code(.cpt, \"27365\")`; built on first use.")
-            printer.line("\(access) static let generated = RuleBook(records: GeneratedCodes.all)")
+            printer.line("\(access) static let generated = RuleBook(embedded: GeneratedCodes.store)")
         }
         printer.line()
         var head = Array(printer.text.utf8)

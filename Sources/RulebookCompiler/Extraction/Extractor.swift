@@ -218,6 +218,8 @@ struct DocumentExtraction {
             return
         }
         if let heading = payerHeading {
+            // `Medicare – …` under another payer's heading is Medicare's own statement.
+            if readDashStatement(text, line: line.line, column: line.column, onlyOtherThan: statements[heading.statement].payer) { return }
             appendNotes(text, to: heading.statement)
             return
         }
@@ -248,6 +250,11 @@ struct DocumentExtraction {
         default:
             break
         }
+        if let heading = payerHeading, let other = options.payers.knownID(label), other != statements[heading.statement].payer {
+            // `Cigna: …` under another payer's heading is Cigna's own statement.
+            addStatement(payer: other, name: label, text: value, line: line, column: column)
+            return
+        }
         if let heading = payerHeading {
             if key.contains("auth") || key == "pa" {
                 merge(into: heading.statement, priorAuthorization: StatementClassifier.priorAuthorization(cell: value))
@@ -270,10 +277,14 @@ struct DocumentExtraction {
     }
 
     /// `UnitedHealthcare – text` / `Aetna - text` in a payer section (form c).
-    private mutating func readDashStatement(_ text: String, line: Int, column: Int) -> Bool {
+    private mutating func readDashStatement(_ text: String, line: Int, column: Int, onlyOtherThan current: String? = nil) -> Bool {
         for separator in [" – ", " — ", " - "] {
             guard let range = text.range(of: separator) else { continue }
             let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmedSpaces)
+            if let current {
+                // Under a payer's heading only a known, different payer name starts a new statement.
+                guard let other = options.payers.knownID(name), other != current else { continue }
+            }
             guard let payer = payerName(name, strict: false) else { continue }
             addStatement(payer: payer, name: name, text: String(text[range.upperBound...]).trimmedSpaces,
                          line: line, column: column)
@@ -289,8 +300,8 @@ struct DocumentExtraction {
     }
 
     private mutating func appendNotes(_ text: String, to index: Int, classify: Bool = true) {
-        let notes = statements[index].notes
-        statements[index].notes = notes.isEmpty ? text : notes + " " + text
+        // In place: building `notes + " " + text` each time was quadratic in the notes of one payer.
+        if statements[index].notes.isEmpty { statements[index].notes = text } else { statements[index].notes += " " + text }
         if classify {
             merge(into: index, priorAuthorization: StatementClassifier.priorAuthorization(text: text))
             merge(into: index, coverage: StatementClassifier.coverage(text: text))
@@ -448,8 +459,9 @@ struct DocumentExtraction {
 
     private mutating func keepUnplaced(_ text: String, line: Int) {
         let path = sectionPath
-        if let last = sections.last, last.heading == path, sections.count > 0 {
-            sections[sections.count - 1].text += "\n" + text
+        // Appends in place (no copy of `sections.last` alive): linear in the text, even in debug builds.
+        if let last = sections.indices.last, sections[last].heading == path {
+            sections[last].text += "\n" + text
         } else {
             sections.append(SectionText(heading: path, text: text, source: location(line)))
         }
@@ -520,13 +532,16 @@ struct DocumentExtraction {
         var order: [String] = []
         var merged: [String: PayerNote] = [:]
         var origins: [String: (pa: Int, coverage: Int)] = [:]
+        var appended: [String: Set<String>] = [:]
         for statement in statements + summaryPayers() {
-            guard var note = merged[statement.payer] else {
+            // Taken out of the dictionary so that appending to its notes does not copy them.
+            guard var note = merged.removeValue(forKey: statement.payer) else {
                 order.append(statement.payer)
                 merged[statement.payer] = PayerNote(payer: statement.payer, name: statement.name,
                                                     priorAuthorization: statement.priorAuthorization, coverage: statement.coverage,
                                                     notes: statement.notes, source: statement.source)
                 origins[statement.payer] = (statement.source.line, statement.source.line)
+                appended[statement.payer] = [statement.notes]
                 continue
             }
             let origin = origins[statement.payer]!
@@ -548,8 +563,12 @@ struct DocumentExtraction {
                                     "\(statement.name) coverage is '\(statement.coverage.rawValue)' here but '\(note.coverage.rawValue)' at \(document.path):\(origin.coverage)")
                 }
             }
-            if !statement.notes.isEmpty && !note.notes.contains(statement.notes) {
-                note.notes = note.notes.isEmpty ? statement.notes : note.notes + " " + statement.notes
+            // Notes already there are not repeated. The substring search is limited to notes of up to 4 KB
+            // (a payer table of 100,000 rows made it quadratic); beyond, only exact repeats are dropped.
+            if !statement.notes.isEmpty && !appended[statement.payer, default: []].contains(statement.notes)
+                && !(note.notes.utf8.count <= 4096 && note.notes.contains(statement.notes)) {
+                if note.notes.isEmpty { note.notes = statement.notes } else { note.notes += " " + statement.notes }
+                appended[statement.payer, default: []].insert(statement.notes)
             }
             merged[statement.payer] = note
         }
