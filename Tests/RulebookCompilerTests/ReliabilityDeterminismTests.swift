@@ -5,30 +5,14 @@ import Testing
 /// Helpers of the reliability tests: the real `rulebook` process with a chosen environment and
 /// working folder, folder snapshots, scratch folders.
 enum Reliability {
-    struct Run {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Run = RulebookProcess.Output
 
     /// Runs `.build/debug/rulebook` with exactly `environment` (plus PATH) in `directory`.
     static func rulebook(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = RulebookProcess.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
+        // A minimal environment, so only what a test sets (locale, time zone) differs between runs.
         var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
         env.merge(environment) { $1 }
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                   stderr: String(decoding: errData, as: UTF8.self))
+        return try RulebookProcess.run(arguments, in: directory, environment: env)
     }
 
     /// Every regular file under `folder` (relative path → bytes), symlinks not followed.

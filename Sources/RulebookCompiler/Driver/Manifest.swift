@@ -63,14 +63,11 @@ public struct Manifest: Sendable, Hashable {
         self.inputs = inputs
     }
 
-    /// Byte-stable JSON: keys sorted by their UTF-8 bytes, two-space indentation, `\n` line ends.
+    /// Byte-stable JSON (the canonical writer: keys sorted by their UTF-8 bytes, two-space indentation).
     public func encoded() -> [UInt8] {
-        var out = "{\n"
-        out += "  \"files\": " + Self.encodeObject(files) + ",\n"
-        out += "  \"inputs\": " + Self.encodeObject(inputs) + ",\n"
-        out += "  \"version\": \(version)\n"
-        out += "}\n"
-        return Array(out.utf8)
+        func object(_ dictionary: [String: String]) -> JSONValue { .object(dictionary.mapValues(JSONValue.string)) }
+        return Array(JSONValue.object(["files": object(files), "inputs": object(inputs), "version": .integer(version)])
+            .canonicalText.utf8)
     }
 
     /// Parses a manifest; nil when the bytes are not a manifest (then the writer owns no old files).
@@ -80,34 +77,5 @@ public struct Manifest: Sendable, Hashable {
         let version = (object["version"] as? NSNumber)?.intValue ?? 0
         let inputs = object["inputs"] as? [String: String] ?? [:]
         return Manifest(files: files, inputs: inputs, version: version)
-    }
-
-    static func encodeObject(_ dictionary: [String: String]) -> String {
-        if dictionary.isEmpty { return "{}" }
-        let keys = dictionary.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        var out = "{\n"
-        for (index, key) in keys.enumerated() {
-            out += "    " + encodeString(key) + ": " + encodeString(dictionary[key]!)
-            out += index == keys.count - 1 ? "\n" : ",\n"
-        }
-        return out + "  }"
-    }
-
-    static func encodeString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x2028...0x2029).contains(scalar.value):
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

@@ -121,7 +121,7 @@ public enum JSONEmitter {
             while sanitized.last == 0x2D { sanitized.removeLast() }
             base = system + "-"
             if !sanitized.isEmpty { base += String(decoding: sanitized, as: UTF8.self) + "-" }
-            base += fnv1aHex(code)
+            base += String(ContentHash.hex(code).prefix(8))
         }
         if reservedNames.contains(base.uppercased()) { base += "-x" }
         return base + ".json"
@@ -158,17 +158,6 @@ public enum JSONEmitter {
         }
         return names
     }()
-
-    /// 32-bit FNV-1a of the UTF-8 bytes, 8 lower-case hex digits.
-    static func fnv1aHex(_ text: String) -> String {
-        var hash: UInt32 = 0x811C_9DC5
-        for byte in text.utf8 {
-            hash ^= UInt32(byte)
-            hash = hash &* 0x0100_0193
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
-    }
 
     // MARK: Ordering
 
