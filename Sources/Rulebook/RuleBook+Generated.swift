@@ -126,37 +126,123 @@ public enum EmbeddedRuleData {
 /// The records embedded in generated Swift, decoded one by one when first asked for.
 ///
 /// Generated code holds the records as JSON lines plus a small index (system, code, byte range of each
-/// line). Creating the store reads only the index — milliseconds for 10,000 codes — and a record is decoded
-/// (about ten microseconds) the first time it is used, then kept. ``allRecords()`` decodes the rest at once,
-/// on several threads. Thread-safe.
+/// line), in one or more shards (one per data file, see ``EmbeddedShards``). Creating the store reads only
+/// the indexes — milliseconds for 10,000 codes — and a record is decoded (about ten microseconds) the first
+/// time it is used, then kept. ``allRecords()`` decodes the rest at once, on several threads. Thread-safe.
+///
+/// Positions (``keys``, ``record(at:)``, ``allRecords()``): with one shard, the order of its data; with
+/// several, sorted by system and code (UTF-8 byte order), records with equal system and code in shard
+/// order — for generated code, whose shards are each sorted, the same order as one shard of all records.
 public final class EmbeddedRuleStore: @unchecked Sendable {
-    /// System and code of each record, in the order of the data.
+    /// The text of one generated data file: the records as JSON lines and their index.
+    public struct Shard: Sendable {
+        let payload: String
+        let index: String
+
+        /// - Parameters:
+        ///   - payload: the records, one JSON object per line.
+        ///   - index: one line per record, `["CPT","27365",offset,length]`, offsets in UTF-8 bytes of `payload`.
+        ///   - format: `RulebookFormatVersion1.self`; ties generated code to this runtime's format.
+        public init(jsonLines payload: String, index: String, format: RulebookFormatVersion1.Type) {
+            self.payload = payload
+            self.index = index
+        }
+    }
+
+    /// System and code of each record, by position.
     public let keys: [(system: CodeSystem, code: String)]
-    private let payload: String
+    private let payloads: [String]
+    /// By position: the shard holding the record and the byte range of its line there.
+    private let shardOfPosition: [Int32]
     private let ranges: [Range<Int>]
+    /// The position of each shard's first record in shard order (`flat = firstFlat[shard] + local`).
+    private let firstFlat: [Int]
+    /// Flat (shard order) → position; nil when they are the same (one shard).
+    private let positionOfFlat: [Int]?
     private let lock = NSLock()
     private var cache: [CodeRecord?]
     private var everything: [CodeRecord]?
 
-    /// - Parameters:
-    ///   - payload: the records, one JSON object per line.
-    ///   - index: one line per record, `["CPT","27365",offset,length]`, offsets in UTF-8 bytes of `payload`.
-    ///   - format: `RulebookFormatVersion1.self`.
-    /// Stops the program when the index does not fit the payload (generated files edited by hand).
-    public init(jsonLines payload: String, index: String, format: RulebookFormatVersion1.Type) {
-        do {
-            (keys, ranges) = try Self.readIndex(index, payloadCount: payload.utf8.count)
-        } catch {
-            fatalError("Rulebook: the generated rule index cannot be read (\(error.message)); "
-                + "run `rulebook generate` again instead of editing generated files")
+    /// One shard. Stops the program when the index does not fit the payload (generated files edited by hand).
+    public convenience init(jsonLines payload: String, index: String, format: RulebookFormatVersion1.Type) {
+        self.init(shards: [Shard(jsonLines: payload, index: index, format: format)], format: format)
+    }
+
+    /// The records of several shards (in any order; see the type's note on positions). Reads every index.
+    /// Stops the program when an index does not fit its payload (generated files edited by hand).
+    public init(shards: [Shard], format: RulebookFormatVersion1.Type) {
+        var flatKeys: [(system: CodeSystem, code: String)] = []
+        var flatRanges: [Range<Int>] = []
+        var flatShards: [Int32] = []
+        var firstFlat: [Int] = []
+        for (number, shard) in shards.enumerated() {
+            let keys: [(system: CodeSystem, code: String)], ranges: [Range<Int>]
+            do {
+                (keys, ranges) = try Self.readIndex(shard.index, payloadCount: shard.payload.utf8.count)
+            } catch {
+                fatalError("Rulebook: the generated rule index\(shards.count > 1 ? " of shard \(number)" : "") cannot be read "
+                    + "(\(error.message)); run `rulebook generate` again instead of editing generated files")
+            }
+            firstFlat.append(flatKeys.count)
+            if shards.count == 1 {
+                flatKeys = keys
+                flatRanges = ranges
+                flatShards = Array(repeating: 0, count: keys.count)
+            } else {
+                flatKeys += keys
+                flatRanges += ranges
+                flatShards += repeatElement(Int32(number), count: keys.count)
+            }
         }
-        self.payload = payload
+        payloads = shards.map(\.payload)
+        self.firstFlat = firstFlat
+        if shards.count <= 1 {
+            keys = flatKeys
+            ranges = flatRanges
+            shardOfPosition = flatShards
+            positionOfFlat = nil
+        } else {
+            let order = Self.sortedOrder(flatKeys)
+            keys = order.map { flatKeys[$0] }
+            ranges = order.map { flatRanges[$0] }
+            shardOfPosition = order.map { flatShards[$0] }
+            var positionOfFlat = [Int](repeating: 0, count: order.count)
+            for (position, flat) in order.enumerated() { positionOfFlat[flat] = position }
+            self.positionOfFlat = positionOfFlat
+        }
         cache = Array(repeating: nil, count: keys.count)
+    }
+
+    /// Flat positions sorted by system, code (byte order), flat position. Codes compare first by a packed
+    /// prefix (system, then the code's first 7 bytes), so most comparisons are one integer comparison.
+    static func sortedOrder(_ keys: [(system: CodeSystem, code: String)]) -> [Int] {
+        let systems = CodeSystem.allCases.sorted { $0.rawValue.utf8.lexicographicallyPrecedes($1.rawValue.utf8) }
+        let rank = Dictionary(uniqueKeysWithValues: systems.enumerated().map { ($1, UInt64($0)) })
+        let prefixes = keys.map { key -> UInt64 in
+            var packed = rank[key.system]! << 56
+            var shift: UInt64 = 48
+            for byte in key.code.utf8.prefix(7) {
+                packed |= UInt64(byte) << shift
+                shift &-= 8
+            }
+            return packed
+        }
+        return keys.indices.sorted { a, b in
+            if prefixes[a] != prefixes[b] { return prefixes[a] < prefixes[b] }
+            // Equal prefixes: the same system; the codes' bytes decide (not String's canonical equivalence).
+            if !keys[a].code.utf8.elementsEqual(keys[b].code.utf8) {
+                return keys[a].code.utf8.lexicographicallyPrecedes(keys[b].code.utf8)
+            }
+            return a < b
+        }
     }
 
     public var count: Int { keys.count }
 
-    /// The record at `position` (in data order), decoded on first use.
+    /// The number of shards.
+    public var shardCount: Int { payloads.count }
+
+    /// The record at `position`, decoded on first use.
     public func record(at position: Int) -> CodeRecord {
         lock.lock()
         if let record = everything?[position] ?? cache[position] {
@@ -171,7 +257,14 @@ public final class EmbeddedRuleStore: @unchecked Sendable {
         return record
     }
 
-    /// Every record, in data order (decoded once, in parallel, then kept).
+    /// The record on line `index` of shard `shard` (what a typed constant in a generated data file names),
+    /// decoded on first use.
+    public func record(shard: Int, at index: Int) -> CodeRecord {
+        let flat = firstFlat[shard] + index
+        return record(at: positionOfFlat?[flat] ?? flat)
+    }
+
+    /// Every record, by position (decoded once, in parallel, then kept).
     public func allRecords() -> [CodeRecord] {
         lock.lock()
         if let everything {
@@ -179,7 +272,34 @@ public final class EmbeddedRuleStore: @unchecked Sendable {
             return everything
         }
         lock.unlock()
-        let records = EmbeddedRuleData.records(jsonLines: payload, format: RulebookFormatVersion1.self)
+        let records: [CodeRecord]
+        if payloads.count == 1 {
+            records = EmbeddedRuleData.records(jsonLines: payloads[0], format: RulebookFormatVersion1.self)
+        } else {
+            // Shards decoded on all cores, each into its own slot, then put in position order.
+            var decoded = [[CodeRecord]](repeating: [], count: payloads.count)
+            decoded.withUnsafeMutableBufferPointer { slots in
+                let shared = UncheckedSendable((slots, payloads))
+                DispatchQueue.concurrentPerform(iterations: payloads.count) { shard in
+                    shared.value.0[shard] = EmbeddedRuleData.records(jsonLines: shared.value.1[shard],
+                                                                    format: RulebookFormatVersion1.self)
+                }
+            }
+            var flat: [CodeRecord] = []
+            flat.reserveCapacity(keys.count)
+            for shard in decoded.indices {
+                flat += decoded[shard]
+                decoded[shard] = []
+            }
+            precondition(flat.count == keys.count, "Rulebook: generated index and data disagree")
+            if let positionOfFlat {
+                var slots = [CodeRecord?](repeating: nil, count: flat.count)
+                for (flatPosition, record) in flat.enumerated() { slots[positionOfFlat[flatPosition]] = record }
+                records = slots.map { $0! }
+            } else {
+                records = flat
+            }
+        }
         precondition(records.count == keys.count, "Rulebook: generated index and data disagree")
         lock.lock()
         everything = records
@@ -189,7 +309,7 @@ public final class EmbeddedRuleStore: @unchecked Sendable {
     }
 
     private func decode(_ position: Int) -> CodeRecord {
-        var text = payload
+        var text = payloads[Int(shardOfPosition[position])]
         let range = ranges[position]
         let result: Result<CodeRecord, JSONReader.Failure> = text.withUTF8 { bytes in
             var reader = JSONReader(UnsafeBufferPointer(rebasing: bytes[range]))
