@@ -3,18 +3,333 @@
 
 import Rulebook
 
+/// The 15 generated records of this file and their typed constants.
 extension GeneratedCodes {
-    /// The 15 generated records, sorted by system and code, each decoded on first use.
-    public static let store = EmbeddedRuleStore(
+    /// This file's records for `store`: JSON lines, decoded one by one on first use.
+    internal static let shard000 = EmbeddedRuleStore.Shard(
         jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
 
-    /// Every generated code record, sorted by system and code (all decoded at the first call).
-    public static var all: [CodeRecord] { store.allRecords() }
-}
+    /// One function for all constants: a debug build compiles a call much faster than an expression.
+    private static func record(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
 
-extension RuleBook {
-    /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
-    public static let generated = RuleBook(embedded: GeneratedCodes.store)
+    /// CPT 0275T: Percutaneous laminotomy/laminectomy (interlaminar approach) for decompression of neural elements, lumbar
+    ///
+    /// Source: seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md:2
+    ///
+    /// Effective: 2027-01-01
+    ///
+    /// Modifiers:
+    /// - Q0: line 32 (Coding Specifications)
+    /// - Q1: line 33 (Coding Specifications)
+    /// - GA: line 34 (Coding Specifications)
+    /// - GZ: line 35 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization unknown, notCovered): line 39 (Payer-Specific Considerations > Aetna)
+    /// - bcbs (prior authorization unknown, notCovered): line 43 (Payer-Specific Considerations > Blue Cross Blue Shield)
+    /// - cigna (prior authorization unknown, notCovered): line 48 (Payer-Specific Considerations > Cigna)
+    /// - unitedhealthcare (prior authorization unknown, unknown): line 52 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicare (prior authorization notRequired, conditional): line 56 (Payer-Specific Considerations > Medicare)
+    /// - humana (prior authorization required, conditional): line 60 (Payer-Specific Considerations > Humana)
+    public static var cpt0275T: CodeRecord { record(0) }
+
+    /// CPT 27365: Excision of Tumor, Femur or Knee
+    ///
+    /// Source: seeds/000_9b8beb7daa9829c1.txt:2
+    ///
+    /// Modifiers:
+    /// - 26: line 18 (Coding Specifications)
+    /// - 50: line 19 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization unknown, unknown): line 4
+    /// - bcbs (prior authorization unknown, unknown): line 4
+    /// - cigna (prior authorization unknown, unknown): line 4
+    /// - unitedhealthcare (prior authorization unknown, unknown): line 4
+    /// - medicare (prior authorization unknown, unknown): line 4
+    public static var cpt27365: CodeRecord { record(1) }
+
+    /// CPT 27447: Total Knee Arthroplasty
+    ///
+    /// Source: seeds/001_cpt-27447-total-knee-arthroplasty.md:1
+    ///
+    /// Modifiers:
+    /// - RT: line 26 (Coding Specifications)
+    /// - LT: line 27 (Coding Specifications)
+    /// - 50: line 28 (Coding Specifications)
+    /// - 22: line 29 (Coding Specifications)
+    /// - 62: line 30 (Coding Specifications)
+    /// - 80: line 31 (Coding Specifications)
+    /// - AS: line 32 (Coding Specifications)
+    /// - 78: line 33 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization required, covered): line 37 (Payer-Specific Considerations > Aetna)
+    /// - bcbs (prior authorization conditional, unknown): line 41 (Payer-Specific Considerations > Blue Cross Blue Shield)
+    /// - cigna (prior authorization conditional, covered): line 45 (Payer-Specific Considerations > Cigna)
+    /// - unitedhealthcare (prior authorization required, unknown): line 49 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicare (prior authorization notRequired, covered): line 53 (Payer-Specific Considerations > Medicare)
+    public static var cpt27447: CodeRecord { record(2) }
+
+    /// CPT 29881: Arthroscopy, Knee, Surgical; with Meniscectomy, Medial or Lateral
+    ///
+    /// Source: seeds/002_cpt-29881-knee-arthroscopy-meniscectomy.txt:2
+    ///
+    /// Modifiers:
+    /// - RT: line 19 (Coding Specifications)
+    /// - LT: line 20 (Coding Specifications)
+    /// - 51: line 21 (Coding Specifications)
+    /// - 59: line 22 (Coding Specifications)
+    /// - XS: line 23 (Coding Specifications)
+    /// - 79: line 24 (Coding Specifications)
+    /// - 80: line 25 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization required, conditional): line 30 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization conditional, covered): line 31 (Payer-Specific Considerations)
+    /// - cigna (prior authorization notRequired, covered): line 32 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization required, covered): line 33 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 34 (Payer-Specific Considerations)
+    /// - humana (prior authorization unknown, unknown): line 35 (Payer-Specific Considerations)
+    public static var cpt29881: CodeRecord { record(3) }
+
+    /// CPT 45378: Colonoscopy, Flexible; Diagnostic
+    ///
+    /// Source: seeds/007_cpt-45378-colonoscopy-diagnostic.txt:1
+    ///
+    /// Modifiers:
+    /// - 33: line 16 (Coding Specifications)
+    /// - PT: line 17 (Coding Specifications)
+    /// - 53: line 18 (Coding Specifications)
+    /// - 52: line 19 (Coding Specifications)
+    /// - 73: line 20 (Coding Specifications)
+    /// - 74: line 21 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization notRequired, covered): line 24 (Payer Notes)
+    /// - bcbs (prior authorization notRequired, covered): line 25 (Payer Notes)
+    /// - cigna (prior authorization notRequired, covered): line 26 (Payer Notes)
+    /// - unitedhealthcare (prior authorization conditional, unknown): line 27 (Payer Notes)
+    /// - medicare (prior authorization notRequired, covered): line 28 (Payer Notes)
+    /// - medicaid (prior authorization conditional, unknown): line 29 (Payer Notes)
+    public static var cpt45378: CodeRecord { record(4) }
+
+    /// CPT 64483: Transforaminal Epidural Injection, Lumbar or Sacral, Single Level
+    ///
+    /// Source: seeds/004_cpt-64483-transforaminal-epidural-injection-lumbar.md:1
+    ///
+    /// Modifiers:
+    /// - RT: line 26 (Coding Specifications)
+    /// - LT: line 27 (Coding Specifications)
+    /// - 50: line 28 (Coding Specifications)
+    /// - XS: line 29 (Coding Specifications)
+    /// - 76: line 30 (Coding Specifications)
+    /// - GA: line 31 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization required, conditional): line 37 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization conditional, covered): line 38 (Payer-Specific Considerations)
+    /// - cigna (prior authorization required, conditional): line 39 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization required, covered): line 40 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 41 (Payer-Specific Considerations)
+    /// - kaiser-permanente (prior authorization unknown, unknown): line 42 (Payer-Specific Considerations)
+    public static var cpt64483: CodeRecord { record(5) }
+
+    /// CPT 70553: MRI Brain without Contrast, Followed by Contrast and Further Sequences
+    ///
+    /// Source: seeds/006_cpt-70553-mri-brain-without-and-with-contrast.md:1
+    ///
+    /// Modifiers:
+    /// - 26: line 24 (Coding Specifications)
+    /// - TC: line 25 (Coding Specifications)
+    /// - 76: line 26 (Coding Specifications)
+    /// - 77: line 27 (Coding Specifications)
+    /// - 59: line 28 (Coding Specifications)
+    /// - GA: line 29 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization required, covered): line 33 (Payer Policies)
+    /// - bcbs (prior authorization conditional, unknown): line 34 (Payer Policies)
+    /// - cigna (prior authorization required, covered): line 35 (Payer Policies)
+    /// - unitedhealthcare (prior authorization required, unknown): line 36 (Payer Policies)
+    /// - medicare (prior authorization notRequired, covered): line 37 (Payer Policies)
+    /// - humana (prior authorization conditional, unknown): line 38 (Payer Policies)
+    public static var cpt70553: CodeRecord { record(6) }
+
+    /// CPT 93000: Electrocardiogram, Routine ECG with at Least 12 Leads; with Interpretation and Report
+    ///
+    /// Source: seeds/005_cpt-93000-electrocardiogram-complete.txt:2
+    ///
+    /// Modifiers:
+    /// - 76: line 18 (Coding Specifications)
+    /// - 77: line 19 (Coding Specifications)
+    /// - 59: line 20 (Coding Specifications)
+    /// - XU: line 21 (Coding Specifications)
+    /// - GA: line 22 (Coding Specifications)
+    /// - GY: line 23 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization notRequired, covered): line 26 (Payer-Specific Considerations > Aetna)
+    /// - bcbs (prior authorization notRequired, conditional): line 28 (Payer-Specific Considerations > Blue Cross)
+    /// - cigna (prior authorization notRequired, covered): line 30 (Payer-Specific Considerations > Cigna)
+    /// - unitedhealthcare (prior authorization notRequired, covered): line 32 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicare (prior authorization notRequired, covered): line 34 (Payer-Specific Considerations > Medicare)
+    /// - humana (prior authorization unknown, unknown): line 36 (Payer-Specific Considerations > Humana)
+    public static var cpt93000: CodeRecord { record(7) }
+
+    /// CPT 99213: Office or Other Outpatient Visit, Established Patient, Low Medical Decision Making
+    ///
+    /// Source: seeds/003_cpt-99213-office-visit-established-patient.txt:1
+    ///
+    /// Modifiers:
+    /// - 25: line 16 (Coding Specifications)
+    /// - 24: line 17 (Coding Specifications)
+    /// - 57: line 18 (Coding Specifications)
+    /// - 95: line 19 (Coding Specifications)
+    /// - 93: line 20 (Coding Specifications)
+    /// - GC: line 21 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization notRequired, covered): line 24 (Payer Notes)
+    /// - bcbs (prior authorization notRequired, unknown): line 25 (Payer Notes)
+    /// - cigna (prior authorization notRequired, covered): line 26 (Payer Notes)
+    /// - unitedhealthcare (prior authorization notRequired, covered): line 27 (Payer Notes)
+    /// - medicare (prior authorization notRequired, covered): line 28 (Payer Notes)
+    /// - medicaid (prior authorization conditional, covered): line 29 (Payer Notes)
+    /// - humana (prior authorization unknown, unknown): line 30 (Payer Notes)
+    public static var cpt99213: CodeRecord { record(8) }
+
+    /// HCPCS A0428: Ambulance service, basic life support, non-emergency transport (BLS)
+    ///
+    /// Source: seeds/013_hcpcs-A0428-ambulance-bls-non-emergency.md:2
+    ///
+    /// Effective: 2025-07-01
+    ///
+    /// Modifiers:
+    /// - RH: line 32 (Coding Specifications)
+    /// - HR: line 33 (Coding Specifications)
+    /// - RJ: line 34 (Coding Specifications)
+    /// - JR: line 35 (Coding Specifications)
+    /// - NH: line 36 (Coding Specifications)
+    /// - QM: line 37 (Coding Specifications)
+    /// - QN: line 38 (Coding Specifications)
+    /// - GY: line 39 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - medicare (prior authorization conditional, conditional): line 43 (Payer-Specific Considerations > Medicare)
+    /// - aetna (prior authorization required, covered): line 47 (Payer-Specific Considerations > Aetna)
+    /// - unitedhealthcare (prior authorization required, covered): line 51 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicaid (prior authorization unknown, unknown): line 56 (Payer-Specific Considerations > Medicaid)
+    /// - humana (prior authorization notRequired, covered): line 60 (Payer-Specific Considerations > Humana)
+    public static var hcpcsA0428: CodeRecord { record(9) }
+
+    /// HCPCS E0114: Crutches, underarm, other than wood, adjustable or fixed, pair, with pads, tips and handgrips
+    ///
+    /// Source: seeds/011_hcpcs-E0114-crutches-underarm.md:2
+    ///
+    /// Effective: 2024-10-01
+    ///
+    /// Modifiers:
+    /// - NU: line 31 (Coding Specifications)
+    /// - RR: line 32 (Coding Specifications)
+    /// - UE: line 33 (Coding Specifications)
+    /// - LL: line 34 (Coding Specifications)
+    /// - GA: line 35 (Coding Specifications)
+    /// - GZ: line 36 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization notRequired, covered): line 42 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization notRequired, covered): line 43 (Payer-Specific Considerations)
+    /// - cigna (prior authorization notRequired, covered): line 44 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization unknown, covered): line 45 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 46 (Payer-Specific Considerations)
+    /// - medicaid (prior authorization conditional, covered): line 47 (Payer-Specific Considerations)
+    /// - humana (prior authorization unknown, unknown): line 48 (Payer-Specific Considerations)
+    public static var hcpcsE0114: CodeRecord { record(10) }
+
+    /// HCPCS G0283: Electrical stimulation (unattended), to one or more areas for indication(s) other than wound care, as part of a therapy plan of care
+    ///
+    /// Source: seeds/009_hcpcs-G0283-electrical-stimulation-unattended.md:2
+    ///
+    /// Effective: 2025-01-01
+    ///
+    /// Modifiers:
+    /// - GP: line 31 (Coding Specifications)
+    /// - GO: line 32 (Coding Specifications)
+    /// - GN: line 33 (Coding Specifications)
+    /// - KX: line 34 (Coding Specifications)
+    /// - CQ: line 35 (Coding Specifications)
+    /// - CO: line 36 (Coding Specifications)
+    /// - 59: line 37 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization notRequired, covered): line 41 (Payer Notes)
+    /// - bcbs (prior authorization conditional, unknown): line 43 (Payer Notes)
+    /// - cigna (prior authorization conditional, unknown): line 45 (Payer Notes)
+    /// - unitedhealthcare (prior authorization conditional, unknown): line 47 (Payer Notes)
+    /// - medicare (prior authorization notRequired, covered): line 49 (Payer Notes)
+    /// - humana (prior authorization required, unknown): line 51 (Payer Notes)
+    public static var hcpcsG0283: CodeRecord { record(11) }
+
+    /// HCPCS J1745: Injection, Infliximab, Excludes Biosimilar, 10 mg
+    ///
+    /// Source: seeds/010_hcpcs-J1745-infliximab-10mg.txt:2
+    ///
+    /// Modifiers:
+    /// - JW: line 16 (Coding Specifications)
+    /// - JZ: line 17 (Coding Specifications)
+    /// - TB: line 18 (Coding Specifications)
+    /// - JG: line 19 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization required, conditional): line 24 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization conditional, covered): line 25 (Payer-Specific Considerations)
+    /// - cigna (prior authorization required, conditional): line 26 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization required, notCovered): line 27 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 28 (Payer-Specific Considerations)
+    /// - medicaid (prior authorization unknown, unknown): line 29 (Payer-Specific Considerations)
+    public static var hcpcsJ1745: CodeRecord { record(12) }
+
+    /// HCPCS L3000: Foot Insert, Removable, Molded to Patient Model, UCB Type, Berkeley Shell, Each
+    ///
+    /// Source: seeds/012_hcpcs-L3000-foot-insert-ucb-berkeley-shell.txt:1
+    ///
+    /// Modifiers:
+    /// - RT: line 15 (Coding Specifications)
+    /// - LT: line 16 (Coding Specifications)
+    /// - NU: line 17 (Coding Specifications)
+    /// - KX: line 18 (Coding Specifications)
+    /// - GY: line 19 (Coding Specifications)
+    /// - GA: line 20 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization notRequired, conditional): line 23 (Payer-Specific Considerations > Aetna)
+    /// - bcbs (prior authorization conditional, unknown): line 25 (Payer-Specific Considerations > Blue Cross Blue Shield)
+    /// - cigna (prior authorization notRequired, covered): line 27 (Payer-Specific Considerations > Cigna)
+    /// - unitedhealthcare (prior authorization unknown, unknown): line 29 (Payer-Specific Considerations > UnitedHealthcare)
+    /// - medicare (prior authorization notRequired, notCovered): line 31 (Payer-Specific Considerations > Medicare)
+    /// - highmark (prior authorization required, covered): line 33 (Payer-Specific Considerations > Highmark)
+    public static var hcpcsL3000: CodeRecord { record(13) }
+
+    /// HCPCS Q4101: Apligraf, per Square Centimeter
+    ///
+    /// Source: seeds/014_hcpcs-Q4101-apligraf-skin-substitute.txt:2
+    ///
+    /// Modifiers:
+    /// - JW: line 18 (Coding Specifications)
+    /// - JZ: line 19 (Coding Specifications)
+    /// - RT: line 20 (Coding Specifications)
+    /// - LT: line 21 (Coding Specifications)
+    /// - KX: line 22 (Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization required, conditional): line 27 (Payer-Specific Considerations)
+    /// - bcbs (prior authorization conditional, conditional): line 28 (Payer-Specific Considerations)
+    /// - cigna (prior authorization required, covered): line 29 (Payer-Specific Considerations)
+    /// - unitedhealthcare (prior authorization required, conditional): line 30 (Payer-Specific Considerations)
+    /// - medicare (prior authorization notRequired, covered): line 31 (Payer-Specific Considerations)
+    /// - humana (prior authorization unknown, unknown): line 32 (Payer-Specific Considerations)
+    public static var hcpcsQ4101: CodeRecord { record(14) }
 }
 
 /// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.
@@ -36,7 +351,7 @@ private let rulebookEmbeddedIndex = #"""
 ["HCPCS","Q4101",97295,6005]
 """#
 
-/// The records as JSON, one per line, in the order of `GeneratedCodes.all`.
+/// The records as JSON, one per line, in the order of the constants above.
 private let rulebookEmbeddedRecords = #"""
 {"code":"0275T","effective":"2027-01-01","examples":[],"modifiers":[{"code":"Q0","description":"Investigational clinical service provided in an approved clinical research study","source":{"line":32,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Coding Specifications"]},"whenToUse":"Medicare claims for 0275T under the coverage with evidence development requirement; add diagnosis Z00.6 and the study’s NCT number."},{"code":"Q1","description":"Routine clinical service provided in a clinical research study","source":{"line":33,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Coding Specifications"]},"whenToUse":"Routine items and services furnished to a study participant, such as the preoperative visit."},{"code":"GA","description":"Waiver of liability statement issued as required by payer policy","source":{"line":34,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Coding Specifications"]},"whenToUse":"ABN on file because the patient is not enrolled in an approved study."},{"code":"GZ","description":"Item or service expected to be denied as not reasonable and necessary","source":{"line":35,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Coding Specifications"]},"whenToUse":"No ABN was obtained and denial is expected."}],"payers":[{"coverage":"notCovered","name":"Aetna","notes":"Aetna considers percutaneous image‑guided lumbar decompression experimental and investigational for lumbar spinal stenosis and all other indications.","payer":"aetna","priorAuthorization":"unknown","source":{"line":39,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Payer-Specific Considerations","Aetna"]}},{"coverage":"notCovered","name":"Blue Cross Blue Shield","notes":"Most Blue Cross Blue Shield plans consider the procedure not medically necessary because the evidence does not show a durable benefit over conventional care. Appeals must include the peer‑reviewed evidence the member relies on.","payer":"bcbs","priorAuthorization":"unknown","source":{"line":43,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Payer-Specific Considerations","Blue Cross Blue Shield"]}},{"coverage":"notCovered","name":"Cigna","notes":"0275T is not covered under Cigna medical coverage policies; Cigna classifies MILD as unproven.","payer":"cigna","priorAuthorization":"unknown","source":{"line":48,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Payer-Specific Considerations","Cigna"]}},{"coverage":"unknown","name":"UnitedHealthcare","notes":"Data not available.","payer":"unitedhealthcare","priorAuthorization":"unknown","source":{"line":52,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Payer-Specific Considerations","UnitedHealthcare"]}},{"coverage":"conditional","name":"Medicare","notes":"Prior authorization is not required. Medicare pays for MILD under coverage with evidence development (NCD 150.13): the beneficiary must be enrolled in an approved prospective, longitudinal study, and the claim must carry modifier Q0 and the study identifier.","payer":"medicare","priorAuthorization":"notRequired","source":{"line":56,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Payer-Specific Considerations","Medicare"]}},{"coverage":"conditional","name":"Humana","notes":"Prior authorization is required for Medicare Advantage members. Covered only for members enrolled in a CMS‑approved coverage with evidence development study.","payer":"humana","priorAuthorization":"required","source":{"line":60,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Payer-Specific Considerations","Humana"]}}],"policyUpdates":[],"sections":[{"heading":["Clinical Context"],"source":{"line":24,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":["Clinical Context"]},"text":"A 74‑year‑old patient has neurogenic claudication: buttock and leg pain after walking about 100 feet, relieved by sitting or leaning forward on a shopping cart. MRI shows central canal stenosis at L4‑L5 with a ligamentum flavum thickness of 4.5 mm. Physical therapy and two epidural steroid injections gave only short relief, and the patient is a poor candidate for open decompression because of cardiac disease.\nUnder fluoroscopic guidance with epidurography, the physician introduces a portal through a small incision, removes lamina and hypertrophic ligamentum flavum with a bone rongeur and tissue sculpter, and repeats the contrast study to confirm the canal has been opened. The procedure takes under an hour and the patient is discharged the same day. Because 0275T covers single or multiple levels and either side, it is reported once per session."}],"serviceType":"Interventional spine procedure (percutaneous decompression)","sitesOfService":["Ambulatory surgical center","hospital outpatient department","physician office"],"source":{"line":2,"path":"seeds/008_cpt-0275T-percutaneous-lumbar-decompression.md","section":[]},"summary":"Category III code 0275T reports a percutaneous laminotomy or laminectomy by an interlaminar approach for decompression of neural elements — with or without ligamentous resection, discectomy, facetectomy and/or foraminotomy — by any method, under indirect image guidance (fluoroscopic or CT), at single or multiple levels, unilateral or bilateral, in the lumbar spine. In practice it describes the MILD procedure for lumbar spinal stenosis caused by hypertrophy of the ligamentum flavum.\n\nKey payers covered in this analysis include Aetna, Blue Cross Blue Shield, Cigna, UnitedHealthcare, Medicare, and Humana. Coverage of 0275T is the most divided of any spine procedure: Medicare pays for it only within an approved study, while most commercial policies still treat it as unproven.\n\nThis edition of the guide reflects the revised coverage language that takes effect on January 1, 2027; until then the prior edition applies.","system":"CPT","title":"Percutaneous laminotomy/laminectomy (interlaminar approach) for decompression of neural elements, lumbar"}
 {"code":"27365","examples":[],"modifiers":[{"code":"26","description":"Professional component","source":{"line":18,"path":"seeds/000_9b8beb7daa9829c1.txt","section":["Coding Specifications"]},"whenToUse":"Use when billing only the surgeon’s professional component separate from facility or technical services (rare for this operative service)."},{"code":"50","description":"","source":{"line":19,"path":"seeds/000_9b8beb7daa9829c1.txt","section":["Coding Specifications"]},"whenToUse":""}],"payers":[{"coverage":"unknown","name":"Aetna","notes":"","payer":"aetna","priorAuthorization":"unknown","source":{"line":4,"path":"seeds/000_9b8beb7daa9829c1.txt","section":[]}},{"coverage":"unknown","name":"Blue Cross Blue Shield","notes":"","payer":"bcbs","priorAuthorization":"unknown","source":{"line":4,"path":"seeds/000_9b8beb7daa9829c1.txt","section":[]}},{"coverage":"unknown","name":"Cigna Health","notes":"","payer":"cigna","priorAuthorization":"unknown","source":{"line":4,"path":"seeds/000_9b8beb7daa9829c1.txt","section":[]}},{"coverage":"unknown","name":"UnitedHealthcare","notes":"","payer":"unitedhealthcare","priorAuthorization":"unknown","source":{"line":4,"path":"seeds/000_9b8beb7daa9829c1.txt","section":[]}},{"coverage":"unknown","name":"Medicare","notes":"","payer":"medicare","priorAuthorization":"unknown","source":{"line":4,"path":"seeds/000_9b8beb7daa9829c1.txt","section":[]}}],"policyUpdates":[],"sections":[{"heading":["Billing Code Overview"],"source":{"line":7,"path":"seeds/000_9b8beb7daa9829c1.txt","section":["Billing Code Overview"]},"text":"CPT code 27365 describes a surgical procedure to remove a tumor from the femur or knee. The procedure is typically performed to treat confirmed malignancies or to obtain tissue for diagnosis when malignancy is suspected."},{"heading":["Clinical Context"],"source":{"line":14,"path":"seeds/000_9b8beb7daa9829c1.txt","section":["Clinical Context"]},"text":"A 48-year-old patient presents with progressive left distal femur pain, swelling, and occasional night pain. Imaging (radiograph and MRI) demonstrates a lytic lesion in the metaphyseal region of the distal femur suspicious for a primary bone tumor. Core needle biopsy is nondiagnostic or suggests a neoplasm requiring excision. The orthopedic oncology surgeon schedules an open excision of the tumor from the femur/knee region under general anesthesia, performs intraoperative frozen section for margin assessment, and sends tissue for permanent pathology and possible molecular testing. Perioperative workflow includes preoperative oncologic staging, anesthesia evaluation, intraoperative specimen handling, possible reconstruction (bone graft or fixation) depending on defect size, postoperative pain control, and coordination with medical oncology for adjuvant therapy if malignancy is confirmed. Typical site of service is an inpatient or ambulatory surgery center with orthopedic oncology capabilities. Typical service type is a surgical excision of a neoplasm of the femur or knee for diagnostic and therapeutic purposes."}],"serviceType":"Surgical tumor excision (orthopedic oncology)","sitesOfService":["Hospital operating room","ambulatory surgical center for orthopedic procedures"],"source":{"line":2,"path":"seeds/000_9b8beb7daa9829c1.txt","section":[]},"summary":"CPT code 27365 denotes surgical excision of a tumor from the femur or knee, a procedure used to treat or diagnose malignancies of the distal femur or peri‑knee region. Nationally, this code is relevant for hospital-based orthopedic oncology services and ambulatory surgical centers that manage primary or metastatic bone tumors. Proper coding supports clinical documentation, utilization monitoring, and payment for complex musculoskeletal oncology procedures.\n\nKey payers covered in this analysis include Aetna, Blue Cross Blue Shield, Cigna Health, UnitedHealthcare, and Medicare. Readers will find a concise overview of clinical context, expected sites of service, and common payer considerations for claims submission. The publication also highlights billing benchmarks, common modifier usage patterns (listed separately), and policy updates that affect coverage and prior authorization practices for tumor excision procedures.\n\nThis resource provides clinicians, coders, and revenue-cycle staff with the operational context needed to align documentation with code intent, understand where services are typically rendered, and anticipate payer review touchpoints. Data not available in the input are noted where applicable in detailed sections.","system":"CPT","title":"Excision of Tumor, Femur or Knee"}

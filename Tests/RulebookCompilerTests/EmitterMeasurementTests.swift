@@ -5,7 +5,7 @@ import Testing
 
 /// Support for `Scripts/measure-swift-compile.sh`: with `RULEBOOK_MEASURE_OUT=DIR` and
 /// `RULEBOOK_MEASURE_COUNTS=100,1000,10000` the test writes the Swift emitted for that many records to
-/// `DIR/<count>/`: the records of `seeds/` compiled by the real pipeline, repeated under new codes and paths
+/// `DIR/<count>/` (every file: the main file and the shards): the records of `seeds/` compiled by the real pipeline, repeated under new codes and paths
 /// (`RULEBOOK_MEASURE_RECORDS=synthetic` uses `SyntheticRecords` instead). It always checks, on a smaller
 /// set, that the emitted data decodes back to the records.
 @Suite struct EmitterMeasurementTests {
@@ -38,7 +38,8 @@ import Testing
         }
     }
 
-    /// The JSON-lines payload of an emitted `RulebookData.swift`, as the compiler would read the literal.
+    /// The JSON-lines payload of an emitted data file (`RulebookData.swift`, `RulebookData-007.swift`), as the
+    /// compiler would read the literal.
     static func embeddedPayload(_ dataFile: String, name: String = "rulebookEmbeddedRecords") throws -> String {
         let lines = dataFile.split(separator: "\n", omittingEmptySubsequences: false)
         let start = try #require(lines.firstIndex { $0.hasPrefix("private let \(name) = ") })
@@ -56,14 +57,19 @@ import Testing
         let clock = ContinuousClock()
         var files: [GeneratedFile] = []
         let emitTime = clock.measure { files = SwiftEmitter.emit(records, accessLevel: .public) }
-        let data = try #require(files.first { $0.path == "RulebookData.swift" })
-        let payload = try Self.embeddedPayload(data.contents)
+        // 1,000 documents: 16 shards (EmbeddedShards.shardCount), each decoding to its part of the records.
+        #expect(files.map(\.path) == SwiftEmitter.fileNames(shardCount: 16))
+        let data = files.filter { $0.path != SwiftEmitter.mainFileName }
+        let payloads = try data.map { try Self.embeddedPayload($0.contents) }
         var decoded: [CodeRecord] = []
-        let decodeTime = try clock.measure { decoded = try EmbeddedRuleData.decodeRecords(jsonLines: payload) }
+        let decodeTime = try clock.measure {
+            decoded = try payloads.flatMap { try EmbeddedRuleData.decodeRecords(jsonLines: $0) }
+        }
         let expected = JSONEmitter.canonicalOrder(records).map { records[$0] }
-        #expect(decoded == expected)
+        #expect(decoded == SwiftEmitter.shards(records, count: 16).flatMap { $0 })
+        #expect(Set(decoded) == Set(expected) && decoded.count == expected.count)
         print("emit 1000 records: \(emitTime), decode (debug build): \(decodeTime), "
-            + "data file \(data.contents.utf8.count / 1024) KiB")
+            + "data files \(data.reduce(0) { $0 + $1.contents.utf8.count } / 1024) KiB in \(data.count) shards")
 
         if let folder = ProcessInfo.processInfo.environment["RULEBOOK_MEASURE_OUT"] {
             let counts = (ProcessInfo.processInfo.environment["RULEBOOK_MEASURE_COUNTS"] ?? "100,1000,10000")

@@ -37,6 +37,6 @@ import Testing
     }
     // The emitter's parallel data file (lines written in chunks, index from their lengths) equals its serial one.
     let sorted = JSONEmitter.canonicalOrder(serial.outcome.records).map { serial.outcome.records[$0] }
-    #expect(SwiftEmitter.dataFile(sorted, access: "public", header: [], jobs: 1)
-            == SwiftEmitter.dataFile(sorted, access: "public", header: [], jobs: 4))
+    #expect(SwiftEmitter.shardFile(number: 0, count: 1, records: sorted, access: "public", header: [], jobs: 1)
+            == SwiftEmitter.shardFile(number: 0, count: 1, records: sorted, access: "public", header: [], jobs: 4))
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Rulebook
 
 /// `rulebook generate`: compile the documents under the inputs into OUT/JSON and OUT/Swift.
 enum GenerateCommand {
@@ -7,7 +8,7 @@ enum GenerateCommand {
         summary: "Compile documents into JSON rule bundles and Swift sources",
         usage: """
         USAGE: rulebook generate [--input DIR]... [--output DIR] [--check] [--access-level public|package|internal]
-                                 [--config FILE] [--jobs N] [--watch] [diagnostics options]
+                                 [--config FILE] [--jobs N] [--swift-shards N] [--watch] [diagnostics options]
 
         Reads every .md, .markdown and .txt file under each input folder (default: seeds) and writes
         OUT/JSON/<system>-<code>.json, OUT/JSON/index.json, OUT/JSON/rulebook.schema.json and the Swift
@@ -20,12 +21,14 @@ enum GenerateCommand {
           --access-level L   Access level of the generated Swift declarations. Default: public
           --config FILE      A rulebook.json with accessLevel, knownPayers, knownModifiers
           --jobs N           Worker threads (default: one per core); output is identical for any N
+          --swift-shards N   Number of Swift data files, 1...256 (default: from the number of documents,
+                             one per 64 rounded up to a power of two, at most 256)
           --watch            After the first run, recompile whenever a document changes; Ctrl-C stops
         \(DiagnosticsOptions.usage)
         Exit status: 0 ok (warnings allowed), 1 error diagnostics or stale output (--check), 2 usage error.
 
         """,
-        spec: ArgumentSpec(valueOptions: DiagnosticsOptions.valueOptions.union(["input", "output", "access-level", "config", "jobs"]),
+        spec: ArgumentSpec(valueOptions: DiagnosticsOptions.valueOptions.union(["input", "output", "access-level", "config", "jobs", "swift-shards"]),
                            flags: DiagnosticsOptions.flags.union(["check", "watch"]))
     ) { arguments throws(UsageError) in
         guard arguments.positionals.isEmpty else {
@@ -45,6 +48,12 @@ enum GenerateCommand {
         if let jobs = arguments.value("jobs") {
             guard let count = Int(jobs), count >= 1 else { throw UsageError("--jobs needs a positive number (got '\(jobs)')") }
             options.jobs = count
+        }
+        if let shards = arguments.value("swift-shards") {
+            guard let count = Int(shards), (1...EmbeddedShards.maximumShardCount).contains(count) else {
+                throw UsageError("--swift-shards needs a number from 1 to \(EmbeddedShards.maximumShardCount) (got '\(shards)')")
+            }
+            options.swiftShards = count
         }
         let presenter = DiagnosticsPresenter(options: try DiagnosticsOptions.parse(arguments))
         if arguments.has("watch") {

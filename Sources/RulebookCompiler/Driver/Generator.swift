@@ -22,6 +22,9 @@ public struct GenerateOptions: Sendable {
     /// and size, and the writer produces a bundle again when it has to write it (less memory, a little
     /// more CPU on a first run). The output is the same either way.
     public var bundlesOnDemandFrom = 2000
+    /// Number of Swift data files (shards, see `EmbeddedShards`); nil = `EmbeddedShards.shardCount(documents:)`
+    /// of the number of input documents (what the build plugin declares).
+    public var swiftShards: Int?
 
     public init() {}
 }
@@ -105,7 +108,8 @@ public enum Generator {
             if let bundle = entry.bundle { reusable[entry.path] = bundle }
         }
         let emitted = emit(records, accessLevel: accessLevel, jobs: options.jobs, reusable: reusable,
-                           bundlesOnDemandFrom: options.bundlesOnDemandFrom)
+                           bundlesOnDemandFrom: options.bundlesOnDemandFrom,
+                           swiftShards: options.swiftShards ?? EmbeddedShards.shardCount(documents: files.count))
         outcome.files = emitted.files
         timing.lap("emit (\(emitted.known.count) bundles known)")
 
@@ -136,28 +140,32 @@ public enum Generator {
 
     /// All output files, relative to the output folder. The bundles, the index and the Swift sources
     /// are produced on `jobs` threads; the result is the same for any number of threads.
-    static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int? = nil) -> [GeneratedFile] {
-        emit(records, accessLevel: accessLevel, jobs: jobs, reusable: [:]).files
+    static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int? = nil, swiftShards: Int? = nil) -> [GeneratedFile] {
+        emit(records, accessLevel: accessLevel, jobs: jobs, reusable: [:], swiftShards: swiftShards).files
     }
 
     /// As above; the bundle of a record whose source path is in `reusable` is not emitted but returned in
     /// `known` (hash and size from the previous run, produced on demand). `bundles` gives the hash and
     /// size of each bundle emitted now, by source path; `knownPaths` the source paths of `known`.
     static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int?,
-                     reusable: [String: IncrementalCache.BundleInfo], bundlesOnDemandFrom: Int = .max)
+                     reusable: [String: IncrementalCache.BundleInfo], bundlesOnDemandFrom: Int = .max,
+                     swiftShards: Int? = nil)
         -> (files: [GeneratedFile], known: [OutputWriter.KnownFile], bundles: [String: IncrementalCache.BundleInfo], knownPaths: Set<String>) {
         let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
-        // Tasks: 0, 1 = the Swift sources (as SwiftEmitter.emit writes them), 2 = index, 3… = bundle chunks.
+        // Tasks: 0 = index, 1 = the main Swift file, 2… = the Swift shards (as SwiftEmitter.emit writes
+        // them), then the bundle chunks.
         let chunk = 64
         let chunks = (records.count + chunk - 1) / chunk
         let bundles = SlotBox<GeneratedFile?>(count: records.count)
         let infos = SlotBox<IncrementalCache.BundleInfo?>(count: records.count)
-        let swift = SlotBox<GeneratedFile>(count: 2)
+        let shardCount = max(1, swiftShards ?? EmbeddedShards.shardCount(documents: Set(records.map(\.source.path)).count))
+        let shards = SwiftEmitter.shards(records, count: shardCount)
+        let swift = SlotBox<GeneratedFile>(count: 1 + shardCount)
         let index = SlotBox<GeneratedFile>(count: 1)
-        let sorted = JSONEmitter.canonicalOrder(records).map { records[$0] }
         let header = SwiftEmitter.headerLines(sourcePaths: records.map(\.source.path))
         let access = accessLevel.rawValue
-        let taskCount = 3 + chunks
+        let firstBundleTask = 2 + shardCount
+        let taskCount = firstBundleTask + chunks
         let onDemand = records.count >= bundlesOnDemandFrom
         let next = AtomicCounter()
         DispatchQueue.concurrentPerform(iterations: min(workers, taskCount)) { _ in
@@ -166,15 +174,20 @@ public enum Generator {
                 guard task < taskCount else { return }
                 switch task {
                 case 0:
-                    swift.set(0, GeneratedFile(path: "Swift/" + SwiftEmitter.fileNames[0],
-                                               contents: SwiftEmitter.dataFile(sorted, access: access, header: header, jobs: workers)))
-                case 1:
-                    swift.set(1, GeneratedFile(path: "Swift/" + SwiftEmitter.fileNames[1],
-                                               contents: SwiftEmitter.rulesFile(sorted, access: access, header: header)))
-                case 2:
                     index.set(0, GeneratedFile(path: "JSON/index.json", contents: JSONEmitter.index(records)))
+                case 1:
+                    swift.set(0, GeneratedFile(path: "Swift/" + SwiftEmitter.mainFileName,
+                                               contents: SwiftEmitter.mainFile(shardCount: shardCount, access: access, header: header)))
+                case 2..<firstBundleTask:
+                    let number = task - 2
+                    let records = shards[number]
+                    swift.set(1 + number, GeneratedFile(
+                        path: "Swift/" + SwiftEmitter.shardFileName(number, count: shardCount),
+                        contents: SwiftEmitter.shardFile(number: number, count: shardCount, records: records, access: access,
+                                                         header: SwiftEmitter.headerLines(sourcePaths: records.map(\.source.path)),
+                                                         jobs: shardCount == 1 ? workers : 1)))
                 default:
-                    let start = (task - 3) * chunk
+                    let start = (task - firstBundleTask) * chunk
                     for position in start..<min(start + chunk, records.count) {
                         let record = records[position]
                         if reusable[record.source.path] != nil {

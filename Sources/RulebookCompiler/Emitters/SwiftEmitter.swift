@@ -18,39 +18,81 @@ public enum AccessLevel: String, Sendable, CaseIterable {
 
 /// Model → Swift sources that compile (Swift 6, no warnings) in any target depending only on `Rulebook`.
 ///
-/// Shape, chosen on measured compile times (`Scripts/measure-swift-compile.sh`):
-/// - `RulebookRules.swift`: `enum GeneratedCodes` with one computed property per code
+/// Shape, chosen on measured compile times (`Scripts/measure-swift-compile.sh`), and sharded so that a
+/// change to one record changes one small file (``EmbeddedShards``):
+/// - `RulebookRules.swift` (``mainFileName``): `enum GeneratedCodes` with `formatVersion`, `store` (an
+///   `EmbeddedRuleStore` over every shard), `all`, and `RuleBook.generated`. It depends only on the shard
+///   count, the access level and the header — never on the records.
+/// - One data file per shard (``shardFileName(_:count:)``: `RulebookData.swift` when there is one shard,
+///   else `RulebookData-000.swift`…): the shard's records as JSON lines in one raw string literal plus an
+///   index of their byte ranges, which the compiler digests fast (typed initialiser expressions per record
+///   would take minutes for thousands of codes), and the typed constants of those records
 ///   (`GeneratedCodes.cpt27365: CodeRecord`, doc comment with title and provenance of the record and of
-///   each modifier and payer rule), each returning `record(i)`, i.e. `GeneratedCodes.all[i]`.
-/// - `RulebookData.swift`: `GeneratedCodes.store` (an `EmbeddedRuleStore`), `GeneratedCodes.all` and
-///   `RuleBook.generated`, from the records as JSON lines in one raw string literal plus an index of their
-///   byte ranges, which the compiler digests fast (typed initialiser expressions per record would take
-///   minutes for thousands of codes). A typed constant decodes only its own record on first use.
+///   each modifier and payer rule), each decoding only its own record on first use.
 ///
-/// Both files name `RulebookFormatVersion1.self`: code generated for another data format does not compile.
+/// A record's shard is `EmbeddedShards.shard(system:code:count:)`; its constant's name depends only on
+/// the record (``constantName(system:code:)``, `_2`… only for the same system and code twice, which share
+/// a shard). Every file names `RulebookFormatVersion1.self`: code generated for another data format does
+/// not compile.
 public enum SwiftEmitter {
-    /// The files ``emit(_:accessLevel:)`` writes, always these, whatever the input (a build plugin
-    /// declares its outputs before the tool runs).
-    public static let fileNames: [String] = ["RulebookData.swift", "RulebookRules.swift"]
+    /// The file that declares `GeneratedCodes`, its store and `RuleBook.generated`.
+    public static let mainFileName = "RulebookRules.swift"
+
+    /// The data file of shard `number` of `count`: `RulebookData.swift` when `count` is 1, else
+    /// `RulebookData-007.swift` (at least three digits).
+    public static func shardFileName(_ number: Int, count: Int) -> String {
+        count == 1 ? "RulebookData.swift" : "RulebookData-" + paddedNumber(number) + ".swift"
+    }
+
+    /// Every file written for `shardCount` shards, the main file first, then the shards in order: always
+    /// all of them (an empty shard too), whatever the records, so a build plugin can declare them first.
+    public static func fileNames(shardCount: Int) -> [String] {
+        [mainFileName] + (0..<shardCount).map { shardFileName($0, count: shardCount) }
+    }
 
     /// At most this many source paths are named in a file header; the rest are counted.
     public static let headerPathLimit = 8
 
-    /// Files relative to the Swift output folder; the header names the records' source paths.
+    /// Files relative to the Swift output folder; the headers name the records' source paths.
     public static func emit(_ records: [CodeRecord], accessLevel: AccessLevel) -> [GeneratedFile] {
         emit(records, accessLevel: accessLevel, sourcePaths: records.map(\.source.path))
     }
 
-    /// Files relative to the Swift output folder (``fileNames``); the header names `sourcePaths`
-    /// (sorted, duplicates removed), e.g. every input document, including those that gave no record.
+    /// Files relative to the Swift output folder (``fileNames(shardCount:)``) for
+    /// `EmbeddedShards.shardCount(documents:)` of the number of distinct `sourcePaths`; the main file's
+    /// header names `sourcePaths` (sorted, duplicates removed), e.g. every input document, including those
+    /// that gave no record.
     public static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, sourcePaths: [String]) -> [GeneratedFile] {
-        let order = JSONEmitter.canonicalOrder(records)
-        let sorted = order.map { records[$0] }
-        let header = headerLines(sourcePaths: sourcePaths)
-        return [
-            GeneratedFile(path: fileNames[0], contents: dataFile(sorted, access: accessLevel.rawValue, header: header)),
-            GeneratedFile(path: fileNames[1], contents: rulesFile(sorted, access: accessLevel.rawValue, header: header)),
-        ]
+        emit(records, accessLevel: accessLevel, sourcePaths: sourcePaths,
+             shardCount: EmbeddedShards.shardCount(documents: Set(sourcePaths).count))
+    }
+
+    /// As above with an explicit number of shards (≥ 1).
+    public static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, sourcePaths: [String],
+                            shardCount: Int) -> [GeneratedFile] {
+        let access = accessLevel.rawValue
+        var files = [GeneratedFile(path: mainFileName,
+                                   contents: mainFile(shardCount: shardCount, access: access,
+                                                      header: headerLines(sourcePaths: sourcePaths)))]
+        for (number, shard) in shards(records, count: shardCount).enumerated() {
+            files.append(GeneratedFile(path: shardFileName(number, count: shardCount),
+                                       contents: shardFile(number: number, count: shardCount, records: shard, access: access,
+                                                           header: headerLines(sourcePaths: shard.map(\.source.path)))))
+        }
+        return files
+    }
+
+    /// `records` in canonical order (system, code, path, line; as `JSONEmitter`), split into `count`
+    /// shards by `EmbeddedShards.shard(system:code:count:)`: what ``shardFile(number:count:records:access:header:jobs:)``
+    /// takes for each shard.
+    public static func shards(_ records: [CodeRecord], count: Int) -> [[CodeRecord]] {
+        precondition(count >= 1, "a shard count is at least 1")
+        var shards = [[CodeRecord]](repeating: [], count: count)
+        for position in JSONEmitter.canonicalOrder(records) {
+            let record = records[position]
+            shards[EmbeddedShards.shard(system: record.system, code: record.code, count: count)].append(record)
+        }
+        return shards
     }
 
     // MARK: Files
@@ -71,10 +113,131 @@ public enum SwiftEmitter {
         ]
     }
 
-    static func dataFile(_ records: [CodeRecord], access: String, header: [String], jobs: Int = 1) -> String {
-        // Compact JSON with invisibles escaped: no line break inside a record, no code point to escape.
-        // The lines are written in chunks of records on `jobs` threads, then joined (the same bytes for
-        // any `jobs`); the index of byte ranges is built from the line lengths afterwards.
+    /// `007`: at least three digits.
+    private static func paddedNumber(_ number: Int) -> String {
+        let digits = String(number)
+        return String(repeating: "0", count: max(0, 3 - digits.count)) + digits
+    }
+
+    /// The name of shard `number`'s `EmbeddedRuleStore.Shard` in `GeneratedCodes` (never a constant's name:
+    /// those start with the system's name).
+    static func shardMemberName(_ number: Int) -> String { "shard" + paddedNumber(number) }
+
+    /// `RulebookRules.swift`: `GeneratedCodes`, its store over the `shardCount` shards, `all`,
+    /// `RuleBook.generated`. Independent of the records: the same bytes for the same shard count, access
+    /// level and header.
+    public static func mainFile(shardCount: Int, access: String, header: [String]) -> String {
+        precondition(shardCount >= 1, "a shard count is at least 1")
+        var printer = CodePrinter(capacity: 2048 + shardCount * 12)
+        for line in header { printer.line(line) }
+        printer.line()
+        printer.line("import Rulebook")
+        printer.line()
+        let files = shardCount == 1 ? shardFileName(0, count: 1)
+            : "\(shardFileName(0, count: shardCount)) … \(shardFileName(shardCount - 1, count: shardCount))"
+        printer.line("/// Typed constants for the generated codes (declared in \(files)), e.g. `GeneratedCodes.cpt27365`.")
+        printer.line("/// Lookup by system and code: `RuleBook.generated.code(.cpt, \"27365\")`.")
+        printer.block("\(access) enum GeneratedCodes") { printer in
+            printer.line("/// The format of the generated data; this file does not compile against a runtime of another format.")
+            printer.line("\(access) static var formatVersion: Int { RulebookFormatVersion1.number }")
+            printer.line()
+            printer.line("/// The generated records, sorted by system and code, from \(shardCount) data file\(shardCount == 1 ? "" : "s"); "
+                + "each record is decoded on first use.")
+            printer.line("\(access) static let store = EmbeddedRuleStore(shards: [")
+            printer.indent()
+            let names = (0..<shardCount).map(shardMemberName)
+            for start in stride(from: 0, to: names.count, by: 8) {
+                printer.line(names[start..<min(names.count, start + 8)].joined(separator: ", ") + ",")
+            }
+            printer.outdent()
+            printer.line("], format: RulebookFormatVersion1.self)")
+            printer.line()
+            printer.line("/// Every generated code record, sorted by system and code (all decoded at the first call).")
+            printer.line("\(access) static var all: [CodeRecord] { store.allRecords() }")
+        }
+        printer.line()
+        printer.block("extension RuleBook") { printer in
+            printer.line("/// The generated rules, e.g. `RuleBook.generated.code(.cpt, \"27365\")`; built on first use.")
+            printer.line("\(access) static let generated = RuleBook(embedded: GeneratedCodes.store)")
+        }
+        return printer.text
+    }
+
+    /// The data file of shard `number` of `count`: the shard's `EmbeddedRuleStore.Shard` (records as JSON
+    /// lines and their index) and the typed constants of its records. `records`: this shard's records in
+    /// canonical order (``shards(_:count:)``). The JSON lines are written in chunks on `jobs` threads
+    /// (the same bytes for any `jobs`).
+    public static func shardFile(number: Int, count: Int, records: [CodeRecord], access: String, header: [String],
+                                 jobs: Int = 1) -> String {
+        precondition(count >= 1 && (0..<count).contains(number), "shard \(number) of \(count)")
+        let (payload, index) = dataLiterals(records, jobs: jobs)
+
+        var printer = CodePrinter(capacity: records.count * 600 + 4096)
+        for line in header { printer.line(line) }
+        printer.line()
+        printer.line("import Rulebook")
+        printer.line()
+        let shown = count == 1 ? "" : " (shard \(number) of \(count))"
+        printer.line("/// The \(records.count) generated record\(records.count == 1 ? "" : "s") of this file\(shown) and their typed constants.")
+        printer.block("extension GeneratedCodes") { printer in
+            printer.line("/// This file's records for `store`: JSON lines, decoded one by one on first use.")
+            printer.line("internal static let \(shardMemberName(number)) = EmbeddedRuleStore.Shard(")
+            printer.line("    jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)")
+            if !records.isEmpty {
+                printer.line()
+                printer.line("/// One function for all constants: a debug build compiles a call much faster than an expression.")
+                printer.line("private static func record(_ index: Int) -> CodeRecord { store.record(shard: \(number), at: index) }")
+            }
+            var names = SafeIdentifier.Registry()
+            for (offset, record) in records.enumerated() {
+                printer.line()
+                for line in docComment(record) { printer.line(line) }
+                let name = names.unique(constantName(system: record.system, code: record.code))
+                printer.line("\(access) static var \(name): CodeRecord { record(\(offset)) }")
+            }
+        }
+        printer.line()
+        var head = Array(printer.text.utf8)
+        appendRawLiteral(&head, name: "rulebookEmbeddedIndex", content: index,
+                         comment: "Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.")
+        head.append(0x0A)
+        // The records literal, the largest part, is copied once, straight into the string's storage.
+        let (opening, closing) = rawLiteralEnds(name: "rulebookEmbeddedRecords", content: payload,
+                                                comment: "The records as JSON, one per line, in the order of the constants above.")
+        head += opening
+        let parts = [head, payload, closing]
+        return String(unsafeUninitializedCapacity: parts.reduce(0) { $0 + $1.count }) { buffer in
+            var position = 0
+            for part in parts {
+                part.withUnsafeBufferPointer { source in
+                    guard let base = source.baseAddress, source.count > 0 else { return }
+                    (buffer.baseAddress! + position).initialize(from: base, count: source.count)
+                    position += source.count
+                }
+            }
+            return position
+        }
+    }
+
+    /// The name of a record's typed constant: a function of its system and code alone, distinct for
+    /// distinct (system, code) — so no shard needs to know another's names. `SafeIdentifier.make` of the
+    /// lower-cased system followed by the code, with `_` in the code first spelled `_lowbar_`: the
+    /// result is ASCII letters and digits plus `_name_` tokens, which read back one way only (`a_b` and
+    /// `a-b` give `cpta_lowbar_b` and `cpta_hyphen_b`). Codes of letters and digits keep their plain
+    /// name (`cpt27365`, `hcpcsJ1234`); with the system's name in front, a name is never a keyword,
+    /// never starts with a digit and never equals another member of `GeneratedCodes`.
+    public static func constantName(system: CodeSystem, code: String) -> String {
+        var escaped = ""
+        for scalar in code.unicodeScalars {
+            if scalar == "_" { escaped += "_lowbar_" } else { escaped.unicodeScalars.append(scalar) }
+        }
+        return SafeIdentifier.make(system.rawValue.lowercased() + escaped)
+    }
+
+    /// The JSON lines of `records` (compact, invisibles escaped: no line break inside a record, no code
+    /// point to escape) and their index. The lines are written in chunks of records on `jobs` threads,
+    /// then joined (the same bytes for any `jobs`); the index of byte ranges is built from the line lengths.
+    static func dataLiterals(_ records: [CodeRecord], jobs: Int) -> (payload: [UInt8], index: [UInt8]) {
         let chunkSize = 256
         let chunkCount = (records.count + chunkSize - 1) / chunkSize
         @Sendable func chunk(_ number: Int) -> (bytes: [UInt8], lengths: [Int]) {
@@ -119,47 +282,7 @@ public enum SwiftEmitter {
             }
             chunks[number] = ([], [])
         }
-
-        var printer = CodePrinter(capacity: 4096)
-        for line in header { printer.line(line) }
-        printer.line()
-        printer.line("import Rulebook")
-        printer.line()
-        printer.block("extension GeneratedCodes") { printer in
-            printer.line("/// The \(records.count) generated record\(records.count == 1 ? "" : "s"), sorted by system and code, "
-                + "each decoded on first use.")
-            printer.line("\(access) static let store = EmbeddedRuleStore(")
-            printer.line("    jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)")
-            printer.line()
-            printer.line("/// Every generated code record, sorted by system and code (all decoded at the first call).")
-            printer.line("\(access) static var all: [CodeRecord] { store.allRecords() }")
-        }
-        printer.line()
-        printer.block("extension RuleBook") { printer in
-            printer.line("/// The generated rules, e.g. `RuleBook.generated.code(.cpt, \"27365\")`; built on first use.")
-            printer.line("\(access) static let generated = RuleBook(embedded: GeneratedCodes.store)")
-        }
-        printer.line()
-        var head = Array(printer.text.utf8)
-        appendRawLiteral(&head, name: "rulebookEmbeddedIndex", content: index.bytes,
-                         comment: "Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.")
-        head.append(0x0A)
-        // The records literal, the largest part, is copied once, straight into the string's storage.
-        let (opening, closing) = rawLiteralEnds(name: "rulebookEmbeddedRecords", content: payload,
-                                                comment: "The records as JSON, one per line, in the order of `GeneratedCodes.all`.")
-        head += opening
-        let parts = [head, payload, closing]
-        return String(unsafeUninitializedCapacity: parts.reduce(0) { $0 + $1.count }) { buffer in
-            var position = 0
-            for part in parts {
-                part.withUnsafeBufferPointer { source in
-                    guard let base = source.baseAddress, source.count > 0 else { return }
-                    (buffer.baseAddress! + position).initialize(from: base, count: source.count)
-                    position += source.count
-                }
-            }
-            return position
-        }
+        return (payload, index.bytes)
     }
 
     /// The text before and after `content` in ``appendRawLiteral(_:name:content:comment:)``.
@@ -174,41 +297,11 @@ public enum SwiftEmitter {
 
     /// `/// comment`, `private let name = #"""`, the content from column 0, `"""#`.
     private static func appendRawLiteral(_ file: inout [UInt8], name: String, content: [UInt8], comment: String) {
-        let delimiterCount = content.withUnsafeBufferPointer { bytes in
-            precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
-            return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
-        }
-        let delimiter = String(repeating: "#", count: delimiterCount)
-        file += Array("/// \(comment)\nprivate let \(name) = \(delimiter)\"\"\"\n".utf8)
-        file.reserveCapacity(file.count + content.count + 16)
+        let (opening, closing) = rawLiteralEnds(name: name, content: content, comment: comment)
+        file.reserveCapacity(file.count + opening.count + content.count + closing.count)
+        file += opening
         file += content
-        file += Array("\n\"\"\"\(delimiter)\n".utf8)
-    }
-
-    static func rulesFile(_ records: [CodeRecord], access: String, header: [String]) -> String {
-        var printer = CodePrinter(capacity: records.count * 600 + 2048)
-        for line in header { printer.line(line) }
-        printer.line()
-        printer.line("import Rulebook")
-        printer.line()
-        printer.line("/// Typed constants for the \(records.count) generated code\(records.count == 1 ? "" : "s"), "
-            + "e.g. `GeneratedCodes.cpt27365`.")
-        printer.line("/// Lookup by system and code: `RuleBook.generated.code(.cpt, \"27365\")`.")
-        printer.block("\(access) enum GeneratedCodes") { printer in
-            printer.line("/// The format of the generated data; this file does not compile against a runtime of another format.")
-            printer.line("\(access) static var formatVersion: Int { RulebookFormatVersion1.number }")
-            printer.line()
-            printer.line("/// One function for all constants: a debug build compiles a call much faster than an expression.")
-            printer.line("private static func record(_ index: Int) -> CodeRecord { store.record(at: index) }")
-            var names = SafeIdentifier.Registry(reserved: ["all", "formatVersion", "record", "store"])
-            for (offset, record) in records.enumerated() {
-                printer.line()
-                for line in docComment(record) { printer.line(line) }
-                let name = names.unique(record.system.rawValue.lowercased() + record.code)
-                printer.line("\(access) static var \(name): CodeRecord { record(\(offset)) }")
-            }
-        }
-        return printer.text
+        file += closing
     }
 
     // MARK: Doc comments

@@ -3,18 +3,48 @@
 
 import Rulebook
 
+/// The 3 generated records of this file and their typed constants.
 extension GeneratedCodes {
-    /// The 3 generated records, sorted by system and code, each decoded on first use.
-    public static let store = EmbeddedRuleStore(
+    /// This file's records for `store`: JSON lines, decoded one by one on first use.
+    internal static let shard000 = EmbeddedRuleStore.Shard(
         jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
 
-    /// Every generated code record, sorted by system and code (all decoded at the first call).
-    public static var all: [CodeRecord] { store.allRecords() }
-}
+    /// One function for all constants: a debug build compiles a call much faster than an expression.
+    private static func record(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
 
-extension RuleBook {
-    /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
-    public static let generated = RuleBook(embedded: GeneratedCodes.store)
+    /// CPT 27365: Excision of Tumor, Femur or Knee
+    ///
+    /// Source: seeds/cpt-27365.md:2 (Summary & Overview)
+    ///
+    /// Effective: 2025-01-01
+    ///
+    /// Modifiers:
+    /// - 26: line 17 (Clinical & Coding Specifications > Coding Specifications)
+    /// - LT: line 18 (Clinical & Coding Specifications > Coding Specifications)
+    ///
+    /// Payer rules:
+    /// - aetna (prior authorization required, covered): line 30 (Payer Rules)
+    /// - medicare (prior authorization notRequired, conditional): line 31 (Payer Rules)
+    public static var cpt27365: CodeRecord { record(0) }
+
+    /// HCPCS ../Evil"Code\(x)#": Title Quote " triple """ backslash \ interpolation \(1 + 1) raw #" "# "## comment */ /* nul \u{0} newline \u{A} cr \u{D} tab \u{9} bell \u{7} del \u{7F} c1 \u{85} bidi \u{202E}evil\u{202C} isolate \u{2066}x\u{2069} lrm \u{200E} alm \u{61C} ls \u{2028} bom \u{FEFF} zwj 👩\u{200D}💻 accent é é …
+    ///
+    /// Source: seeds/hostile "doc"\u{A}*/ #" \u{202E}.md:3 (Heading Quote " triple """ backslash \ interpolation \(1 + 1… > */)
+    ///
+    /// Effective: 2025-02-30 "#
+    ///
+    /// Modifiers:
+    /// - 5": line 9 (Mods \u{2067})
+    /// - X\u{202E}: line 10
+    ///
+    /// Payer rules:
+    /// - evil"payer (prior authorization conditional, notCovered): line 20 (Payers > Quote " triple """ backslash \ interpolation \(1 + 1) raw #"…)
+    public static var hcpcs_period__period__sol_Evil_quot_Code_bsol__lpar_x_rpar__num__quot_: CodeRecord { record(1) }
+
+    /// HCPCS J1234: Injection, minimal
+    ///
+    /// Source: seeds/j1234.txt:1
+    public static var hcpcsJ1234: CodeRecord { record(2) }
 }
 
 /// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.
@@ -24,7 +54,7 @@ private let rulebookEmbeddedIndex = #"""
 ["HCPCS","J1234",7374,244]
 """#
 
-/// The records as JSON, one per line, in the order of `GeneratedCodes.all`.
+/// The records as JSON, one per line, in the order of the constants above.
 private let rulebookEmbeddedRecords = ###"""
 {"code":"27365","effective":"2025-01-01","examples":[{"claim":"27365-LT","expected":"ok","payer":"aetna","source":{"line":50,"path":"seeds/cpt-27365.md","section":["Examples"]}}],"modifiers":[{"code":"26","description":"Professional component","source":{"line":17,"path":"seeds/cpt-27365.md","section":["Clinical & Coding Specifications","Coding Specifications"]},"whenToUse":"Use when billing only the surgeon’s professional component."},{"code":"LT","description":"Left side","source":{"line":18,"path":"seeds/cpt-27365.md","section":["Clinical & Coding Specifications","Coding Specifications"]},"whenToUse":"Procedure on the left knee."}],"payers":[{"coverage":"covered","name":"Aetna","notes":"Prior authorization required for elective excision; submit imaging.","payer":"aetna","priorAuthorization":"required","source":{"line":30,"path":"seeds/cpt-27365.md","section":["Payer Rules"]}},{"coverage":"conditional","name":"Medicare","notes":"Covered when medically necessary (LCD L12345).","payer":"medicare","priorAuthorization":"notRequired","source":{"line":31,"path":"seeds/cpt-27365.md","section":["Payer Rules"]}}],"policyUpdates":[{"date":"2025-01-01","payer":"aetna","source":{"line":40,"path":"seeds/cpt-27365.md","section":["Policy Updates"]},"text":"Imaging now required with the request."},{"date":"2024-07","source":{"line":41,"path":"seeds/cpt-27365.md","section":["Policy Updates"]},"text":"Site-of-service review added."}],"sections":[{"heading":["Clinical & Coding Specifications","Clinical Context"],"source":{"line":12,"path":"seeds/cpt-27365.md","section":["Clinical & Coding Specifications","Clinical Context"]},"text":"A 48-year-old patient presents with progressive distal femur pain.\nImaging shows a lesion."}],"serviceType":"Surgical tumor excision (orthopedic oncology)","sitesOfService":["Hospital operating room","Ambulatory surgical center"],"source":{"line":2,"path":"seeds/cpt-27365.md","section":["Summary & Overview"]},"summary":"CPT code 27365 denotes surgical excision of a tumor from the femur or knee (peri‑knee region).","system":"CPT","title":"Excision of Tumor, Femur or Knee"}
 {"code":"../Evil\"Code\\(x)#\"","effective":"2025-02-30 \"#","examples":[{"claim":"\"#-\\(x)","expected":"error \"#","payer":"\u2066","source":{"line":40,"path":"seeds/hostile \"doc\"\n*/ #\" \u202e.md","section":[]}}],"modifiers":[{"code":"5\"","description":"Modifier Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\","source":{"line":9,"path":"seeds/hostile \"doc\"\n*/ #\" \u202e.md","section":["Mods \u2067"]},"whenToUse":"When Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\"},{"code":"X\u202e","description":"","source":{"line":10,"path":"seeds/hostile \"doc\"\n*/ #\" \u202e.md","section":[]},"whenToUse":""}],"payers":[{"coverage":"notCovered","name":"Name Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\","notes":"Notes Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\","payer":"evil\"payer","priorAuthorization":"conditional","source":{"line":20,"path":"seeds/hostile \"doc\"\n*/ #\" \u202e.md","section":["Payers","Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\"]}}],"policyUpdates":[{"date":"2025 \u0000","payer":"p\"\\","source":{"line":30,"path":"seeds/hostile \"doc\"\n*/ #\" \u202e.md","section":[]},"text":"Update Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\"}],"sections":[{"heading":["Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\"],"source":{"line":50,"path":"seeds/hostile \"doc\"\n*/ #\" \u202e.md","section":["Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\"]},"text":"Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\"}],"serviceType":"Service Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\","sitesOfService":["Site Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\","\"\"\"","\"#","#\"","\\",""],"source":{"line":3,"path":"seeds/hostile \"doc\"\n*/ #\" \u202e.md","section":["Heading Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\","*/"]},"summary":"Summary Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\","system":"HCPCS","title":"Title Quote \" triple \"\"\" backslash \\ interpolation \\(1 + 1) raw #\" \"# \"## comment */ /* nul \u0000 newline \n cr \r tab \t bell \u0007 del \u007f c1 \u0085 bidi \u202eevil\u202c isolate \u2066x\u2069 lrm \u200e alm \u061c ls \u2028 bom \ufeff zwj 👩\u200d💻 accent é é end \\"}

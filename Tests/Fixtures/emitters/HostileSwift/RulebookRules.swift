@@ -3,46 +3,22 @@
 
 import Rulebook
 
-/// Typed constants for the 3 generated codes, e.g. `GeneratedCodes.cpt27365`.
+/// Typed constants for the generated codes (declared in RulebookData.swift), e.g. `GeneratedCodes.cpt27365`.
 /// Lookup by system and code: `RuleBook.generated.code(.cpt, "27365")`.
 public enum GeneratedCodes {
     /// The format of the generated data; this file does not compile against a runtime of another format.
     public static var formatVersion: Int { RulebookFormatVersion1.number }
 
-    /// One function for all constants: a debug build compiles a call much faster than an expression.
-    private static func record(_ index: Int) -> CodeRecord { store.record(at: index) }
+    /// The generated records, sorted by system and code, from 1 data file; each record is decoded on first use.
+    public static let store = EmbeddedRuleStore(shards: [
+        shard000,
+    ], format: RulebookFormatVersion1.self)
 
-    /// CPT 27365: Excision of Tumor, Femur or Knee
-    ///
-    /// Source: seeds/cpt-27365.md:2 (Summary & Overview)
-    ///
-    /// Effective: 2025-01-01
-    ///
-    /// Modifiers:
-    /// - 26: line 17 (Clinical & Coding Specifications > Coding Specifications)
-    /// - LT: line 18 (Clinical & Coding Specifications > Coding Specifications)
-    ///
-    /// Payer rules:
-    /// - aetna (prior authorization required, covered): line 30 (Payer Rules)
-    /// - medicare (prior authorization notRequired, conditional): line 31 (Payer Rules)
-    public static var cpt27365: CodeRecord { record(0) }
+    /// Every generated code record, sorted by system and code (all decoded at the first call).
+    public static var all: [CodeRecord] { store.allRecords() }
+}
 
-    /// HCPCS ../Evil"Code\(x)#": Title Quote " triple """ backslash \ interpolation \(1 + 1) raw #" "# "## comment */ /* nul \u{0} newline \u{A} cr \u{D} tab \u{9} bell \u{7} del \u{7F} c1 \u{85} bidi \u{202E}evil\u{202C} isolate \u{2066}x\u{2069} lrm \u{200E} alm \u{61C} ls \u{2028} bom \u{FEFF} zwj 👩\u{200D}💻 accent é é …
-    ///
-    /// Source: seeds/hostile "doc"\u{A}*/ #" \u{202E}.md:3 (Heading Quote " triple """ backslash \ interpolation \(1 + 1… > */)
-    ///
-    /// Effective: 2025-02-30 "#
-    ///
-    /// Modifiers:
-    /// - 5": line 9 (Mods \u{2067})
-    /// - X\u{202E}: line 10
-    ///
-    /// Payer rules:
-    /// - evil"payer (prior authorization conditional, notCovered): line 20 (Payers > Quote " triple """ backslash \ interpolation \(1 + 1) raw #"…)
-    public static var hcpcs_period__period__sol_Evil_quot_Code_bsol__lpar_x_rpar__num__quot_: CodeRecord { record(1) }
-
-    /// HCPCS J1234: Injection, minimal
-    ///
-    /// Source: seeds/j1234.txt:1
-    public static var hcpcsJ1234: CodeRecord { record(2) }
+extension RuleBook {
+    /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
+    public static let generated = RuleBook(embedded: GeneratedCodes.store)
 }

@@ -3,18 +3,19 @@
 
 import Rulebook
 
+/// The 1 generated record of this file and their typed constants.
 extension GeneratedCodes {
-    /// The 1 generated record, sorted by system and code, each decoded on first use.
-    internal static let store = EmbeddedRuleStore(
+    /// This file's records for `store`: JSON lines, decoded one by one on first use.
+    internal static let shard000 = EmbeddedRuleStore.Shard(
         jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
 
-    /// Every generated code record, sorted by system and code (all decoded at the first call).
-    internal static var all: [CodeRecord] { store.allRecords() }
-}
+    /// One function for all constants: a debug build compiles a call much faster than an expression.
+    private static func record(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
 
-extension RuleBook {
-    /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
-    internal static let generated = RuleBook(embedded: GeneratedCodes.store)
+    /// HCPCS J1234: Injection, minimal
+    ///
+    /// Source: seeds/j1234.txt:1
+    internal static var hcpcsJ1234: CodeRecord { record(0) }
 }
 
 /// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.
@@ -22,7 +23,7 @@ private let rulebookEmbeddedIndex = #"""
 ["HCPCS","J1234",0,244]
 """#
 
-/// The records as JSON, one per line, in the order of `GeneratedCodes.all`.
+/// The records as JSON, one per line, in the order of the constants above.
 private let rulebookEmbeddedRecords = #"""
 {"code":"J1234","examples":[],"modifiers":[],"payers":[],"policyUpdates":[],"sections":[],"serviceType":"","sitesOfService":[],"source":{"line":1,"path":"seeds/j1234.txt","section":[]},"summary":"","system":"HCPCS","title":"Injection, minimal"}
 """#

@@ -3,17 +3,22 @@
 
 import Rulebook
 
-/// Typed constants for the 1 generated code, e.g. `GeneratedCodes.cpt27365`.
+/// Typed constants for the generated codes (declared in RulebookData.swift), e.g. `GeneratedCodes.cpt27365`.
 /// Lookup by system and code: `RuleBook.generated.code(.cpt, "27365")`.
 internal enum GeneratedCodes {
     /// The format of the generated data; this file does not compile against a runtime of another format.
     internal static var formatVersion: Int { RulebookFormatVersion1.number }
 
-    /// One function for all constants: a debug build compiles a call much faster than an expression.
-    private static func record(_ index: Int) -> CodeRecord { store.record(at: index) }
+    /// The generated records, sorted by system and code, from 1 data file; each record is decoded on first use.
+    internal static let store = EmbeddedRuleStore(shards: [
+        shard000,
+    ], format: RulebookFormatVersion1.self)
 
-    /// HCPCS J1234: Injection, minimal
-    ///
-    /// Source: seeds/j1234.txt:1
-    internal static var hcpcsJ1234: CodeRecord { record(0) }
+    /// Every generated code record, sorted by system and code (all decoded at the first call).
+    internal static var all: [CodeRecord] { store.allRecords() }
+}
+
+extension RuleBook {
+    /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
+    internal static let generated = RuleBook(embedded: GeneratedCodes.store)
 }
