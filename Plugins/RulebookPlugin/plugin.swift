@@ -7,8 +7,9 @@ import PackagePlugin
 /// It returns one `.buildCommand` (a prebuild command cannot run a tool built from source) that runs
 /// `rulebook generate --input <target folder> --output <plugin work directory>/rulebook [--config rulebook.json]`
 /// with exact inputs (every document the tool will read, the config file, the tool) and outputs known before
-/// it runs (the two Swift files, whose names are fixed, and the `JSON` folder of rule bundles, which SwiftPM
-/// copies into the target's resources), so SwiftPM reruns it only when one of those inputs changes.
+/// it runs (the Swift files, whose names follow from the number of documents — see ``RulebookBuildCommand/swiftOutputs(documentCount:)``
+/// — and the `JSON` folder of rule bundles, which SwiftPM copies into the target's resources), so SwiftPM
+/// reruns it only when one of those inputs changes.
 @main
 struct RulebookPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
@@ -31,8 +32,28 @@ enum RulebookBuildCommand {
     static let documentExtensions: Set<String> = ["md", "markdown", "txt"]
     /// The optional per-target configuration file, at the top of the target's folder.
     static let configFileName = "rulebook.json"
-    /// The Swift files `rulebook generate` writes under `OUT/Swift/`: fixed names, whatever the inputs.
-    static let swiftOutputs = ["RulebookRules.swift", "RulebookData.swift"]
+    /// The Swift files `rulebook generate --swift-shards <shardCount(documents:)>` writes under `OUT/Swift/`:
+    /// `RulebookRules.swift` and one data file per shard (`RulebookData.swift` alone, or `RulebookData-000.swift`…),
+    /// every one of them whatever the documents say (as `SwiftEmitter.fileNames(shardCount:)`).
+    static func swiftOutputs(documentCount: Int) -> [String] {
+        let count = shardCount(documents: documentCount)
+        func padded(_ number: Int) -> String {
+            let digits = String(number)
+            return String(repeating: "0", count: max(0, 3 - digits.count)) + digits
+        }
+        return ["RulebookRules.swift"] + (0..<count).map { count == 1 ? "RulebookData.swift" : "RulebookData-\(padded($0)).swift" }
+    }
+
+    /// A copy of `EmbeddedShards.shardCount(documents:)` in the Rulebook library (a plugin cannot import it;
+    /// keep the two equal — the plugin passes the result with `--swift-shards`, so a mismatch would only
+    /// change the file count, never leave a declared output unwritten): the smallest power of two
+    /// ≥ ⌈n / 64⌉, at least 1, at most 256.
+    static func shardCount(documents n: Int) -> Int {
+        let needed = max(1, (max(0, n) + 63) / 64)
+        var count = 1
+        while count < needed && count < 256 { count *= 2 }
+        return count
+    }
 
     static func commands(targetName: String, targetDirectory: URL, workDirectory: URL, tool: URL) throws -> [Command] {
         let documents = findDocuments(in: targetDirectory)
@@ -40,7 +61,8 @@ enum RulebookBuildCommand {
         guard !documents.isEmpty else { return [] }
 
         let output = workDirectory.appending(path: "rulebook", directoryHint: .isDirectory)
-        var arguments = ["generate", "--input", plainPath(targetDirectory), "--output", plainPath(output)]
+        var arguments = ["generate", "--input", plainPath(targetDirectory), "--output", plainPath(output),
+                         "--swift-shards", String(shardCount(documents: documents.count))]
         var inputs = documents
         let config = targetDirectory.appending(path: configFileName, directoryHint: .notDirectory)
         var configSetsAccessLevel = false
@@ -66,7 +88,7 @@ enum RulebookBuildCommand {
                 executable: tool,
                 arguments: arguments,
                 inputFiles: inputs,
-                outputFiles: swiftOutputs.map { swiftDirectory.appending(path: $0, directoryHint: .notDirectory) }
+                outputFiles: swiftOutputs(documentCount: documents.count).map { swiftDirectory.appending(path: $0, directoryHint: .notDirectory) }
                     + [jsonDirectory]
             )
         ]

@@ -15,11 +15,17 @@ public enum EmbeddedShards {
     /// `system.rawValue + " " + code`, modulo `count`. Records with the same system and code share a shard.
     public static func shard(system: CodeSystem, code: String, count: Int) -> Int {
         precondition(count >= 1, "a shard count is at least 1")
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in system.rawValue.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        hash = (hash ^ 0x20) &* 0x0000_0100_0000_01B3
-        for byte in code.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        var hash = fnv1a(system.rawValue.utf8)
+        hash = fnv1a(CollectionOfOne(0x20), continuing: hash)
+        hash = fnv1a(code.utf8, continuing: hash)
         return Int(hash % UInt64(count))
+    }
+
+    /// FNV-1a, 64-bit, of `bytes`, continuing from `hash` (the offset basis to start).
+    static func fnv1a<Bytes: Sequence<UInt8>>(_ bytes: Bytes, continuing hash: UInt64 = 0xCBF2_9CE4_8422_2325) -> UInt64 {
+        var hash = hash
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        return hash
     }
 
     /// The number of shards for `n` documents: the smallest power of two ≥ ⌈n / 64⌉, at least 1, at most

@@ -379,6 +379,39 @@ import Testing
         }
     }
 
+    /// `rulebook generate --swift-shards N` (the real process) writes the main file and N data files, and
+    /// their store holds the same records as the default single file; out-of-range values are usage errors.
+    @Test func generateWritesTheRequestedShards() throws {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("rulebook-shards-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        func swiftFiles() throws -> [GeneratedFile] {
+            let folder = output.appendingPathComponent("Swift")
+            return try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().map { name in
+                GeneratedFile(path: name, contents: String(decoding: try Data(contentsOf: folder.appendingPathComponent(name)),
+                                                          as: UTF8.self))
+            }
+        }
+        func inOrder(_ files: [GeneratedFile]) -> [GeneratedFile] {
+            files.filter { $0.path == SwiftEmitter.mainFileName } + files.filter { $0.path != SwiftEmitter.mainFileName }
+        }
+        let single = try RulebookProcess.run(["generate", "--output", output.path])
+        #expect(single.status == 0, "\(single.stderr)")
+        let one = try Self.store(inOrder(try swiftFiles()))
+        #expect(one.shardCount == 1 && one.count >= 15)
+        let sharded = try RulebookProcess.run(["generate", "--output", output.path, "--swift-shards", "5"])
+        #expect(sharded.status == 0, "\(sharded.stderr)")
+        let files = inOrder(try swiftFiles())
+        #expect(Set(files.map(\.path)) == Set(SwiftEmitter.fileNames(shardCount: 5)))  // the single data file is gone
+        let five = try Self.store(files)
+        #expect(five.shardCount == 5)
+        #expect(five.allRecords() == one.allRecords())
+        for value in ["0", "257", "x", "-1"] {
+            let refused = try RulebookProcess.run(["generate", "--output", output.path, "--swift-shards", value])
+            #expect(refused.status == 2)
+            #expect(refused.stderr.contains("--swift-shards"))
+        }
+    }
+
     // MARK: The real compiler
 
     /// The folder with `Rulebook.swiftmodule` of the build running these tests, if found.
