@@ -9,8 +9,8 @@ extension GeneratedCodes {
     internal static let shard000 = EmbeddedRuleStore.Shard(
         jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
 
-    /// One function for all constants: a debug build compiles a call much faster than an expression.
-    private static func record(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
+    /// One function for all constants of this file: a debug build compiles a call much faster than an expression.
+    private static func record000(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
 
     /// CPT 0275T: Percutaneous laminotomy/laminectomy (interlaminar approach) for decompression of neural elements, lumbar
     ///
@@ -31,7 +31,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization unknown, unknown): line 52 (Payer-Specific Considerations > UnitedHealthcare)
     /// - medicare (prior authorization notRequired, conditional): line 56 (Payer-Specific Considerations > Medicare)
     /// - humana (prior authorization required, conditional): line 60 (Payer-Specific Considerations > Humana)
-    public static var cpt0275T: CodeRecord { record(0) }
+    public static var cpt0275T: CodeRecord { record000(0) }
 
     /// CPT 27365: Excision of Tumor, Femur or Knee
     ///
@@ -47,7 +47,7 @@ extension GeneratedCodes {
     /// - cigna (prior authorization unknown, unknown): line 4
     /// - unitedhealthcare (prior authorization unknown, unknown): line 4
     /// - medicare (prior authorization unknown, unknown): line 4
-    public static var cpt27365: CodeRecord { record(1) }
+    public static var cpt27365: CodeRecord { record000(1) }
 
     /// CPT 27447: Total Knee Arthroplasty
     ///
@@ -69,7 +69,7 @@ extension GeneratedCodes {
     /// - cigna (prior authorization conditional, covered): line 45 (Payer-Specific Considerations > Cigna)
     /// - unitedhealthcare (prior authorization required, unknown): line 49 (Payer-Specific Considerations > UnitedHealthcare)
     /// - medicare (prior authorization notRequired, covered): line 53 (Payer-Specific Considerations > Medicare)
-    public static var cpt27447: CodeRecord { record(2) }
+    public static var cpt27447: CodeRecord { record000(2) }
 
     /// CPT 29881: Arthroscopy, Knee, Surgical; with Meniscectomy, Medial or Lateral
     ///
@@ -91,7 +91,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization required, covered): line 33 (Payer-Specific Considerations)
     /// - medicare (prior authorization notRequired, covered): line 34 (Payer-Specific Considerations)
     /// - humana (prior authorization unknown, unknown): line 35 (Payer-Specific Considerations)
-    public static var cpt29881: CodeRecord { record(3) }
+    public static var cpt29881: CodeRecord { record000(3) }
 
     /// CPT 45378: Colonoscopy, Flexible; Diagnostic
     ///
@@ -112,7 +112,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization conditional, unknown): line 27 (Payer Notes)
     /// - medicare (prior authorization notRequired, covered): line 28 (Payer Notes)
     /// - medicaid (prior authorization conditional, unknown): line 29 (Payer Notes)
-    public static var cpt45378: CodeRecord { record(4) }
+    public static var cpt45378: CodeRecord { record000(4) }
 
     /// CPT 64483: Transforaminal Epidural Injection, Lumbar or Sacral, Single Level
     ///
@@ -133,7 +133,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization required, covered): line 40 (Payer-Specific Considerations)
     /// - medicare (prior authorization notRequired, covered): line 41 (Payer-Specific Considerations)
     /// - kaiser-permanente (prior authorization unknown, unknown): line 42 (Payer-Specific Considerations)
-    public static var cpt64483: CodeRecord { record(5) }
+    public static var cpt64483: CodeRecord { record000(5) }
 
     /// CPT 70553: MRI Brain without Contrast, Followed by Contrast and Further Sequences
     ///
@@ -154,7 +154,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization required, unknown): line 36 (Payer Policies)
     /// - medicare (prior authorization notRequired, covered): line 37 (Payer Policies)
     /// - humana (prior authorization conditional, unknown): line 38 (Payer Policies)
-    public static var cpt70553: CodeRecord { record(6) }
+    public static var cpt70553: CodeRecord { record000(6) }
 
     /// CPT 93000: Electrocardiogram, Routine ECG with at Least 12 Leads; with Interpretation and Report
     ///
@@ -175,7 +175,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization notRequired, covered): line 32 (Payer-Specific Considerations > UnitedHealthcare)
     /// - medicare (prior authorization notRequired, covered): line 34 (Payer-Specific Considerations > Medicare)
     /// - humana (prior authorization unknown, unknown): line 36 (Payer-Specific Considerations > Humana)
-    public static var cpt93000: CodeRecord { record(7) }
+    public static var cpt93000: CodeRecord { record000(7) }
 
     /// CPT 99213: Office or Other Outpatient Visit, Established Patient, Low Medical Decision Making
     ///
@@ -197,7 +197,7 @@ extension GeneratedCodes {
     /// - medicare (prior authorization notRequired, covered): line 28 (Payer Notes)
     /// - medicaid (prior authorization conditional, covered): line 29 (Payer Notes)
     /// - humana (prior authorization unknown, unknown): line 30 (Payer Notes)
-    public static var cpt99213: CodeRecord { record(8) }
+    public static var cpt99213: CodeRecord { record000(8) }
 
     /// HCPCS A0428: Ambulance service, basic life support, non-emergency transport (BLS)
     ///
@@ -221,7 +221,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization required, covered): line 51 (Payer-Specific Considerations > UnitedHealthcare)
     /// - medicaid (prior authorization unknown, unknown): line 56 (Payer-Specific Considerations > Medicaid)
     /// - humana (prior authorization notRequired, covered): line 60 (Payer-Specific Considerations > Humana)
-    public static var hcpcsA0428: CodeRecord { record(9) }
+    public static var hcpcsA0428: CodeRecord { record000(9) }
 
     /// HCPCS E0114: Crutches, underarm, other than wood, adjustable or fixed, pair, with pads, tips and handgrips
     ///
@@ -245,7 +245,7 @@ extension GeneratedCodes {
     /// - medicare (prior authorization notRequired, covered): line 46 (Payer-Specific Considerations)
     /// - medicaid (prior authorization conditional, covered): line 47 (Payer-Specific Considerations)
     /// - humana (prior authorization unknown, unknown): line 48 (Payer-Specific Considerations)
-    public static var hcpcsE0114: CodeRecord { record(10) }
+    public static var hcpcsE0114: CodeRecord { record000(10) }
 
     /// HCPCS G0283: Electrical stimulation (unattended), to one or more areas for indication(s) other than wound care, as part of a therapy plan of care
     ///
@@ -269,7 +269,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization conditional, unknown): line 47 (Payer Notes)
     /// - medicare (prior authorization notRequired, covered): line 49 (Payer Notes)
     /// - humana (prior authorization required, unknown): line 51 (Payer Notes)
-    public static var hcpcsG0283: CodeRecord { record(11) }
+    public static var hcpcsG0283: CodeRecord { record000(11) }
 
     /// HCPCS J1745: Injection, Infliximab, Excludes Biosimilar, 10 mg
     ///
@@ -288,7 +288,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization required, notCovered): line 27 (Payer-Specific Considerations)
     /// - medicare (prior authorization notRequired, covered): line 28 (Payer-Specific Considerations)
     /// - medicaid (prior authorization unknown, unknown): line 29 (Payer-Specific Considerations)
-    public static var hcpcsJ1745: CodeRecord { record(12) }
+    public static var hcpcsJ1745: CodeRecord { record000(12) }
 
     /// HCPCS L3000: Foot Insert, Removable, Molded to Patient Model, UCB Type, Berkeley Shell, Each
     ///
@@ -309,7 +309,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization unknown, unknown): line 29 (Payer-Specific Considerations > UnitedHealthcare)
     /// - medicare (prior authorization notRequired, notCovered): line 31 (Payer-Specific Considerations > Medicare)
     /// - highmark (prior authorization required, covered): line 33 (Payer-Specific Considerations > Highmark)
-    public static var hcpcsL3000: CodeRecord { record(13) }
+    public static var hcpcsL3000: CodeRecord { record000(13) }
 
     /// HCPCS Q4101: Apligraf, per Square Centimeter
     ///
@@ -329,7 +329,7 @@ extension GeneratedCodes {
     /// - unitedhealthcare (prior authorization required, conditional): line 30 (Payer-Specific Considerations)
     /// - medicare (prior authorization notRequired, covered): line 31 (Payer-Specific Considerations)
     /// - humana (prior authorization unknown, unknown): line 32 (Payer-Specific Considerations)
-    public static var hcpcsQ4101: CodeRecord { record(14) }
+    public static var hcpcsQ4101: CodeRecord { record000(14) }
 }
 
 /// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.

@@ -123,6 +123,9 @@ public enum SwiftEmitter {
     /// those start with the system's name).
     static func shardMemberName(_ number: Int) -> String { "shard" + paddedNumber(number) }
 
+    /// The name of the function through which shard `number`'s constants decode their records.
+    static func recordFunctionName(_ number: Int) -> String { "record" + paddedNumber(number) }
+
     /// `RulebookRules.swift`: `GeneratedCodes`, its store over the `shardCount` shards, `all`,
     /// `RuleBook.generated`. Independent of the records: the same bytes for the same shard count, access
     /// level and header.
@@ -185,15 +188,17 @@ public enum SwiftEmitter {
             printer.line("    jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)")
             if !records.isEmpty {
                 printer.line()
-                printer.line("/// One function for all constants: a debug build compiles a call much faster than an expression.")
-                printer.line("private static func record(_ index: Int) -> CodeRecord { store.record(shard: \(number), at: index) }")
+                // One name per shard: calls to one private `record(_:)` per file would each weigh every
+                // file's overload (a minute of type checking for 256 files).
+                printer.line("/// One function for all constants of this file: a debug build compiles a call much faster than an expression.")
+                printer.line("private static func \(recordFunctionName(number))(_ index: Int) -> CodeRecord { store.record(shard: \(number), at: index) }")
             }
             var names = SafeIdentifier.Registry()
             for (offset, record) in records.enumerated() {
                 printer.line()
                 for line in docComment(record) { printer.line(line) }
                 let name = names.unique(constantName(system: record.system, code: record.code))
-                printer.line("\(access) static var \(name): CodeRecord { record(\(offset)) }")
+                printer.line("\(access) static var \(name): CodeRecord { \(recordFunctionName(number))(\(offset)) }")
             }
         }
         printer.line()

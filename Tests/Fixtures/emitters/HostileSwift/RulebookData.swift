@@ -9,8 +9,8 @@ extension GeneratedCodes {
     internal static let shard000 = EmbeddedRuleStore.Shard(
         jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
 
-    /// One function for all constants: a debug build compiles a call much faster than an expression.
-    private static func record(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
+    /// One function for all constants of this file: a debug build compiles a call much faster than an expression.
+    private static func record000(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
 
     /// CPT 27365: Excision of Tumor, Femur or Knee
     ///
@@ -25,7 +25,7 @@ extension GeneratedCodes {
     /// Payer rules:
     /// - aetna (prior authorization required, covered): line 30 (Payer Rules)
     /// - medicare (prior authorization notRequired, conditional): line 31 (Payer Rules)
-    public static var cpt27365: CodeRecord { record(0) }
+    public static var cpt27365: CodeRecord { record000(0) }
 
     /// HCPCS ../Evil"Code\(x)#": Title Quote " triple """ backslash \ interpolation \(1 + 1) raw #" "# "## comment */ /* nul \u{0} newline \u{A} cr \u{D} tab \u{9} bell \u{7} del \u{7F} c1 \u{85} bidi \u{202E}evil\u{202C} isolate \u{2066}x\u{2069} lrm \u{200E} alm \u{61C} ls \u{2028} bom \u{FEFF} zwj 👩\u{200D}💻 accent é é …
     ///
@@ -39,12 +39,12 @@ extension GeneratedCodes {
     ///
     /// Payer rules:
     /// - evil"payer (prior authorization conditional, notCovered): line 20 (Payers > Quote " triple """ backslash \ interpolation \(1 + 1) raw #"…)
-    public static var hcpcs_period__period__sol_Evil_quot_Code_bsol__lpar_x_rpar__num__quot_: CodeRecord { record(1) }
+    public static var hcpcs_period__period__sol_Evil_quot_Code_bsol__lpar_x_rpar__num__quot_: CodeRecord { record000(1) }
 
     /// HCPCS J1234: Injection, minimal
     ///
     /// Source: seeds/j1234.txt:1
-    public static var hcpcsJ1234: CodeRecord { record(2) }
+    public static var hcpcsJ1234: CodeRecord { record000(2) }
 }
 
 /// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.

@@ -9,13 +9,13 @@ extension GeneratedCodes {
     internal static let shard000 = EmbeddedRuleStore.Shard(
         jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
 
-    /// One function for all constants: a debug build compiles a call much faster than an expression.
-    private static func record(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
+    /// One function for all constants of this file: a debug build compiles a call much faster than an expression.
+    private static func record000(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
 
     /// HCPCS J1234: Injection, minimal
     ///
     /// Source: seeds/j1234.txt:1
-    internal static var hcpcsJ1234: CodeRecord { record(0) }
+    internal static var hcpcsJ1234: CodeRecord { record000(0) }
 }
 
 /// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.
