@@ -6,9 +6,12 @@
 #
 # Records are the seed documents' records (compiled by the real pipeline) repeated under new codes and
 # paths, about 7 KB of JSON each; RULEBOOK_MEASURE_RECORDS=synthetic uses smaller synthetic records. The
-# test EmitterMeasurementTests writes the Swift that SwiftEmitter emits for them. The machine's load
-# (uptime) is printed: on a shared machine wall times exceed CPU times. Each output is compiled as a debug build would compile it
-# (swiftc -Onone -g, Swift 6 mode, warnings as errors) against the Rulebook module only.
+# test EmitterMeasurementTests writes the Swift that SwiftEmitter emits for them: RulebookRules.swift and
+# one data file per shard (EmbeddedShards.shardCount: 100 codes → 2 shards, 1,000 → 16, 10,000 → 256). The
+# machine's load (uptime) is printed: on a shared machine wall times exceed CPU times. Each output is
+# compiled as a debug `swift build` compiles a target (swiftc -Onone -g, batch mode, one job per core,
+# Swift 6 mode, warnings as errors) against the Rulebook module only; then the main file alone and the
+# largest shard alone (what an incremental build recompiles after one record changed) as primary files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,34 +71,44 @@ guard all.contains(found), !findings.isEmpty else { fatalError("inconsistent") }
 print(all.count, String(format: "%.2f+%.2f+%.2f=%.2f/%.2f %.0f/%.0f", ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(t3 - t0), cpuFirst, ms(t5 - t3), cpuAll))
 EOF
 
-echo "debug compile: wall / CPU (user+sys) seconds, both files; data/rules: each file alone as primary file (CPU)"
+jobs=$(nproc)
+echo "debug compile: wall / CPU (user+sys) seconds, every file (batch mode, -j $jobs);"
+echo "main/shard: the main file alone, the largest shard alone, as primary file (CPU seconds)"
 echo "first: RuleBook.generated + first code() + first evaluate() in a fresh process, wall ms each = total wall/CPU (runtime -O);"
 echo "all: then book.codes (decodes every record), wall/CPU ms"
-printf '%-7s %-9s %-9s %-19s %-13s %-9s %-34s %-9s %s\n' codes data-KiB rules-KiB "debug wall/CPU" "data/rules" "max-mem" "first ms" "all ms" "loaded"
+printf '%-7s %-7s %-10s %-19s %-13s %-9s %-34s %-9s %s\n' codes files total-KiB "debug wall/CPU" "main/shard" "max-mem" "first ms" "all ms" "loaded"
 uptime
 for count in "${counts[@]}"; do
     dir="$work/gen/$count"
-    data="$dir/RulebookData.swift"
-    rules="$dir/RulebookRules.swift"
+    files=("$dir"/*.swift)
+    main="$dir/RulebookRules.swift"
+    shard=$(ls -S "$dir"/RulebookData*.swift | head -1)   # the largest data file
     build="$work/build-$count"
     mkdir -p "$build"
     common=(-swift-version 6 -Onone -g -module-name GeneratedRules -I "$debug_modules" -warnings-as-errors)
-    # Whole debug compile of both files (what `swift build` does for a target holding them).
-    (cd "$build" && timed "$build/total.time" swiftc -c -parse-as-library -enable-testing "${common[@]}" "$data" "$rules")
-    # Each file on its own (as a primary file, the other as context).
-    (cd "$build" && timed "$build/data.time" swiftc -frontend -c -primary-file "$data" "$rules" -enable-testing \
-        -parse-as-library "${common[@]}" -o "$build/data.o")
-    (cd "$build" && timed "$build/rules.time" swiftc -frontend -c "$data" -primary-file "$rules" -enable-testing \
-        -parse-as-library "${common[@]}" -o "$build/rules.o")
+    # Whole debug compile of every file (what `swift build` does for a target holding them).
+    (cd "$build" && timed "$build/total.time" swiftc -c -parse-as-library -enable-testing -enable-batch-mode -j "$jobs" \
+        "${common[@]}" "${files[@]}")
+    # One file on its own (as a primary file, the others as context).
+    primary() {  # primary OUT FILE
+        local out=$1 file=$2 arguments=() other
+        for other in "${files[@]}"; do
+            if [ "$other" = "$file" ]; then arguments+=(-primary-file "$other"); else arguments+=("$other"); fi
+        done
+        (cd "$build" && timed "$out" swiftc -frontend -c "${arguments[@]}" -enable-testing -parse-as-library \
+            "${common[@]}" -o "$build/primary.o")
+    }
+    primary "$build/main.time" "$main"
+    primary "$build/shard.time" "$shard"
     # Runtime load: the Rulebook runtime built -O (the decoder runs there); generated files -Onone.
-    swiftc -Onone -swift-version 6 -module-name LoadProbe -I "$release_modules" "$work/main.swift" "$data" "$rules" \
+    swiftc -Onone -wmo -swift-version 6 -module-name LoadProbe -I "$release_modules" "$work/main.swift" "${files[@]}" \
         "$release_bin"/Rulebook.build/*.o -o "$build/probe" 2>"$build/probe.log" || { cat "$build/probe.log" >&2; exit 1; }
     read -r loaded load_ms one_ms < <("$build/probe")
     read -r total_s total_cpu total_kb < "$build/total.time"
-    read -r _ data_cpu data_kb < "$build/data.time"
-    read -r _ rules_cpu rules_kb < "$build/rules.time"
-    max_kb=$(printf '%s\n' "$total_kb" "$data_kb" "$rules_kb" | sort -n | tail -1)
-    printf '%-7s %-9s %-9s %-19s %-13s %-9s %-34s %-9s %s\n' "$count" "$(( $(stat -c %s "$data") / 1024 ))" \
-        "$(( $(stat -c %s "$rules") / 1024 ))" "${total_s}s/${total_cpu}s" "${data_cpu}s/${rules_cpu}s" \
+    read -r _ main_cpu main_kb < "$build/main.time"
+    read -r _ shard_cpu shard_kb < "$build/shard.time"
+    max_kb=$(printf '%s\n' "$total_kb" "$main_kb" "$shard_kb" | sort -n | tail -1)
+    printf '%-7s %-7s %-10s %-19s %-13s %-9s %-34s %-9s %s\n' "$count" "${#files[@]}" "$(( $(cat "${files[@]}" | wc -c) / 1024 ))" \
+        "${total_s}s/${total_cpu}s" "${main_cpu}s/${shard_cpu}s" \
         "$(( max_kb / 1024 ))MiB" "$load_ms" "$one_ms" "$loaded"
 done

@@ -175,10 +175,11 @@ public final class EmbeddedRuleStore: @unchecked Sendable {
         var flatRanges: [Range<Int>] = []
         var flatShards: [Int32] = []
         var firstFlat: [Int] = []
+        var reader: JSONReader?
         for (number, shard) in shards.enumerated() {
             let keys: [(system: CodeSystem, code: String)], ranges: [Range<Int>]
             do {
-                (keys, ranges) = try Self.readIndex(shard.index, payloadCount: shard.payload.utf8.count)
+                (keys, ranges) = try Self.readIndex(shard.index, payloadCount: shard.payload.utf8.count, reusing: &reader)
             } catch {
                 fatalError("Rulebook: the generated rule index\(shards.count > 1 ? " of shard \(number)" : "") cannot be read "
                     + "(\(error.message)); run `rulebook generate` again instead of editing generated files")
@@ -332,21 +333,30 @@ public final class EmbeddedRuleStore: @unchecked Sendable {
 
     static func readIndex(_ index: String, payloadCount: Int) throws(RuleBookLoadError)
         -> ([(system: CodeSystem, code: String)], [Range<Int>]) {
+        var reader: JSONReader?
+        return try readIndex(index, payloadCount: payloadCount, reusing: &reader)
+    }
+
+    /// As above, reading with `reader` (created when nil, then kept): one reader for every shard of a
+    /// store, whose caches are allocated once instead of once per shard.
+    static func readIndex(_ index: String, payloadCount: Int, reusing reader: inout JSONReader?) throws(RuleBookLoadError)
+        -> ([(system: CodeSystem, code: String)], [Range<Int>]) {
         var text = index
         let outcome: Result<([(system: CodeSystem, code: String)], [Range<Int>]), JSONReader.Failure> = text.withUTF8 { bytes in
-            var reader = JSONReader(bytes)
+            var current = reader.take().map { $0.restarted(bytes) } ?? JSONReader(bytes)
+            defer { reader = current }
             var keys: [(system: CodeSystem, code: String)] = []
             var ranges: [Range<Int>] = []
             do throws(JSONReader.Failure) {
-                reader.skipWhitespace()
-                while !reader.atEnd {
-                    let entry = try reader.indexEntry()
+                current.skipWhitespace()
+                while !current.atEnd {
+                    let entry = try current.indexEntry()
                     guard entry.offset >= 0, entry.length >= 0, entry.offset + entry.length <= payloadCount else {
-                        throw reader.failure("record range outside the data")
+                        throw current.failure("record range outside the data")
                     }
                     keys.append((entry.system, entry.code))
                     ranges.append(entry.offset..<(entry.offset + entry.length))
-                    reader.skipWhitespace()
+                    current.skipWhitespace()
                 }
                 return .success((keys, ranges))
             } catch {
@@ -400,7 +410,7 @@ struct JSONReader {
         }
     }
 
-    let bytes: UnsafeBufferPointer<UInt8>
+    private(set) var bytes: UnsafeBufferPointer<UInt8>
     var position = 0
     /// Recently read strings and string arrays, so that repeated values (paths, headings, payer names)
     /// share one allocation: a direct-mapped cache keyed by a hash of the value's JSON text.
@@ -408,6 +418,13 @@ struct JSONReader {
     private var internedArrays = InternCache<[String]>()
 
     init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+
+    /// This reader, with its caches, at the start of other bytes.
+    consuming func restarted(_ bytes: UnsafeBufferPointer<UInt8>) -> JSONReader {
+        self.bytes = bytes
+        position = 0
+        return self
+    }
 
     var atEnd: Bool { position >= bytes.count }
 
