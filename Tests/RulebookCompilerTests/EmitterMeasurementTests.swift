@@ -6,7 +6,8 @@ import Testing
 /// Support for `Scripts/measure-swift-compile.sh`: with `RULEBOOK_MEASURE_OUT=DIR` and
 /// `RULEBOOK_MEASURE_COUNTS=100,1000,10000` the test writes the Swift emitted for that many records to
 /// `DIR/<count>/` (every file: the main file and the shards): the records of `seeds/` compiled by the real pipeline, repeated under new codes and paths
-/// (`RULEBOOK_MEASURE_RECORDS=synthetic` uses `SyntheticRecords` instead). It always checks, on a smaller
+/// (`RULEBOOK_MEASURE_RECORDS=synthetic` uses `SyntheticRecords` instead; `RULEBOOK_MEASURE_SHARDS=1` writes
+/// one data file, the shape before sharding). It always checks, on a smaller
 /// set, that the emitted data decodes back to the records.
 @Suite struct EmitterMeasurementTests {
     static let seedsFolder = EmitterFixtures.fixturesFolder
@@ -41,9 +42,11 @@ import Testing
     /// The JSON-lines payload of an emitted data file (`RulebookData.swift`, `RulebookData-007.swift`), as the
     /// compiler would read the literal.
     static func embeddedPayload(_ dataFile: String, name: String = "rulebookEmbeddedRecords") throws -> String {
+        // `private let rulebookEmbeddedRecords007 = #"""`: the name ends with the shard's number.
         let lines = dataFile.split(separator: "\n", omittingEmptySubsequences: false)
-        let start = try #require(lines.firstIndex { $0.hasPrefix("private let \(name) = ") })
-        let opener = lines[start].dropFirst("private let \(name) = ".count)
+        let declaration = try Regex("^private let \(name)[0-9]{3} = ")
+        let start = try #require(lines.firstIndex { $0.prefixMatch(of: declaration) != nil })
+        let opener = try #require(lines[start].split(separator: " = ", maxSplits: 1).last)
         let hashes = opener.prefix { $0 == "#" }
         #expect(opener == hashes + "\"\"\"")
         let end = try #require(lines[(start + 1)...].firstIndex { $0 == "\"\"\"" + hashes })
@@ -79,7 +82,11 @@ import Testing
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 let synthetic = ProcessInfo.processInfo.environment["RULEBOOK_MEASURE_RECORDS"] == "synthetic"
                     ? SyntheticRecords.make(count: count) : Self.seedLike(seeds, count: count)
-                for file in SwiftEmitter.emit(synthetic, accessLevel: .public) {
+                // RULEBOOK_MEASURE_SHARDS=N: N data files instead of EmbeddedShards.shardCount(documents: count).
+                let shards = ProcessInfo.processInfo.environment["RULEBOOK_MEASURE_SHARDS"].flatMap { Int($0) }
+                    ?? EmbeddedShards.shardCount(documents: count)
+                for file in SwiftEmitter.emit(synthetic, accessLevel: .public, sourcePaths: synthetic.map(\.source.path),
+                                              shardCount: shards) {
                     try Data(file.contents.utf8).write(to: directory.appendingPathComponent(file.path))
                 }
                 try Data(JSONEmitter.bundle(synthetic).utf8).write(to: directory.appendingPathComponent("bundle.json"))

@@ -71,7 +71,7 @@ import Testing
         let files = SwiftEmitter.emit(records, accessLevel: .public, sourcePaths: [EmitterFixtures.hostilePath],
                                       shardCount: shardCount)
         // Outside the data literals, every line is a comment, blank, or code the emitter wrote itself.
-        let allowed = try Regex(#"^(import Rulebook|public enum GeneratedCodes \{|extension GeneratedCodes \{|extension RuleBook \{|\}|public static var formatVersion: Int \{ RulebookFormatVersion1\.number \}|public static let store = EmbeddedRuleStore\(shards: \[|(shard[0-9]{3}, )*shard[0-9]{3},|\], format: RulebookFormatVersion1\.self\)|public static var all: \[CodeRecord\] \{ store\.allRecords\(\) \}|public static let generated = RuleBook\(embedded: GeneratedCodes\.store\)|internal static let shard[0-9]{3} = EmbeddedRuleStore\.Shard\(|jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1\.self\)|private static func record[0-9]{3}\(_ index: Int\) -> CodeRecord \{ store\.record\(shard: [0-9]+, at: index\) \}|public static var [A-Za-z_][A-Za-z0-9_]*: CodeRecord \{ record[0-9]{3}\([0-9]+\) \})$"#)
+        let allowed = try Regex(#"^(import Rulebook|public enum GeneratedCodes \{|extension GeneratedCodes \{|extension RuleBook \{|\}|public static var formatVersion: Int \{ RulebookFormatVersion1\.number \}|public static let store = EmbeddedRuleStore\(shards: \[|(shard[0-9]{3}, )*shard[0-9]{3},|\], format: RulebookFormatVersion1\.self\)|public static var all: \[CodeRecord\] \{ store\.allRecords\(\) \}|public static let generated = RuleBook\(embedded: GeneratedCodes\.store\)|internal static let shard[0-9]{3} = EmbeddedRuleStore\.Shard\(|jsonLines: rulebookEmbeddedRecords[0-9]{3}, index: rulebookEmbeddedIndex[0-9]{3}, format: RulebookFormatVersion1\.self\)|private static func record[0-9]{3}\(_ index: Int\) -> CodeRecord \{ store\.record\(shard: [0-9]+, at: index\) \}|public static var [A-Za-z_][A-Za-z0-9_]*: CodeRecord \{ record[0-9]{3}\([0-9]+\) \})$"#)
         var constants = 0
         for file in files {
             // A data file ends with its two literals; what precedes them is the emitter's code.
@@ -106,7 +106,7 @@ import Testing
         expectSameBytes(decoded, JSONEmitter.canonicalOrder(records).map { records[$0] })
         // The hostile record holds `"##`: the literal needs at least three `#`.
         #expect(SwiftStringLiteral.rawDelimiterCount(payload) >= 3)
-        #expect(data.contents.contains("private let rulebookEmbeddedRecords = ###\"\"\"\n"))
+        #expect(data.contents.contains("private let rulebookEmbeddedRecords000 = ###\"\"\"\n"))
     }
 
     @Test func storeDecodesSingleRecordsThroughTheIndex() throws {

@@ -174,6 +174,10 @@ public enum SwiftEmitter {
                                  jobs: Int = 1) -> String {
         precondition(count >= 1 && (0..<count).contains(number), "shard \(number) of \(count)")
         let (payload, index) = dataLiterals(records, jobs: jobs)
+        // Names of the file's own: an incremental build tracks top-level names module-wide, so one name
+        // in every file would make a change to one shard's data recompile every file that mentions it.
+        let recordsName = "rulebookEmbeddedRecords" + paddedNumber(number)
+        let indexName = "rulebookEmbeddedIndex" + paddedNumber(number)
 
         var printer = CodePrinter(capacity: records.count * 600 + 4096)
         for line in header { printer.line(line) }
@@ -185,7 +189,7 @@ public enum SwiftEmitter {
         printer.block("extension GeneratedCodes") { printer in
             printer.line("/// This file's records for `store`: JSON lines, decoded one by one on first use.")
             printer.line("internal static let \(shardMemberName(number)) = EmbeddedRuleStore.Shard(")
-            printer.line("    jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)")
+            printer.line("    jsonLines: \(recordsName), index: \(indexName), format: RulebookFormatVersion1.self)")
             if !records.isEmpty {
                 printer.line()
                 // One name per shard: calls to one private `record(_:)` per file would each weigh every
@@ -203,11 +207,11 @@ public enum SwiftEmitter {
         }
         printer.line()
         var head = Array(printer.text.utf8)
-        appendRawLiteral(&head, name: "rulebookEmbeddedIndex", content: index,
-                         comment: "Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.")
+        appendRawLiteral(&head, name: indexName, content: index,
+                         comment: "Per record: system, code, and the byte range of its line in `\(recordsName)`.")
         head.append(0x0A)
         // The records literal, the largest part, is copied once, straight into the string's storage.
-        let (opening, closing) = rawLiteralEnds(name: "rulebookEmbeddedRecords", content: payload,
+        let (opening, closing) = rawLiteralEnds(name: recordsName, content: payload,
                                                 comment: "The records as JSON, one per line, in the order of the constants above.")
         head += opening
         let parts = [head, payload, closing]

@@ -7,7 +7,7 @@ import Rulebook
 extension GeneratedCodes {
     /// This file's records for `store`: JSON lines, decoded one by one on first use.
     internal static let shard000 = EmbeddedRuleStore.Shard(
-        jsonLines: rulebookEmbeddedRecords, index: rulebookEmbeddedIndex, format: RulebookFormatVersion1.self)
+        jsonLines: rulebookEmbeddedRecords000, index: rulebookEmbeddedIndex000, format: RulebookFormatVersion1.self)
 
     /// One function for all constants of this file: a debug build compiles a call much faster than an expression.
     private static func record000(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
@@ -18,12 +18,12 @@ extension GeneratedCodes {
     internal static var hcpcsJ1234: CodeRecord { record000(0) }
 }
 
-/// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords`.
-private let rulebookEmbeddedIndex = #"""
+/// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords000`.
+private let rulebookEmbeddedIndex000 = #"""
 ["HCPCS","J1234",0,244]
 """#
 
 /// The records as JSON, one per line, in the order of the constants above.
-private let rulebookEmbeddedRecords = #"""
+private let rulebookEmbeddedRecords000 = #"""
 {"code":"J1234","examples":[],"modifiers":[],"payers":[],"policyUpdates":[],"sections":[],"serviceType":"","sitesOfService":[],"source":{"line":1,"path":"seeds/j1234.txt","section":[]},"summary":"","system":"HCPCS","title":"Injection, minimal"}
 """#
