@@ -10,7 +10,7 @@ public enum GeneratedCodes {
     public static var formatVersion: Int { RulebookFormatVersion1.number }
 
     /// The generated records, sorted by system and code, from 1 data file; each record is decoded on first use.
-    public static let store = EmbeddedRuleStore(shards: [
+    public static let store: EmbeddedRuleStore = EmbeddedRuleStore(shards: [
         shard000,
     ], format: RulebookFormatVersion1.self)
 
@@ -20,5 +20,5 @@ public enum GeneratedCodes {
 
 extension RuleBook {
     /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
-    public static let generated = RuleBook(embedded: GeneratedCodes.store)
+    public static let generated: RuleBook = RuleBook(embedded: GeneratedCodes.store)
 }

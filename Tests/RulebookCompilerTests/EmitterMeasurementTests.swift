@@ -42,9 +42,9 @@ import Testing
     /// The JSON-lines payload of an emitted data file (`RulebookData.swift`, `RulebookData-007.swift`), as the
     /// compiler would read the literal.
     static func embeddedPayload(_ dataFile: String, name: String = "rulebookEmbeddedRecords") throws -> String {
-        // `private let rulebookEmbeddedRecords007 = #"""`: the name ends with the shard's number.
+        // `    let rulebookEmbeddedRecords007: String = #"""`: the name ends with the shard's number.
         let lines = dataFile.split(separator: "\n", omittingEmptySubsequences: false)
-        let declaration = try Regex("^private let \(name)[0-9]{3} = ")
+        let declaration = try Regex("^    let \(name)[0-9]{3}: String = ")
         let start = try #require(lines.firstIndex { $0.prefixMatch(of: declaration) != nil })
         let opener = try #require(lines[start].split(separator: " = ", maxSplits: 1).last)
         let hashes = opener.prefix { $0 == "#" }

@@ -71,13 +71,15 @@ import Testing
         let files = SwiftEmitter.emit(records, accessLevel: .public, sourcePaths: [EmitterFixtures.hostilePath],
                                       shardCount: shardCount)
         // Outside the data literals, every line is a comment, blank, or code the emitter wrote itself.
-        let allowed = try Regex(#"^(import Rulebook|public enum GeneratedCodes \{|extension GeneratedCodes \{|extension RuleBook \{|\}|public static var formatVersion: Int \{ RulebookFormatVersion1\.number \}|public static let store = EmbeddedRuleStore\(shards: \[|(shard[0-9]{3}, )*shard[0-9]{3},|\], format: RulebookFormatVersion1\.self\)|public static var all: \[CodeRecord\] \{ store\.allRecords\(\) \}|public static let generated = RuleBook\(embedded: GeneratedCodes\.store\)|internal static let shard[0-9]{3} = EmbeddedRuleStore\.Shard\(|jsonLines: rulebookEmbeddedRecords[0-9]{3}, index: rulebookEmbeddedIndex[0-9]{3}, format: RulebookFormatVersion1\.self\)|private static func record[0-9]{3}\(_ index: Int\) -> CodeRecord \{ store\.record\(shard: [0-9]+, at: index\) \}|public static var [A-Za-z_][A-Za-z0-9_]*: CodeRecord \{ record[0-9]{3}\([0-9]+\) \})$"#)
+        let allowed = try Regex(#"^(import Rulebook|public enum GeneratedCodes \{|extension GeneratedCodes \{|extension RuleBook \{|\}|public static var formatVersion: Int \{ RulebookFormatVersion1\.number \}|public static let store: EmbeddedRuleStore = EmbeddedRuleStore\(shards: \[|(shard[0-9]{3}, )*shard[0-9]{3},|\], format: RulebookFormatVersion1\.self\)|public static var all: \[CodeRecord\] \{ store\.allRecords\(\) \}|public static let generated: RuleBook = RuleBook\(embedded: GeneratedCodes\.store\)|internal static let shard[0-9]{3}: EmbeddedRuleStore\.Shard = rulebookShard[0-9]{3}\(\)|private func rulebookShard[0-9]{3}\(\) -> EmbeddedRuleStore\.Shard \{|return EmbeddedRuleStore\.Shard\(jsonLines: rulebookEmbeddedRecords[0-9]{3}, index: rulebookEmbeddedIndex[0-9]{3}, format: RulebookFormatVersion1\.self\)|private static func record[0-9]{3}\(_ index: Int\) -> CodeRecord \{ store\.record\(shard: [0-9]+, at: index\) \}|public static var [A-Za-z_][A-Za-z0-9_]*: CodeRecord \{ record[0-9]{3}\([0-9]+\) \})$"#)
         var constants = 0
         for file in files {
-            // A data file ends with its two literals; what precedes them is the emitter's code.
+            // A data file ends with its two literals and a return; the rest is the emitter's code.
             var code = file.contents
             if let literals = code.range(of: "/// Per record: system, code, and the byte range") {
-                code = String(code[..<literals.lowerBound])
+                let end = try #require(code.range(of: "\n\"\"\"", options: .backwards))
+                let after = code[end.upperBound...].drop { $0 == "#" }
+                code = String(code[..<literals.lowerBound]) + after
                 _ = try EmitterMeasurementTests.embeddedPayload(file.contents)
                 _ = try EmitterMeasurementTests.embeddedPayload(file.contents, name: "rulebookEmbeddedIndex")
             } else {
@@ -106,7 +108,7 @@ import Testing
         expectSameBytes(decoded, JSONEmitter.canonicalOrder(records).map { records[$0] })
         // The hostile record holds `"##`: the literal needs at least three `#`.
         #expect(SwiftStringLiteral.rawDelimiterCount(payload) >= 3)
-        #expect(data.contents.contains("private let rulebookEmbeddedRecords000 = ###\"\"\"\n"))
+        #expect(data.contents.contains("\n    let rulebookEmbeddedRecords000: String = ###\"\"\"\n"))
     }
 
     @Test func storeDecodesSingleRecordsThroughTheIndex() throws {

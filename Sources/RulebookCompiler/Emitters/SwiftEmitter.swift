@@ -126,6 +126,10 @@ public enum SwiftEmitter {
     /// The name of the function through which shard `number`'s constants decode their records.
     static func recordFunctionName(_ number: Int) -> String { "record" + paddedNumber(number) }
 
+    // Every stored declaration is written with its type: without one, a compile job that needs the type
+    // of `store` (every file's constants use it) would type-check the initialisers of every shard and their
+    // literals — all the data, in each of a debug build's batch jobs — and depend on all of it.
+
     /// `RulebookRules.swift`: `GeneratedCodes`, its store over the `shardCount` shards, `all`,
     /// `RuleBook.generated`. Independent of the records: the same bytes for the same shard count, access
     /// level and header.
@@ -146,7 +150,7 @@ public enum SwiftEmitter {
             printer.line()
             printer.line("/// The generated records, sorted by system and code, from \(shardCount) data file\(shardCount == 1 ? "" : "s"); "
                 + "each record is decoded on first use.")
-            printer.line("\(access) static let store = EmbeddedRuleStore(shards: [")
+            printer.line("\(access) static let store: EmbeddedRuleStore = EmbeddedRuleStore(shards: [")
             printer.indent()
             let names = (0..<shardCount).map(shardMemberName)
             for start in stride(from: 0, to: names.count, by: 8) {
@@ -161,7 +165,7 @@ public enum SwiftEmitter {
         printer.line()
         printer.block("extension RuleBook") { printer in
             printer.line("/// The generated rules, e.g. `RuleBook.generated.code(.cpt, \"27365\")`; built on first use.")
-            printer.line("\(access) static let generated = RuleBook(embedded: GeneratedCodes.store)")
+            printer.line("\(access) static let generated: RuleBook = RuleBook(embedded: GeneratedCodes.store)")
         }
         return printer.text
     }
@@ -174,10 +178,13 @@ public enum SwiftEmitter {
                                  jobs: Int = 1) -> String {
         precondition(count >= 1 && (0..<count).contains(number), "shard \(number) of \(count)")
         let (payload, index) = dataLiterals(records, jobs: jobs)
-        // Names of the file's own: an incremental build tracks top-level names module-wide, so one name
-        // in every file would make a change to one shard's data recompile every file that mentions it.
+        // The data is written inside a function body, which is not part of the file's interface for an
+        // incremental build: a changed record recompiles this file only. (A top-level `let` holding it
+        // would change the interface, and every file using `GeneratedCodes` would be recompiled.) Names
+        // are the file's own for the same reason: incremental builds track top-level names module-wide.
         let recordsName = "rulebookEmbeddedRecords" + paddedNumber(number)
         let indexName = "rulebookEmbeddedIndex" + paddedNumber(number)
+        let dataFunction = "rulebookShard" + paddedNumber(number)
 
         var printer = CodePrinter(capacity: records.count * 600 + 4096)
         for line in header { printer.line(line) }
@@ -188,8 +195,7 @@ public enum SwiftEmitter {
         printer.line("/// The \(records.count) generated record\(records.count == 1 ? "" : "s") of this file\(shown) and their typed constants.")
         printer.block("extension GeneratedCodes") { printer in
             printer.line("/// This file's records for `store`: JSON lines, decoded one by one on first use.")
-            printer.line("internal static let \(shardMemberName(number)) = EmbeddedRuleStore.Shard(")
-            printer.line("    jsonLines: \(recordsName), index: \(indexName), format: RulebookFormatVersion1.self)")
+            printer.line("internal static let \(shardMemberName(number)): EmbeddedRuleStore.Shard = \(dataFunction)()")
             if !records.isEmpty {
                 printer.line()
                 // One name per shard: calls to one private `record(_:)` per file would each weigh every
@@ -206,15 +212,21 @@ public enum SwiftEmitter {
             }
         }
         printer.line()
+        printer.line("/// This file's records as JSON lines and their index (literals from column 0).")
+        printer.line("private func \(dataFunction)() -> EmbeddedRuleStore.Shard {")
         var head = Array(printer.text.utf8)
         appendRawLiteral(&head, name: indexName, content: index,
                          comment: "Per record: system, code, and the byte range of its line in `\(recordsName)`.")
-        head.append(0x0A)
         // The records literal, the largest part, is copied once, straight into the string's storage.
         let (opening, closing) = rawLiteralEnds(name: recordsName, content: payload,
                                                 comment: "The records as JSON, one per line, in the order of the constants above.")
         head += opening
-        let parts = [head, payload, closing]
+        let tail = closing + Array("""
+                return EmbeddedRuleStore.Shard(jsonLines: \(recordsName), index: \(indexName), format: RulebookFormatVersion1.self)
+            }
+
+            """.utf8)
+        let parts = [head, payload, tail]
         return String(unsafeUninitializedCapacity: parts.reduce(0) { $0 + $1.count }) { buffer in
             var position = 0
             for part in parts {
@@ -301,10 +313,10 @@ public enum SwiftEmitter {
             return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
         }
         let delimiter = String(repeating: "#", count: delimiterCount)
-        return (Array("/// \(comment)\nprivate let \(name) = \(delimiter)\"\"\"\n".utf8), Array("\n\"\"\"\(delimiter)\n".utf8))
+        return (Array("    /// \(comment)\n    let \(name): String = \(delimiter)\"\"\"\n".utf8), Array("\n\"\"\"\(delimiter)\n".utf8))
     }
 
-    /// `/// comment`, `private let name = #"""`, the content from column 0, `"""#`.
+    /// `/// comment`, `let name: String = #"""` (indented, in a function), the content from column 0, `"""#`.
     private static func appendRawLiteral(_ file: inout [UInt8], name: String, content: [UInt8], comment: String) {
         let (opening, closing) = rawLiteralEnds(name: name, content: content, comment: comment)
         file.reserveCapacity(file.count + opening.count + content.count + closing.count)

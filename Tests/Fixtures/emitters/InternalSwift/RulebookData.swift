@@ -6,8 +6,7 @@ import Rulebook
 /// The 1 generated record of this file and their typed constants.
 extension GeneratedCodes {
     /// This file's records for `store`: JSON lines, decoded one by one on first use.
-    internal static let shard000 = EmbeddedRuleStore.Shard(
-        jsonLines: rulebookEmbeddedRecords000, index: rulebookEmbeddedIndex000, format: RulebookFormatVersion1.self)
+    internal static let shard000: EmbeddedRuleStore.Shard = rulebookShard000()
 
     /// One function for all constants of this file: a debug build compiles a call much faster than an expression.
     private static func record000(_ index: Int) -> CodeRecord { store.record(shard: 0, at: index) }
@@ -18,12 +17,15 @@ extension GeneratedCodes {
     internal static var hcpcsJ1234: CodeRecord { record000(0) }
 }
 
-/// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords000`.
-private let rulebookEmbeddedIndex000 = #"""
+/// This file's records as JSON lines and their index (literals from column 0).
+private func rulebookShard000() -> EmbeddedRuleStore.Shard {
+    /// Per record: system, code, and the byte range of its line in `rulebookEmbeddedRecords000`.
+    let rulebookEmbeddedIndex000: String = #"""
 ["HCPCS","J1234",0,244]
 """#
-
-/// The records as JSON, one per line, in the order of the constants above.
-private let rulebookEmbeddedRecords000 = #"""
+    /// The records as JSON, one per line, in the order of the constants above.
+    let rulebookEmbeddedRecords000: String = #"""
 {"code":"J1234","examples":[],"modifiers":[],"payers":[],"policyUpdates":[],"sections":[],"serviceType":"","sitesOfService":[],"source":{"line":1,"path":"seeds/j1234.txt","section":[]},"summary":"","system":"HCPCS","title":"Injection, minimal"}
 """#
+    return EmbeddedRuleStore.Shard(jsonLines: rulebookEmbeddedRecords000, index: rulebookEmbeddedIndex000, format: RulebookFormatVersion1.self)
+}

@@ -10,7 +10,7 @@ internal enum GeneratedCodes {
     internal static var formatVersion: Int { RulebookFormatVersion1.number }
 
     /// The generated records, sorted by system and code, from 1 data file; each record is decoded on first use.
-    internal static let store = EmbeddedRuleStore(shards: [
+    internal static let store: EmbeddedRuleStore = EmbeddedRuleStore(shards: [
         shard000,
     ], format: RulebookFormatVersion1.self)
 
@@ -20,5 +20,5 @@ internal enum GeneratedCodes {
 
 extension RuleBook {
     /// The generated rules, e.g. `RuleBook.generated.code(.cpt, "27365")`; built on first use.
-    internal static let generated = RuleBook(embedded: GeneratedCodes.store)
+    internal static let generated: RuleBook = RuleBook(embedded: GeneratedCodes.store)
 }
