@@ -3,6 +3,7 @@
 # one-time load of the rules at run time (RuleBook.generated, release build).
 #
 #   Scripts/measure-swift-compile.sh [COUNT...]      (default: 100 1000 10000)
+#   RULEBOOK_MEASURE_SHARDS=N Scripts/measure-swift-compile.sh ...   (N data files instead of the default count)
 #
 # Records are the seed documents' records (compiled by the real pipeline) repeated under new codes and
 # paths, about 7 KB of JSON each; RULEBOOK_MEASURE_RECORDS=synthetic uses smaller synthetic records. The
@@ -82,7 +83,7 @@ for count in "${counts[@]}"; do
     dir="$work/gen/$count"
     files=("$dir"/*.swift)
     main="$dir/RulebookRules.swift"
-    shard=$(ls -S "$dir"/RulebookData*.swift | head -1)   # the largest data file
+    shard=$(ls -S "$dir"/RulebookData*.swift | sed -n 1p)   # the largest data file (sed reads all: no SIGPIPE)
     build="$work/build-$count"
     mkdir -p "$build"
     common=(-swift-version 6 -Onone -g -module-name GeneratedRules -I "$debug_modules" -warnings-as-errors)
