@@ -8,7 +8,7 @@
 # Records are the seed documents' records (compiled by the real pipeline) repeated under new codes and
 # paths, about 7 KB of JSON each; RULEBOOK_MEASURE_RECORDS=synthetic uses smaller synthetic records. The
 # test EmitterMeasurementTests writes the Swift that SwiftEmitter emits for them: RulebookRules.swift and
-# one data file per shard (EmbeddedShards.shardCount: 100 codes → 2 shards, 1,000 → 16, 10,000 → 256). The
+# one data file per shard (EmbeddedShards.shardCount: 100 codes → 2 shards, 1,000 → 16, 10,000 → 64). The
 # machine's load (uptime) is printed: on a shared machine wall times exceed CPU times. Each output is
 # compiled as a debug `swift build` compiles a target (swiftc -Onone -g, batch mode, one job per core,
 # Swift 6 mode, warnings as errors) against the Rulebook module only; then the main file alone and the

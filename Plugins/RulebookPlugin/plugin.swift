@@ -47,11 +47,11 @@ enum RulebookBuildCommand {
     /// A copy of `EmbeddedShards.shardCount(documents:)` in the Rulebook library (a plugin cannot import it;
     /// keep the two equal — the plugin passes the result with `--swift-shards`, so a mismatch would only
     /// change the file count, never leave a declared output unwritten): the smallest power of two
-    /// ≥ ⌈n / 64⌉, at least 1, at most 256.
+    /// ≥ ⌈n / 64⌉, at least 1, at most 64.
     static func shardCount(documents n: Int) -> Int {
         let needed = max(1, (max(0, n) + 63) / 64)
         var count = 1
-        while count < needed && count < 256 { count *= 2 }
+        while count < needed && count < 64 { count *= 2 }
         return count
     }
 

@@ -21,15 +21,15 @@ import Testing
 
     @Test func shardCountFollowsTheDocumentCount() {
         let table = [(0, 1), (1, 1), (15, 1), (64, 1), (65, 2), (128, 2), (129, 4), (1000, 16), (1024, 16), (1025, 32),
-                     (10_000, 256), (16_384, 256), (16_385, 256), (1_000_000, 256)]
+                     (2048, 32), (2049, 64), (4096, 64), (10_000, 64), (1_000_000, 64)]
         for (documents, shards) in table {
             #expect(EmbeddedShards.shardCount(documents: documents) == shards, "\(documents) documents")
         }
         var previous = 1
         for documents in 0...20_000 {
             let count = EmbeddedShards.shardCount(documents: documents)
-            #expect(count >= previous && count & (count - 1) == 0 && (1...256).contains(count))
-            #expect(count == 256 || count * 64 >= documents)
+            #expect(count >= previous && count & (count - 1) == 0 && (1...64).contains(count))
+            #expect(count == EmbeddedShards.maximumShardCount || count * 64 >= documents)
             previous = count
         }
     }
