@@ -38,9 +38,9 @@ enum GeneratedCorpus {
     }
 }
 
-/// Incremental runs (documents reused from the cache) give the same output folder, byte for byte, and the
-/// same diagnostics as a full run without the cache, after edits, additions, deletions, renames and a
-/// config change; a corrupt cache only means a full run.
+/// Incremental runs (documents reused from the output folder's manifest) give the same output folder,
+/// byte for byte, and the same diagnostics as a full run, after edits, additions, deletions, renames and
+/// a config change; a corrupt build stamp or an edited manifest only means a full run.
 @Suite(.serialized) struct IncrementalGenerateTests {
     struct Run {
         var outcome: GenerateOutcome
@@ -64,20 +64,24 @@ enum GeneratedCorpus {
     }
 
     /// Full run into a fresh folder vs the incremental run into the long-lived one.
-    func expectSame(_ corpus: URL, step: String, config: String? = nil, expectReused: (Int) -> Bool) {
+    /// `duplicates`: documents involved in a duplicate code (always compiled again).
+    func expectSame(_ corpus: URL, step: String, config: String? = nil, duplicates: Int = 0, expectReused: (Int) -> Bool) {
         let fresh = "full-\(UUID().uuidString)"
         let full = generate(corpus, output: fresh, incremental: false, config: config)
         let incremental = generate(corpus, output: "incremental", incremental: true, config: config)
         #expect(!full.files.isEmpty, "\(step): the full run wrote nothing")
         #expect(full.files == incremental.files, "\(step): output differs: \(Set(full.files.keys).symmetricDifference(incremental.files.keys).sorted().prefix(5)), changed \(full.files.keys.filter { full.files[$0] != incremental.files[$0] }.sorted().prefix(5))")
         #expect(full.outcome.diagnostics == incremental.outcome.diagnostics, "\(step): diagnostics differ")
-        #expect(full.outcome.records == incremental.outcome.records, "\(step): records differ")
+        // The incremental run compiled (and reports) only the documents that changed.
+        #expect(Set(incremental.outcome.records.map(\.source.path)).isSubset(of: full.outcome.records.map(\.source.path)),
+                "\(step): records differ")
+        #expect(incremental.outcome.records.allSatisfy { full.outcome.records.contains($0) }, "\(step): records differ")
         #expect(full.outcome.summary == incremental.outcome.summary)
         #expect(expectReused(incremental.outcome.reusedDocuments), "\(step): reused \(incremental.outcome.reusedDocuments) documents")
         // --check against the incremental folder passes, and reuses every document.
         let check = generate(corpus, output: "incremental", incremental: true, config: config, check: true)
         #expect(check.outcome.staleFiles.isEmpty, "\(step): --check after the incremental run: \(check.outcome.staleFiles.prefix(5))")
-        #expect(check.outcome.reusedDocuments == check.outcome.documentCount, "\(step): --check compiled documents again")
+        #expect(check.outcome.reusedDocuments == check.outcome.documentCount - duplicates, "\(step): --check compiled documents again")
         try? FileManager.default.removeItem(at: work.appendingPathComponent(fresh))
     }
 
@@ -126,50 +130,76 @@ enum GeneratedCorpus {
         defer { try? FileManager.default.removeItem(at: extra) }
         let newcomer = try GeneratedCorpus.documents(extra)[125]
         try FileManager.default.copyItem(at: newcomer, to: corpus.appendingPathComponent(newcomer.lastPathComponent))
-        expectSame(corpus, step: "additions") { $0 == 120 }
+        expectSame(corpus, step: "additions", duplicates: 2) { $0 == 119 }
 
         // Delete one, rename another (its provenance path changes, so it is compiled again).
         try FileManager.default.removeItem(at: documents[40])
         let renamed = corpus.appendingPathComponent("renamed-" + documents[50].lastPathComponent)
         try FileManager.default.moveItem(at: documents[50], to: renamed)
         documents = try GeneratedCorpus.documents(corpus)
-        expectSame(corpus, step: "delete and rename") { $0 == 120 }
+        expectSame(corpus, step: "delete and rename", duplicates: 2) { $0 == 118 }
 
         // A config with an extra payer name: extraction changes, nothing is reused.
         let config = work.appendingPathComponent("rulebook.json")
         try #"{"knownPayers": {"Acme Health": "acme"}, "knownModifiers": ["ZZ"]}"#.write(to: config, atomically: true, encoding: .utf8)
-        expectSame(corpus, step: "config change", config: config.path) { $0 == 0 }
-        expectSame(corpus, step: "config, no change", config: config.path) { $0 == documents.count }
+        expectSame(corpus, step: "config change", config: config.path, duplicates: 2) { $0 == 0 }
+        expectSame(corpus, step: "config, no change", config: config.path, duplicates: 2) { $0 == documents.count - 2 }
 
-        // A corrupt cache file is ignored (a full run), and replaced.
-        let cacheFiles = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("cache"), includingPropertiesForKeys: nil)
-        #expect(cacheFiles.count == 1)
-        for file in cacheFiles {
+        // A corrupt build stamp (another compiler wrote the folder) means a full run, and is replaced.
+        let stamps = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("cache"), includingPropertiesForKeys: nil)
+        #expect(stamps.count == 1)
+        for file in stamps {
             var bytes = [UInt8](try Data(contentsOf: file))
-            bytes.removeLast(bytes.count / 3)
-            bytes[9] ^= 0xFF
+            bytes[bytes.count / 2] ^= 0x01
             try Data(bytes).write(to: file)
         }
-        expectSame(corpus, step: "corrupt cache", config: config.path) { $0 == 0 }
-        expectSame(corpus, step: "after corrupt cache", config: config.path) { $0 == documents.count }
+        expectSame(corpus, step: "corrupt stamp", config: config.path, duplicates: 2) { $0 == 0 }
+        expectSame(corpus, step: "after corrupt stamp", config: config.path, duplicates: 2) { $0 == documents.count - 2 }
+
+        // A manifest edited by hand (a document's hash) is not trusted: a full run.
+        let manifestURL = work.appendingPathComponent("incremental/" + OutputWriter.manifestName)
+        let manifestText = try String(contentsOf: manifestURL, encoding: .utf8)
+        let editedManifest = try #require(writerManifestWithFirstHashChanged(manifestText))
+        try editedManifest.write(to: manifestURL, atomically: true, encoding: .utf8)
+        expectSame(corpus, step: "edited manifest", config: config.path, duplicates: 2) { $0 == 0 }
     }
 
-    @Test func cacheCodecRoundTripsRecordsAndDiagnostics() throws {
+    /// The manifest text with the first document hash's last digit changed.
+    func writerManifestWithFirstHashChanged(_ text: String) -> String? {
+        guard let range = text.range(of: "\"hash\": \"") else { return nil }
+        var characters = Array(text)
+        let digit = text.distance(from: text.startIndex, to: range.upperBound) + 15
+        characters[digit] = characters[digit] == "0" ? "1" : "0"
+        return String(characters)
+    }
+
+    /// The manifest's document entries survive encoding and decoding; broken entries are dropped.
+    @Test func manifestDocumentsRoundTrip() throws {
         let corpus = try GeneratedCorpus.write(count: 40, seed: 3)
         defer { try? FileManager.default.removeItem(at: corpus) }
+        var documents: [String: Manifest.Document] = [:]
         for url in try GeneratedCorpus.documents(corpus) {
             let bytes = [UInt8](try Data(contentsOf: url))
             let result = Pipeline.compile(bytes: bytes, path: url.lastPathComponent)
-            let decoded = try CacheCodec.decodeResult(CacheCodec.encode(result)[...], path: result.path)
-            #expect(decoded.record == result.record)
-            #expect(decoded.diagnostics == result.diagnostics)
-            #expect(decoded.record != nil)
+            let record = try #require(result.record)
+            documents[url.lastPathComponent] = Manifest.Document(
+                hash: ContentHash.hex(bytes), record: Manifest.RecordSummary(record, file: JSONEmitter.bundleFileName(for: record)),
+                emitted: true, diagnostics: result.diagnostics,
+                modifierDiagnostics: [Diagnostic(path: "a \"b\"\n", line: 3, column: 1, severity: .warning, id: "modifier.unknown", message: "é ü \u{202E}")],
+                exampleKeys: ["CPT 27365"])
         }
-        // Truncated payloads are rejected, not misread.
-        let url = try #require(try GeneratedCorpus.documents(corpus).first)
-        let encoded = CacheCodec.encode(Pipeline.compile(bytes: [UInt8](try Data(contentsOf: url)), path: "x.md"))
-        for cut in stride(from: 1, to: encoded.count, by: max(1, encoded.count / 50)) {
-            #expect((try? CacheCodec.decodeResult(encoded[..<cut], path: "x.md")) == nil)
-        }
+        documents["none.md"] = Manifest.Document(hash: "0123456789abcdef", diagnostics: [
+            Diagnostic(path: "none.md", line: 0, column: 0, severity: .error, id: "document.no-code", message: "no code")])
+        let manifest = Manifest(files: ["JSON/a.json": "00"], sizes: ["JSON/a.json": 2], documents: documents, salt: "s")
+        let decoded = try #require(Manifest.decode(manifest.encoded()))
+        #expect(decoded == manifest)
+        #expect(decoded.encoded() == manifest.encoded())
+        // An entry with a wrong type is dropped, the rest kept.
+        let text = String(decoding: manifest.encoded(), as: UTF8.self)
+            .replacingOccurrences(of: "\"hash\": \"0123456789abcdef\"", with: "\"hash\": 7")
+        let partial = try #require(Manifest.decode(Array(text.utf8)))
+        #expect(partial.documents["none.md"] == nil)
+        #expect(partial.documents.count == documents.count - 1)
     }
+
 }
