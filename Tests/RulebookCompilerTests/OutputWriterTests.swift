@@ -41,6 +41,18 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
         #expect(ContentHash.hex("foobar") == ContentHash.hex(Array("foobar".utf8)[...]))
     }
 
+    /// The byte order of every listing: `utf8Precedes` agrees with comparing the UTF-8 bytes one by one.
+    @Test func utf8OrderMatchesByteComparison() {
+        let samples = ["", "a", "b", "ab", "a/b", "a.b", "Z", "é", "e\u{301}", "ß", "😀", "a\u{0}", "JSON/cpt-1.json",
+                       "JSON/cpt-10.json", "JSON/CPT-1.json", "İ", "ı", "seeds/000.txt", "seeds/000.md", "aaaaaaaaaaaaaaaaaaaaaaaaa1",
+                       "aaaaaaaaaaaaaaaaaaaaaaaaa", "\u{7F}", "\u{80}"]
+        for a in samples {
+            for b in samples {
+                #expect(a.utf8Precedes(b) == a.utf8.lexicographicallyPrecedes(b.utf8), "\(a.debugDescription) vs \(b.debugDescription)")
+            }
+        }
+    }
+
     @Test func manifestEncodingIsDeterministicAndRoundTrips() throws {
         var files: [String: String] = [:]
         for path in ["b/x.json", "a.json", "é.json", "Z.json"] { files[path] = ContentHash.hex(path) }

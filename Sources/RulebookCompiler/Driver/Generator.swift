@@ -100,11 +100,12 @@ public enum Generator {
 
         // 2. The previous run's manifest: its document entries are reused when the salt (format, compiler
         //    version, configuration, output shape) matches and this executable wrote it (`BuildStamp`).
-        let writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
+        var writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
         let salt = Self.salt(config: config, accessLevel: accessLevel, shardCount: shardCount)
         let useState = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
         let stampURL = useState ? BuildStamp.location(forOutput: options.output, directory: options.cacheDirectory) : nil
         let previous = useState ? writer.readManifestAndHash() : nil
+        writer.decodedManifest = previous
         var previousDocuments: [String: Manifest.Document] = [:]
         if let previous, previous.manifest.version == Manifest.currentVersion, previous.manifest.salt == salt,
            BuildStamp.matches(stampURL, manifestHash: previous.hash) {
@@ -218,7 +219,7 @@ public enum Generator {
     static func salt(config: RulebookConfig, accessLevel: AccessLevel, shardCount: Int) -> String {
         var text = "rulebook generate state 1; format \(RulebookFormatVersion1.number); \(CommandLineTool.version)"
         text += "; access \(accessLevel.rawValue); swift shards \(shardCount)"
-        func sorted(_ values: some Sequence<String>) -> [String] { values.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+        func sorted(_ values: some Sequence<String>) -> [String] { values.sorted { $0.utf8Precedes($1) } }
         for key in sorted(config.knownPayers.keys) { text += "; payer \(key.utf8.count):\(key)=\(config.knownPayers[key]!)" }
         for modifier in sorted(config.knownModifiers) { text += "; modifier \(modifier.utf8.count):\(modifier)" }
         return ContentHash.hex(text)
@@ -444,7 +445,7 @@ public enum Generator {
     /// Diagnostics grouped by file (in path order), each file's in line order; ties keep their order.
     static func sortedStable(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
         diagnostics.enumerated().sorted { a, b in
-            if a.element.path != b.element.path { return a.element.path.utf8.lexicographicallyPrecedes(b.element.path.utf8) }
+            if a.element.path != b.element.path { return a.element.path.utf8Precedes(b.element.path) }
             if a.element.line != b.element.line { return a.element.line < b.element.line }
             if a.element.column != b.element.column { return a.element.column < b.element.column }
             return a.offset < b.offset

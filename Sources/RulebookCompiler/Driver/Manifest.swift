@@ -138,88 +138,159 @@ public struct Manifest: Sendable, Hashable {
         }
     }
 
-    /// Byte-stable JSON (the canonical writer: keys sorted by their UTF-8 bytes, two-space indentation).
+    /// Byte-stable JSON (the canonical writer: keys sorted by their UTF-8 bytes, two-space indentation),
+    /// written straight to the writer (no intermediate tree: the manifest of a large run is megabytes).
     public func encoded() -> [UInt8] {
-        func object(_ dictionary: [String: String]) -> JSONValue { .object(dictionary.mapValues(JSONValue.string)) }
-        var members: [String: JSONValue] = [
-            "files": object(files), "inputs": object(inputs), "version": .integer(version),
-        ]
-        if !sizes.isEmpty { members["sizes"] = .object(sizes.mapValues(JSONValue.integer)) }
-        if !documents.isEmpty { members["documents"] = .object(documents.mapValues(Self.value)) }
-        if !salt.isEmpty { members["salt"] = .string(salt) }
-        return Array(JSONValue.object(members).canonicalText.utf8)
+        var writer = CanonicalJSONWriter(capacity: 256 + files.count * 120 + documents.count * 400)
+        func sortedKeys<Value>(_ dictionary: [String: Value]) -> [String] {
+            dictionary.keys.sorted { $0.utf8Precedes($1) }
+        }
+        func stringMap(_ dictionary: [String: String]) {
+            writer.beginObject()
+            for key in sortedKeys(dictionary) {
+                writer.key(key)
+                writer.string(dictionary[key]!)
+            }
+            writer.endObject()
+        }
+        writer.beginObject()
+        if !documents.isEmpty {
+            writer.key("documents")
+            writer.beginObject()
+            for key in sortedKeys(documents) {
+                writer.key(key)
+                Self.write(documents[key]!, to: &writer)
+            }
+            writer.endObject()
+        }
+        writer.key("files")
+        stringMap(files)
+        writer.key("inputs")
+        stringMap(inputs)
+        if !salt.isEmpty {
+            writer.key("salt")
+            writer.string(salt)
+        }
+        if !sizes.isEmpty {
+            writer.key("sizes")
+            writer.beginObject()
+            for key in sortedKeys(sizes) {
+                writer.key(key)
+                writer.integer(sizes[key]!)
+            }
+            writer.endObject()
+        }
+        writer.key("version")
+        writer.integer(version)
+        writer.endObject()
+        writer.finishDocument()
+        return writer.bytes
     }
 
     /// Parses a manifest; nil when the bytes are not a manifest (then the writer owns no old files).
     /// Document entries that do not parse are dropped (those documents are compiled again).
     public static func decode(_ bytes: [UInt8]) -> Manifest? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let files = object["files"] as? [String: String] else { return nil }
-        let version = (object["version"] as? NSNumber)?.intValue ?? 0
-        let inputs = object["inputs"] as? [String: String] ?? [:]
+        guard let root = JSONValueParser.parse(bytes), root.members != nil, let fileMembers = root["files"]?.members
+        else { return nil }
+        var files: [String: String] = [:]
+        files.reserveCapacity(fileMembers.count)
+        for (path, value) in fileMembers {
+            guard let hash = value.stringValue else { return nil }
+            files[path] = hash
+        }
+        var inputs: [String: String] = [:]
+        for (path, value) in root["inputs"]?.members ?? [] { if let text = value.stringValue { inputs[path] = text } }
         var sizes: [String: Int] = [:]
-        for (path, size) in object["sizes"] as? [String: NSNumber] ?? [:] { sizes[path] = size.intValue }
+        if let members = root["sizes"]?.members {
+            sizes.reserveCapacity(members.count)
+            for (path, value) in members { if let size = value.integerValue { sizes[path] = size } }
+        }
         var documents: [String: Document] = [:]
-        for (path, entry) in object["documents"] as? [String: Any] ?? [:] {
-            if let document = document(entry) { documents[path] = document }
+        if let members = root["documents"]?.members {
+            documents.reserveCapacity(members.count)
+            for (path, entry) in members { if let document = document(entry) { documents[path] = document } }
         }
         return Manifest(files: files, sizes: sizes, inputs: inputs, documents: documents,
-                        salt: object["salt"] as? String ?? "", version: version)
+                        salt: root["salt"]?.stringValue ?? "", version: root["version"]?.integerValue ?? 0)
     }
 
     // MARK: Document entries
 
-    private static func value(_ document: Document) -> JSONValue {
-        var members: [String: JSONValue] = ["hash": .string(document.hash)]
-        if let record = document.record {
-            members["record"] = .object([
-                "code": .string(record.code), "file": .string(record.file), "modifiers": .integer(record.modifiers),
-                "payers": .integer(record.payers), "source": value(record.source), "system": .string(record.system.rawValue),
-                "title": .string(record.title),
-            ])
-            members["emitted"] = .bool(document.emitted)
+    private static func write(_ document: Document, to writer: inout CanonicalJSONWriter) {
+        func diagnostics(_ key: String, _ list: [Diagnostic]) {
+            guard !list.isEmpty else { return }
+            writer.key(key)
+            writer.beginArray()
+            for diagnostic in list {
+                writer.beginObject()
+                writer.key("column"); writer.integer(diagnostic.column)
+                writer.key("id"); writer.string(diagnostic.id)
+                writer.key("line"); writer.integer(diagnostic.line)
+                writer.key("message"); writer.string(diagnostic.message)
+                writer.key("path"); writer.string(diagnostic.path)
+                writer.key("severity"); writer.string(diagnostic.severity.rawValue)
+                writer.endObject()
+            }
+            writer.endArray()
         }
-        if !document.diagnostics.isEmpty { members["diagnostics"] = .array(document.diagnostics.map(value)) }
-        if !document.modifierDiagnostics.isEmpty { members["modifierDiagnostics"] = .array(document.modifierDiagnostics.map(value)) }
-        if !document.exampleDiagnostics.isEmpty { members["exampleDiagnostics"] = .array(document.exampleDiagnostics.map(value)) }
-        if !document.exampleKeys.isEmpty { members["exampleKeys"] = .array(document.exampleKeys.map(JSONValue.string)) }
-        return .object(members)
+        // Keys in byte order.
+        writer.beginObject()
+        diagnostics("diagnostics", document.diagnostics)
+        if document.record != nil {
+            writer.key("emitted")
+            writer.bool(document.emitted)
+        }
+        diagnostics("exampleDiagnostics", document.exampleDiagnostics)
+        if !document.exampleKeys.isEmpty {
+            writer.key("exampleKeys")
+            writer.stringArray(document.exampleKeys)
+        }
+        writer.key("hash")
+        writer.string(document.hash)
+        diagnostics("modifierDiagnostics", document.modifierDiagnostics)
+        if let record = document.record {
+            writer.key("record")
+            writer.beginObject()
+            writer.key("code"); writer.string(record.code)
+            writer.key("file"); writer.string(record.file)
+            writer.key("modifiers"); writer.integer(record.modifiers)
+            writer.key("payers"); writer.integer(record.payers)
+            writer.key("source")
+            writer.beginObject()
+            writer.key("line"); writer.integer(record.source.line)
+            writer.key("path"); writer.string(record.source.path)
+            writer.key("section"); writer.stringArray(record.source.section)
+            writer.endObject()
+            writer.key("system"); writer.string(record.system.rawValue)
+            writer.key("title"); writer.string(record.title)
+            writer.endObject()
+        }
+        writer.endObject()
     }
 
-    private static func value(_ source: SourceLocation) -> JSONValue {
-        .object(["line": .integer(source.line), "path": .string(source.path), "section": .array(source.section.map(JSONValue.string))])
-    }
-
-    private static func value(_ diagnostic: Diagnostic) -> JSONValue {
-        .object(["column": .integer(diagnostic.column), "id": .string(diagnostic.id), "line": .integer(diagnostic.line),
-                 "message": .string(diagnostic.message), "path": .string(diagnostic.path),
-                 "severity": .string(diagnostic.severity.rawValue)])
-    }
-
-    private static func document(_ any: Any) -> Document? {
-        guard let object = any as? [String: Any], let hash = object["hash"] as? String else { return nil }
+    private static func document(_ object: JSONNode) -> Document? {
+        guard let hash = object["hash"]?.stringValue else { return nil }
         var document = Document(hash: hash)
         if let record = object["record"] {
-            guard let record = record as? [String: Any], let code = record["code"] as? String,
-                  let file = record["file"] as? String, let modifiers = record["modifiers"] as? NSNumber,
-                  let payers = record["payers"] as? NSNumber, let source = source(record["source"]),
-                  let systemName = record["system"] as? String, let system = CodeSystem(rawValue: systemName),
-                  let title = record["title"] as? String, let emitted = object["emitted"] as? Bool else { return nil }
+            guard let code = record["code"]?.stringValue, let file = record["file"]?.stringValue,
+                  let modifiers = record["modifiers"]?.integerValue, let payers = record["payers"]?.integerValue,
+                  let source = source(record["source"]), let systemName = record["system"]?.stringValue,
+                  let system = CodeSystem(rawValue: systemName), let title = record["title"]?.stringValue,
+                  let emitted = object["emitted"]?.boolValue else { return nil }
             document.record = RecordSummary(system: system, code: code, title: title, source: source, file: file,
-                                            modifiers: modifiers.intValue, payers: payers.intValue)
+                                            modifiers: modifiers, payers: payers)
             document.emitted = emitted
         }
         func diagnostics(_ key: String) -> [Diagnostic]? {
             guard let list = object[key] else { return [] }
-            guard let items = list as? [Any] else { return nil }
+            guard let items = list.elements else { return nil }
             var result: [Diagnostic] = []
             for item in items {
-                guard let item = item as? [String: Any], let column = item["column"] as? NSNumber, let id = item["id"] as? String,
-                      let line = item["line"] as? NSNumber, let message = item["message"] as? String,
-                      let path = item["path"] as? String, let severityName = item["severity"] as? String,
+                guard let column = item["column"]?.integerValue, let id = item["id"]?.stringValue,
+                      let line = item["line"]?.integerValue, let message = item["message"]?.stringValue,
+                      let path = item["path"]?.stringValue, let severityName = item["severity"]?.stringValue,
                       let severity = Diagnostic.Severity(rawValue: severityName) else { return nil }
-                result.append(Diagnostic(path: path, line: line.intValue, column: column.intValue, severity: severity,
-                                         id: id, message: message))
+                result.append(Diagnostic(path: path, line: line, column: column, severity: severity, id: id, message: message))
             }
             return result
         }
@@ -229,15 +300,25 @@ public struct Manifest: Sendable, Hashable {
         document.modifierDiagnostics = modifiers
         document.exampleDiagnostics = examples
         if let keys = object["exampleKeys"] {
-            guard let keys = keys as? [String] else { return nil }
-            document.exampleKeys = keys
+            guard let items = keys.elements else { return nil }
+            var list: [String] = []
+            for item in items {
+                guard let key = item.stringValue else { return nil }
+                list.append(key)
+            }
+            document.exampleKeys = list
         }
         return document
     }
 
-    private static func source(_ any: Any?) -> SourceLocation? {
-        guard let object = any as? [String: Any], let line = object["line"] as? NSNumber, let path = object["path"] as? String,
-              let section = object["section"] as? [String] else { return nil }
-        return SourceLocation(path: path, line: line.intValue, section: section)
+    private static func source(_ value: JSONNode?) -> SourceLocation? {
+        guard let value, let line = value["line"]?.integerValue, let path = value["path"]?.stringValue,
+              let items = value["section"]?.elements else { return nil }
+        var section: [String] = []
+        for item in items {
+            guard let heading = item.stringValue else { return nil }
+            section.append(heading)
+        }
+        return SourceLocation(path: path, line: line, section: section)
     }
 }

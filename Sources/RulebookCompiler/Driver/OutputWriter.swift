@@ -74,6 +74,10 @@ public struct OutputWriter: Sendable {
     /// only a kill). Off by default; `RULEBOOK_FSYNC=1` turns it on.
     public var durable: Bool = ProcessInfo.processInfo.environment["RULEBOOK_FSYNC"] == "1"
 
+    /// The manifest the caller already decoded (``readManifestAndHash()``): used instead of decoding the
+    /// folder's manifest again when that still has these bytes.
+    var decodedManifest: (manifest: Manifest, hash: String)?
+
     public init(outputDirectory: URL, displayPath: String? = nil) {
         self.outputDirectory = outputDirectory
         var shown = displayPath ?? outputDirectory.path
@@ -145,7 +149,7 @@ public struct OutputWriter: Sendable {
         if !plan.manifestUpToDate {
             lines.append((Self.manifestName, plan.manifestExists ? "stale" : "missing"))
         }
-        lines.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        lines.sort { $0.0.utf8Precedes($1.0) }
         return lines.map { "\($0.1): \($0.0)" }
     }
 
@@ -331,8 +335,7 @@ public struct OutputWriter: Sendable {
             }
             if component.hasSuffix(" ") || component.hasSuffix(".") { throw reject("trailing space or '.'") }
             let stem = component.split(separator: ".", maxSplits: 1).first.map { $0.uppercased() } ?? ""
-            let reserved: Set<String> = ["CON", "PRN", "AUX", "NUL"]
-            if reserved.contains(stem) || (stem.count == 4 && (stem.hasPrefix("COM") || stem.hasPrefix("LPT"))
+            if reservedStems.contains(stem) || (stem.count == 4 && (stem.hasPrefix("COM") || stem.hasPrefix("LPT"))
                                            && stem.last!.isNumber) {
                 throw reject("reserved device name on Windows")
             }
@@ -341,6 +344,8 @@ public struct OutputWriter: Sendable {
     }
 
     // MARK: - Internals
+
+    private static let reservedStems: Set<String> = ["CON", "PRN", "AUX", "NUL"]
 
     struct Wanted {
         var path: String
@@ -420,7 +425,7 @@ public struct OutputWriter: Sendable {
             wanted.append(Wanted(path: file.path, components: try Self.validatedComponents(of: file.path), contents: nil,
                                  size: file.size, hash: file.hash, produce: file.produce))
         }
-        wanted.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        wanted.sort { $0.path.utf8Precedes($1.path) }
         var folded: [String: String] = [:]
         var folders: Set<String> = []
         for file in wanted {
@@ -491,7 +496,14 @@ public struct OutputWriter: Sendable {
         var plan = Plan()
         var changed: Set<String> = []
         var blocked: [String] = []
-        let previous = Self.readManifest(root: root)
+        var previous: Manifest?
+        if let bytes = Self.readManifestBytes(root: root) {
+            if let decodedManifest, decodedManifest.hash == ContentHash.hex(bytes) {
+                previous = decodedManifest.manifest
+            } else {
+                previous = Manifest.decode(bytes)
+            }
+        }
         var manifestInfo = stat()
         plan.manifestExists = fstatat(root.fd, Self.manifestName, &manifestInfo, AT_SYMLINK_NOFOLLOW) == 0
         var folderSet: Set<[String]> = [[]]
@@ -510,7 +522,7 @@ public struct OutputWriter: Sendable {
         }
         let wantedPaths = Set(wanted.map(\.path))
         if let previous {
-            for path in previous.files.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            for path in previous.files.keys.sorted(by: { $0.utf8Precedes($1) })
             where !wantedPaths.contains(path) {
                 // A hostile or corrupt manifest cannot make the writer touch anything outside OUT.
                 guard let components = try? Self.validatedComponents(of: path) else { continue }
@@ -547,6 +559,15 @@ public struct OutputWriter: Sendable {
     func existing(_ file: Wanted, root: Folders, trusted: ManifestTrust? = nil) throws(OutputError) -> Existing {
         guard let folder = try root.folder(file.components.dropLast(), create: false, for: file.path) else {
             return .absent
+        }
+        // Most files of a large incremental run are unchanged and known to the manifest: one `fstatat`
+        // settles them (a symbolic link or anything else falls through to the checks below).
+        if let trusted, !file.hash.isEmpty, trusted.files[file.path] == file.hash {
+            var info = stat()
+            if fstatat(folder, file.components.last!, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFREG,
+               Int(info.st_size) == file.size, Self.modificationTime(info) < trusted.written {
+                return .same
+            }
         }
         let fd = openat(folder, file.components.last!, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {

@@ -206,7 +206,7 @@ public enum JSONEmitter {
     static func canonicalOrder(keys: [OrderKey]) -> [Int] {
         func precedes(_ a: String, _ b: String) -> Bool? {
             if a == b { return nil }
-            return a.utf8.lexicographicallyPrecedes(b.utf8)
+            return a.utf8Precedes(b)
         }
         return keys.indices.sorted { i, j in
             let a = keys[i], b = keys[j]
