@@ -381,14 +381,12 @@ public enum Generator {
                             knownHere.append(file)
                             continue
                         }
-                        var contents = text()
                         if onDemand {
-                            // Large runs keep only the hash and size; the writer produces the text again if
-                            // it has to write it (memory: the bundles are most of the output).
-                            let (hash, size) = contents.withUTF8 { (ContentHash.hex($0), $0.count) }
-                            knownHere.append(OutputWriter.KnownFile(path: path, hash: hash, size: size, produce: text))
+                            // Large runs do not hold the bundles (most of the output) in memory: the writer
+                            // produces each one when it compares or writes it, on its own threads.
+                            knownHere.append(OutputWriter.KnownFile(lazy: path, produce: text))
                         } else {
-                            files.append(GeneratedFile(path: path, contents: contents))
+                            files.append(GeneratedFile(path: path, contents: text()))
                         }
                     }
                 }

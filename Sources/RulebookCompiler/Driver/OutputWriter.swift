@@ -165,9 +165,23 @@ public struct OutputWriter: Sendable {
     /// never produced; otherwise `produce` is called and it is treated like any other file.
     struct KnownFile: Sendable {
         var path: String
+        /// "" when not known yet (a *lazy* file, with `size` -1): it is produced once, when the writer has to
+        /// compare or write it, and its hash computed then (a first run does not produce each bundle twice).
         var hash: String
         var size: Int
         var produce: @Sendable () -> String
+
+        init(path: String, hash: String, size: Int, produce: @escaping @Sendable () -> String) {
+            self.path = path
+            self.hash = hash
+            self.size = size
+            self.produce = produce
+        }
+
+        /// A file known only by how to produce it.
+        init(lazy path: String, produce: @escaping @Sendable () -> String) {
+            self.init(path: path, hash: "", size: -1, produce: produce)
+        }
     }
 
     /// The incremental state a run stores in the manifest next to its files (see ``Manifest``).
@@ -195,12 +209,24 @@ public struct OutputWriter: Sendable {
         report.written = changed.map(\.path)
         report.unchanged = survey.plan.unchanged
         report.removed = survey.plan.extra
-        let final = Manifest(files: Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash) }),
-                             sizes: Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.size) }),
-                             inputs: inputHashes, documents: state?.documents ?? [:], salt: state?.salt ?? "")
-        let finalBytes = final.encoded()
-        report.manifestHash = ContentHash.hex(finalBytes)
+        // Hashes and sizes of lazy files: from the comparison (unchanged ones) or from staging (written ones).
+        var produced = survey.produced
+        func finalManifest() -> Manifest {
+            var files: [String: String] = [:], sizes: [String: Int] = [:]
+            files.reserveCapacity(wanted.count)
+            sizes.reserveCapacity(wanted.count)
+            for file in wanted {
+                let info = file.hash.isEmpty ? produced[file.path] ?? ("", 0) : (file.hash, file.size)
+                files[file.path] = info.0
+                sizes[file.path] = info.1
+            }
+            return Manifest(files: files, sizes: sizes, inputs: inputHashes, documents: state?.documents ?? [:],
+                            salt: state?.salt ?? "")
+        }
         if changed.isEmpty && survey.plan.extra.isEmpty {
+            let final = finalManifest()
+            let finalBytes = final.encoded()
+            report.manifestHash = ContentHash.hex(finalBytes)
             if survey.previous != final {
                 try writeManifest(finalBytes, root: root)
                 report.manifestWritten = true
@@ -218,14 +244,49 @@ public struct OutputWriter: Sendable {
             try writeTemporary(bytes, folder: folder, temp: temp, path: path, flush: durable && Self.syncFileSystem == nil)
             staged.append(Staged(folder: folder, temp: temp, name: name, path: path))
         }
-        var intentFiles = final.files
-        for path in survey.changed { intentFiles[path] = "" }
+        var intentFiles: [String: String] = [:]
+        for file in wanted { intentFiles[file.path] = survey.changed.contains(file.path) ? "" : file.hash.isEmpty ? produced[file.path]?.0 ?? "" : file.hash }
         for path in survey.plan.extra { intentFiles[path] = "" }
-        do {
-            for file in changed {
-                let folder = try root.folder(file.components.dropLast(), create: true, for: file.path)!
-                try stage(file.bytes(), folder: folder, name: file.components.last!, path: file.path)
+        do throws(OutputError) {
+            // The changed files are produced and written on all cores (a first run of 10,000 documents
+            // produces and creates 10,000 files); the temporary names follow the order of `changed`.
+            var folders: [Int32] = []
+            folders.reserveCapacity(changed.count)
+            for file in changed { folders.append(try root.folder(file.components.dropLast(), create: true, for: file.path)!) }
+            let failures = SlotBox<OutputError?>(count: changed.count)
+            let lazyInfo = SlotBox<(String, Int)?>(count: changed.count)
+            let flush = durable && Self.syncFileSystem == nil
+            let next = AtomicCounter()
+            let workers = changed.count >= 32 ? ProcessInfo.processInfo.activeProcessorCount : 1
+            let targets = folders
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let index = next.increment()
+                    guard index < changed.count else { return }
+                    let file = changed[index]
+                    do throws(OutputError) {
+                        var text = file.text()
+                        lazyInfo.set(index, file.hash.isEmpty ? text.withUTF8 { (ContentHash.hex($0), $0.count) } : nil)
+                        try writeTemporary(text, folder: targets[index], temp: "\(Self.temporaryPrefix)\(pid)-\(index + 1)",
+                                           path: file.path, flush: flush)
+                        failures.set(index, nil)
+                    } catch {
+                        failures.set(index, error)
+                    }
+                }
             }
+            counter = changed.count
+            for (index, info) in lazyInfo.values().enumerated() { if let info { produced[changed[index].path] = info } }
+            var firstFailure: OutputError?
+            for (index, failure) in failures.values().enumerated() {
+                if let failure {
+                    if firstFailure == nil { firstFailure = failure }
+                } else {
+                    staged.append(Staged(folder: folders[index], temp: "\(Self.temporaryPrefix)\(pid)-\(index + 1)",
+                                         name: changed[index].components.last!, path: changed[index].path))
+                }
+            }
+            if let firstFailure { throw firstFailure }
             try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
                       path: Self.manifestName)
             staged.insert(staged.removeLast(), at: 0)  // renamed first
@@ -279,6 +340,8 @@ public struct OutputWriter: Sendable {
         }
 
         // 4. The final manifest, last.
+        let finalBytes = finalManifest().encoded()
+        report.manifestHash = ContentHash.hex(finalBytes)
         try writeManifest(finalBytes, root: root)
         report.manifestWritten = true
         return report
@@ -347,7 +410,7 @@ public struct OutputWriter: Sendable {
 
     private static let reservedStems: Set<String> = ["CON", "PRN", "AUX", "NUL"]
 
-    struct Wanted {
+    struct Wanted: Sendable {
         var path: String
         var components: [String]
         /// The file's text (native UTF-8: hashed, compared and written without copying it to an array);
@@ -381,6 +444,8 @@ public struct OutputWriter: Sendable {
         var blocked: [String]
         var previous: Manifest?
         var foldersToClean: [[String]]
+        /// Hash and size of each lazy file that was produced for the comparison.
+        var produced: [String: (String, Int)] = [:]
     }
 
     static func isValid(_ path: String) -> Bool { (try? validatedComponents(of: path)) != nil }
@@ -511,9 +576,35 @@ public struct OutputWriter: Sendable {
         // after the manifest was written, is taken as unchanged without reading it.
         let trusted: ManifestTrust? = plan.manifestExists && previous != nil
             ? ManifestTrust(files: previous!.files, written: Self.modificationTime(manifestInfo)) : nil
+        var produced: [String: (String, Int)] = [:]
+        // Folders resolved here (one descriptor cache); the files compared on all cores when there are
+        // many (comparing means producing lazy files).
+        var folders: [Int32?] = []
+        folders.reserveCapacity(wanted.count)
         for file in wanted {
             folderSet.insert(Array(file.components.dropLast()))
-            switch try existing(file, root: root, trusted: trusted) {
+            folders.append(try root.folder(file.components.dropLast(), create: false, for: file.path))
+        }
+        let outcomes = SlotBox<Result<(Existing, (String, Int)?), OutputError>>(count: wanted.count)
+        let targets = folders
+        let next = AtomicCounter()
+        DispatchQueue.concurrentPerform(iterations: wanted.count >= 256 ? ProcessInfo.processInfo.activeProcessorCount : 1) { _ in
+            while true {
+                let index = next.increment()
+                guard index < wanted.count else { return }
+                var computed: (String, Int)?
+                do throws(OutputError) {
+                    let state = try existing(wanted[index], folder: targets[index], trusted: trusted, computed: &computed)
+                    outcomes.set(index, .success((state, computed)))
+                } catch {
+                    outcomes.set(index, .failure(error))
+                }
+            }
+        }
+        for (file, outcome) in zip(wanted, outcomes.values()) {
+            let (state, computed) = try outcome.get()
+            if let computed { produced[file.path] = computed }
+            switch state {
             case .same: plan.unchanged.append(file.path)
             case .different: plan.stale.append(file.path); changed.insert(file.path)
             case .notAFile: plan.stale.append(file.path); changed.insert(file.path); blocked.append(file.path)
@@ -534,16 +625,16 @@ public struct OutputWriter: Sendable {
                 plan.extra.append(path)
             }
         }
-        let hashes = Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash) })
+        let hashes = Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash.isEmpty ? produced[$0.path]?.0 ?? "" : $0.hash) })
         plan.manifestUpToDate = previous?.files == hashes && previous?.version == Manifest.currentVersion
             && (state == nil || (previous?.documents == state!.documents && previous?.salt == state!.salt))
         return Survey(plan: plan, changed: changed, blocked: blocked, previous: previous,
-                      foldersToClean: folderSet.sorted { $0.count < $1.count })
+                      foldersToClean: folderSet.sorted { $0.count < $1.count }, produced: produced)
     }
 
     enum Existing { case same, different, absent, notAFile }
 
-    struct ManifestTrust {
+    struct ManifestTrust: Sendable {
         var files: [String: String]
         var written: Int64
     }
@@ -556,10 +647,9 @@ public struct OutputWriter: Sendable {
         #endif
     }
 
-    func existing(_ file: Wanted, root: Folders, trusted: ManifestTrust? = nil) throws(OutputError) -> Existing {
-        guard let folder = try root.folder(file.components.dropLast(), create: false, for: file.path) else {
-            return .absent
-        }
+    /// `computed`: set to the hash and size of a lazy file's bytes when they had to be produced.
+    func existing(_ file: Wanted, folder: Int32?, trusted: ManifestTrust? = nil, computed: inout (String, Int)?) throws(OutputError) -> Existing {
+        guard let folder else { return .absent }
         // Most files of a large incremental run are unchanged and known to the manifest: one `fstatat`
         // settles them (a symbolic link or anything else falls through to the checks below).
         if let trusted, !file.hash.isEmpty, trusted.files[file.path] == file.hash {
@@ -584,6 +674,18 @@ public struct OutputWriter: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ioError(file.path, errno, "read") }
         guard info.st_mode & S_IFMT == S_IFREG else { return .notAFile }
+        if file.hash.isEmpty {  // lazy: produce it once, compare, remember its hash
+            var text = file.text()
+            let (hash, size) = text.withUTF8 { (ContentHash.hex($0), $0.count) }
+            computed = (hash, size)
+            guard Int(info.st_size) == size else { return .different }
+            do {
+                let bytes = try FSCalls.readAll(fd: fd, sizeHint: size)
+                return text.withUTF8 { own in bytes.withUnsafeBufferPointer { own.elementsEqual($0) } } ? .same : .different
+            } catch {
+                throw ioError(file.path, error.code, "read")
+            }
+        }
         guard Int(info.st_size) == file.size else { return .different }
         if let trusted, !file.hash.isEmpty, trusted.files[file.path] == file.hash,
            Self.modificationTime(info) < trusted.written {
@@ -616,7 +718,24 @@ public struct OutputWriter: Sendable {
         }
     }
 
+    func writeTemporary(_ text: String, folder: Int32, temp: String, path: String, flush: Bool) throws(OutputError) {
+        var text = text
+        var failure: OutputError?
+        text.withUTF8 { buffer in
+            do throws(OutputError) { try writeTemporary(buffer, folder: folder, temp: temp, path: path, flush: flush) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
     func writeTemporary(_ bytes: [UInt8], folder: Int32, temp: String, path: String, flush: Bool) throws(OutputError) {
+        var failure: OutputError?
+        bytes.withUnsafeBufferPointer { buffer in
+            do throws(OutputError) { try writeTemporary(buffer, folder: folder, temp: temp, path: path, flush: flush) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    func writeTemporary(_ bytes: UnsafeBufferPointer<UInt8>, folder: Int32, temp: String, path: String, flush: Bool) throws(OutputError) {
         let fd = openat(folder, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ioError(path, errno) }
         do throws(FSCalls.Errno) {
@@ -790,11 +909,17 @@ enum FSCalls {
     }
 
     static func writeAll(fd: Int32, _ bytes: [UInt8]) throws(Errno) {
+        var failure: Errno?
+        bytes.withUnsafeBufferPointer { buffer in
+            do throws(Errno) { try writeAll(fd: fd, buffer) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    static func writeAll(fd: Int32, _ bytes: UnsafeBufferPointer<UInt8>) throws(Errno) {
         var offset = 0
         while offset < bytes.count {
-            let done = bytes.withUnsafeBytes { buffer in
-                write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            }
+            let done = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if done < 0 {
                 if errno == EINTR { continue }
                 throw Errno(code: errno)
