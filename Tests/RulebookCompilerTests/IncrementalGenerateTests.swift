@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import RulebookCompiler
 
@@ -123,6 +126,19 @@ enum GeneratedCorpus {
         try brokenText.replacingOccurrences(of: "|", with: " ").write(to: broken, atomically: true, encoding: .utf8)
         expectSame(corpus, step: "two edits") { $0 == 118 }
 
+        // Same size, modification time set back: still noticed (the status-change time and the content
+        // hash), although an unchanged document is not even read.
+        let sneaky = documents[15]
+        var info = stat()
+        #expect(stat(sneaky.path, &info) == 0)
+        var sneakyText = try String(contentsOf: sneaky, encoding: .utf8)
+        let lastLetter = try #require(sneakyText.lastIndex(where: { $0 == "e" }))
+        sneakyText.replaceSubrange(lastLetter...lastLetter, with: "a")
+        try sneakyText.write(to: sneaky, atomically: false, encoding: .utf8)
+        var times = [info.st_atim, info.st_mtim]
+        #expect(utimensat(AT_FDCWD, sneaky.path, &times, 0) == 0)
+        expectSame(corpus, step: "same size and time") { $0 == 119 }
+
         // Add a document that duplicates another's code (cross-document diagnostics), and a new one.
         let duplicate = corpus.appendingPathComponent("zz_duplicate.md")
         try FileManager.default.copyItem(at: documents[30], to: duplicate)
@@ -150,7 +166,7 @@ enum GeneratedCorpus {
         #expect(stamps.count == 1)
         for file in stamps {
             var bytes = [UInt8](try Data(contentsOf: file))
-            bytes[bytes.count / 2] ^= 0x01
+            bytes[30] ^= 0x01  // in the line naming the executable
             try Data(bytes).write(to: file)
         }
         expectSame(corpus, step: "corrupt stamp", config: config.path, duplicates: 2) { $0 == 0 }

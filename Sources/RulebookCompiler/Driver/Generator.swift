@@ -69,6 +69,8 @@ struct DocumentState: Sendable {
     var fresh: Pipeline.Result?
     /// What the previous run recorded, when its bytes are unchanged (then it is not compiled).
     var reused: Manifest.Document?
+    /// The document's file identity when it was read (for the next run's ``BuildStamp``).
+    var identity: BuildStamp.FileIdentity?
 
     var summary: Manifest.RecordSummary? {
         if let fresh { return fresh.record.map { Manifest.RecordSummary($0) } }
@@ -107,17 +109,20 @@ public enum Generator {
         let previous = useState ? writer.readManifestAndHash() : nil
         writer.decodedManifest = previous
         var previousDocuments: [String: Manifest.Document] = [:]
+        var recordedInputs: BuildStamp.Inputs?
         if let previous, previous.manifest.version == Manifest.currentVersion, previous.manifest.salt == salt,
-           BuildStamp.matches(stampURL, manifestHash: previous.hash) {
+           let inputs = BuildStamp.load(stampURL, manifestHash: previous.hash) {
             previousDocuments = previous.manifest.documents
+            recordedInputs = inputs
         }
         let previousFiles = previous?.manifest.files ?? [:]
         let previousSizes = previous?.manifest.sizes ?? [:]
         timing.lap("manifest (\(previousDocuments.count) documents known)")
 
         // 3. Read and hash every document, in parallel; compile those whose bytes the manifest does not know.
+        let startedReading = BuildStamp.now()
         var states = compileAll(files, options: extraction, jobs: options.jobs, progress: options.progress,
-                                previous: previousDocuments)
+                                previous: previousDocuments, recorded: recordedInputs)
         timing.lap("compile (\(states.filter { $0.reused != nil }.count) reused)")
 
         // 4. Which record is emitted for each code: the first in input order. Documents involved in a
@@ -205,7 +210,13 @@ public enum Generator {
             } else {
                 let report = try writer.write(files: outcome.files, known: emitted.known, state: state)
                 outcome.report = report
-                if useState { BuildStamp.save(stampURL, manifestHash: report.manifestHash) }
+                if useState {
+                    var inputs = BuildStamp.Inputs(startedReading: startedReading, files: [:])
+                    for state in states {
+                        if let hash = state.hash, let identity = state.identity { inputs.files[state.path] = (identity, hash) }
+                    }
+                    BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
+                }
             }
             timing.lap(options.check ? "check" : "write")
         } catch {
@@ -403,14 +414,15 @@ public enum Generator {
     /// Compiles documents on `jobs` threads; the result order is the input order whatever the scheduling.
     static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?,
                            progress: (@Sendable (Int, Int, String) -> Void)? = nil) -> [Pipeline.Result] {
-        compileAll(files, options: options, jobs: jobs, progress: progress, previous: [:]).map { $0.fresh! }
+        compileAll(files, options: options, jobs: jobs, progress: progress, previous: [:], recorded: nil).map { $0.fresh! }
     }
 
     /// As above; a document whose bytes hash to what `previous` recorded for its path (and whose record,
-    /// if any, was emitted) is not compiled but reused.
+    /// if any, was emitted) is not compiled but reused. A document whose file identity `recorded` knows
+    /// is not even read (its recorded hash is its hash).
     static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?,
-                           progress: (@Sendable (Int, Int, String) -> Void)?, previous: [String: Manifest.Document])
-        -> [DocumentState] {
+                           progress: (@Sendable (Int, Int, String) -> Void)?, previous: [String: Manifest.Document],
+                           recorded: BuildStamp.Inputs?) -> [DocumentState] {
         let box = SlotBox<DocumentState>(count: files.count)
         let finished = AtomicCounter()
         let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, files.count))
@@ -420,21 +432,27 @@ public enum Generator {
                 let index = next.increment()
                 guard index < files.count else { return }
                 let file = files[index]
+                defer { if let progress { progress(finished.increment() + 1, files.count, file.displayPath) } }
+                let identity = BuildStamp.FileIdentity(file)
+                if let known = previous[file.displayPath], known.record == nil || known.emitted, let identity,
+                   let hash = recorded?.hash(of: file.displayPath, identity: identity), hash == known.hash {
+                    box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known, identity: identity))
+                    continue
+                }
                 switch Result(catching: { () throws(InputReadError) -> [UInt8] in try file.read() }) {
                 case .success(let bytes):
                     let hash = ContentHash.hex(bytes)
                     if let known = previous[file.displayPath], known.hash == hash, known.record == nil || known.emitted {
-                        box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known))
+                        box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known, identity: identity))
                     } else {
                         var result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
                         result.document = nil  // stream: only the record and diagnostics outlive the worker
-                        box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: result, reused: nil))
+                        box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: result, reused: nil, identity: identity))
                     }
                 case .failure(let error):
                     box.set(index, DocumentState(path: file.displayPath, hash: nil,
                                                  fresh: Pipeline.Result(path: file.displayPath, record: nil, diagnostics: [error.diagnostic])))
                 }
-                if let progress { progress(finished.increment() + 1, files.count, file.displayPath) }
             }
         }
         return box.values()
