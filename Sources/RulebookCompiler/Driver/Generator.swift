@@ -307,8 +307,8 @@ public enum Generator {
         let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
         let summaries = kept.map { states[$0].summary! }
         let orderKeys = summaries.map { JSONEmitter.OrderKey(system: $0.system, code: $0.code, path: $0.source.path, line: $0.source.line) }
-        let names = JSONEmitter.bundleFileNames(keys: orderKeys)
         let order = JSONEmitter.canonicalOrder(keys: orderKeys)  // positions in `kept`
+        let names = JSONEmitter.bundleFileNames(keys: orderKeys, order: order)
         var bundleNames: [Int: String] = [:]
         for (position, index) in kept.enumerated() { bundleNames[index] = names[position] }
         @Sendable func known(_ path: String, produce: @escaping @Sendable () -> String) -> OutputWriter.KnownFile? {

@@ -163,8 +163,14 @@ public struct Manifest: Sendable, Hashable {
             }
             writer.endObject()
         }
+        let paths = sortedKeys(files)
         writer.key("files")
-        stringMap(files)
+        writer.beginObject()
+        for path in paths {
+            writer.key(path)
+            writer.string(files[path]!)
+        }
+        writer.endObject()
         writer.key("inputs")
         stringMap(inputs)
         if !salt.isEmpty {
@@ -174,7 +180,7 @@ public struct Manifest: Sendable, Hashable {
         if !sizes.isEmpty {
             writer.key("sizes")
             writer.beginObject()
-            for key in sortedKeys(sizes) {
+            for key in sizes.count == files.count && paths.allSatisfy({ sizes[$0] != nil }) ? paths : sortedKeys(sizes) {
                 writer.key(key)
                 writer.integer(sizes[key]!)
             }

@@ -392,15 +392,27 @@ public struct OutputWriter: Sendable {
             if component == "." || component == ".." { throw reject("'\(component)' component") }
             if component.hasPrefix(".") { throw reject("hidden name (leading '.') is reserved") }
             if component.utf8.count > 255 { throw reject("name longer than 255 bytes") }
-            for scalar in component.unicodeScalars {
-                if scalar.value < 0x20 || scalar.value == 0x7F { throw reject("control character or NUL") }
-                if "\\<>:\"|?*".unicodeScalars.contains(scalar) { throw reject("character '\(scalar)' is not portable") }
+            // Names made of ASCII letters, digits, `-`, `_` and `.` (every name the emitters produce) need
+            // no scalar-by-scalar check.
+            let plain = component.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == 0x2D || byte == 0x5F || byte == 0x2E
+            }
+            if !plain {
+                for scalar in component.unicodeScalars {
+                    if scalar.value < 0x20 || scalar.value == 0x7F { throw reject("control character or NUL") }
+                    if "\\<>:\"|?*".unicodeScalars.contains(scalar) { throw reject("character '\(scalar)' is not portable") }
+                }
             }
             if component.hasSuffix(" ") || component.hasSuffix(".") { throw reject("trailing space or '.'") }
-            let stem = component.split(separator: ".", maxSplits: 1).first.map { $0.uppercased() } ?? ""
-            if reservedStems.contains(stem) || (stem.count == 4 && (stem.hasPrefix("COM") || stem.hasPrefix("LPT"))
-                                           && stem.last!.isNumber) {
-                throw reject("reserved device name on Windows")
+            let stemLength = component.utf8.firstIndex(of: 0x2E).map { component.utf8.distance(from: component.utf8.startIndex, to: $0) }
+                ?? component.utf8.count
+            if !plain || stemLength == 3 || stemLength == 4 {  // device names are 3 or 4 ASCII characters
+                let stem = component.split(separator: ".", maxSplits: 1).first.map { $0.uppercased() } ?? ""
+                if reservedStems.contains(stem) || (stem.count == 4 && (stem.hasPrefix("COM") || stem.hasPrefix("LPT"))
+                                               && stem.last!.isNumber) {
+                    throw reject("reserved device name on Windows")
+                }
             }
         }
         return components
@@ -613,8 +625,7 @@ public struct OutputWriter: Sendable {
         }
         let wantedPaths = Set(wanted.map(\.path))
         if let previous {
-            for path in previous.files.keys.sorted(by: { $0.utf8Precedes($1) })
-            where !wantedPaths.contains(path) {
+            for path in previous.files.keys.filter({ !wantedPaths.contains($0) }).sorted(by: { $0.utf8Precedes($1) }) {
                 // A hostile or corrupt manifest cannot make the writer touch anything outside OUT.
                 guard let components = try? Self.validatedComponents(of: path) else { continue }
                 folderSet.insert(Array(components.dropLast()))

@@ -151,10 +151,10 @@ public enum JSONEmitter {
     }
 
     /// ``bundleFileNames(for:)`` from the records' order keys.
-    static func bundleFileNames(keys: [OrderKey]) -> [String] {
+    static func bundleFileNames(keys: [OrderKey], order: [Int]? = nil) -> [String] {
         var names = keys.map { bundleFileName(system: $0.system, code: $0.code) }
         var used = Set<String>()
-        for position in canonicalOrder(keys: keys) {
+        for position in order ?? canonicalOrder(keys: keys) {
             var name = names[position]
             if used.contains(name) {
                 let stem = String(name.dropLast(".json".count))
