@@ -180,6 +180,69 @@ enum GeneratedCorpus {
         expectSame(corpus, step: "edited manifest", config: config.path, duplicates: 2) { $0 == 0 }
     }
 
+    /// A document's claim example that names another document's code is checked again when that other
+    /// record changes, although the document itself is unchanged; a document whose code changes moves
+    /// between Swift shards.
+    @Test func examplesNamingOtherCodesAndMovedCodes() throws {
+        defer { try? FileManager.default.removeItem(at: work) }
+        let corpus = work.appendingPathComponent("docs")
+        try FileManager.default.createDirectory(at: corpus, withIntermediateDirectories: true)
+        let seeds = RulebookProcess.packageRoot.appendingPathComponent("seeds")
+        let knee = corpus.appendingPathComponent("knee.md")
+        let arthroscopy = corpus.appendingPathComponent("arthroscopy.txt")
+        var kneeText = try String(contentsOf: seeds.appendingPathComponent("001_cpt-27447-total-knee-arthroplasty.md"), encoding: .utf8)
+        kneeText = kneeText.replacingOccurrences(of: "| 27447-RT | medicare | ok |", with: "| 27447-RT | medicare | ok |\n| 29881-RT | medicare | ok |")
+        try kneeText.write(to: knee, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: seeds.appendingPathComponent("002_cpt-29881-knee-arthroscopy-meniscectomy.txt"), to: arthroscopy)
+        for name in ["003_cpt-99213-office-visit-established-patient.txt", "004_cpt-64483-transforaminal-epidural-injection-lumbar.md"] {
+            try FileManager.default.copyItem(at: seeds.appendingPathComponent(name), to: corpus.appendingPathComponent(name))
+        }
+        func run() -> Run {
+            var options = GenerateOptions()
+            options.inputs = [corpus.path]
+            options.output = work.appendingPathComponent("out").path
+            options.cacheDirectory = work.appendingPathComponent("cache").path
+            options.swiftShards = 4
+            let outcome = Generator.run(options)
+            return Run(outcome: outcome, files: GeneratedCorpus.snapshot(URL(fileURLWithPath: options.output)))
+        }
+        func full() -> Run {
+            var options = GenerateOptions()
+            options.inputs = [corpus.path]
+            options.output = work.appendingPathComponent("full-\(UUID().uuidString)").path
+            options.incremental = false
+            options.swiftShards = 4
+            let outcome = Generator.run(options)
+            defer { try? FileManager.default.removeItem(atPath: options.output) }
+            return Run(outcome: outcome, files: GeneratedCorpus.snapshot(URL(fileURLWithPath: options.output)))
+        }
+        _ = run()
+        let before = run()
+        #expect(before.outcome.reusedDocuments == 4)
+        #expect(before.outcome.diagnostics == full().outcome.diagnostics)
+        let manifest = try #require(Manifest.decode([UInt8](try Data(contentsOf: work.appendingPathComponent("out/" + OutputWriter.manifestName)))))
+        #expect(manifest.documents.first { $0.key.hasSuffix("knee.md") }?.value.exampleKeys == ["CPT 29881"])
+
+        // The other record disappears: the example now names an unknown code (a failed example at knee.md).
+        try FileManager.default.removeItem(at: arthroscopy)
+        let gone = run()
+        let expected = full()
+        #expect(gone.outcome.reusedDocuments == 3)
+        #expect(gone.outcome.diagnostics == expected.outcome.diagnostics)
+        #expect(gone.outcome.diagnostics != before.outcome.diagnostics, "the example's result did not change")
+        #expect(gone.files == expected.files)
+
+        // A document's code changes: its record moves to (probably) another shard; files equal a full run.
+        let visit = corpus.appendingPathComponent("003_cpt-99213-office-visit-established-patient.txt")
+        try (try String(contentsOf: visit, encoding: .utf8)).replacingOccurrences(of: "99213", with: "99214")
+            .write(to: visit, atomically: true, encoding: .utf8)
+        let moved = run()
+        let movedFull = full()
+        #expect(moved.outcome.reusedDocuments == 2)
+        #expect(moved.files == movedFull.files, "\(moved.files.keys.filter { moved.files[$0] != movedFull.files[$0] }.sorted())")
+        #expect(moved.outcome.diagnostics == movedFull.outcome.diagnostics)
+    }
+
     /// The manifest text with the first document hash's last digit changed.
     func writerManifestWithFirstHashChanged(_ text: String) -> String? {
         guard let range = text.range(of: "\"hash\": \"") else { return nil }
