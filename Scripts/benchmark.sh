@@ -158,7 +158,12 @@ LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 SUMMARY="$WORK/results.md"
 DIAG_SUMMARY=""
-declare -A R_FULL R_CMARK R_FLOOR R_RSS R_CPU R_INCR R_CHECK R_BYTES R_DIAG
+declare -A R_FULL R_CMARK R_FLOOR R_RSS R_CPU R_INCR R_CHECK R_BYTES R_DIAG R_RAM R_COPY R_COPYRAM
+# A RAM file system for the "OUT in RAM" column (the same run without the disk): /dev/shm when writable.
+RAMDIR=""
+if [[ -d /dev/shm && -w /dev/shm ]]; then RAMDIR="$(mktemp -d /dev/shm/rulebook-bench.XXXXXX)"; fi
+cleanup() { restore_touched; [[ -n "$RAMDIR" ]] && rm -rf "$RAMDIR"; }
+trap cleanup EXIT
 
 for N in $SIZES; do
     CORPUS="$WORK/corpus-$N"
@@ -192,6 +197,7 @@ for N in $SIZES; do
     R_CMARK[$N]=$(echo "$ts" | median)
 
     R_FULL[$N]="-"; R_RSS[$N]="-"; R_CPU[$N]="-"; R_INCR[$N]="-"; R_CHECK[$N]="-"; R_DIAG[$N]="-"
+    R_RAM[$N]="-"; R_COPY[$N]="-"; R_COPYRAM[$N]="-"
     if [[ "$HAVE_GENERATE" == 1 ]]; then
         # (1) full generate into an empty output folder.
         say "N=$N: rulebook generate (full), $REPS repetitions"
@@ -205,6 +211,30 @@ for N in $SIZES; do
         R_FULL[$N]=$(echo "$ts" | median)
         R_RSS[$N]=$(awk -v k="$(echo "$rss" | median)" 'BEGIN { printf "%.0f", k / 1024 }')
         R_CPU[$N]="$(echo "$cpus" | median) s, $(echo "$cpu" | median | awk '{ printf "%.0f%%", $1 }')"
+
+        # (1b) The file-creation floor: copying the output folder rulebook just wrote (the same files,
+        #      no compiler) on the same disk; and the full run again with OUT in RAM (tmpfs).
+        say "N=$N: cp -r OUT (file-creation floor) and rulebook with OUT in RAM, $REPS repetitions"
+        ts=""; tsr=""; tsc=""
+        for ((r = 1; r <= REPS; r++)); do
+            rm -rf "$OUT.copy"
+            t0=$(now_ns); cp -r "$OUT" "$OUT.copy"; t1=$(now_ns); ts+=" $(secs "$t0" "$t1")"
+            rm -rf "$OUT.copy"
+            if [[ -n "$RAMDIR" ]]; then
+                rm -rf "$RAMDIR/out" "$RAMDIR/copy" "$RULEBOOK_CACHE_DIR"
+                run_timed "$LOG/ram-$r" "$BIN" generate --input "$CORPUS" --output "$RAMDIR/out"
+                check_rc "rulebook generate (OUT in RAM)" "$LOG/ram-$r"
+                tsr+=" $T"
+                t0=$(now_ns); cp -r "$RAMDIR/out" "$RAMDIR/copy"; t1=$(now_ns); tsc+=" $(secs "$t0" "$t1")"
+                rm -rf "$RAMDIR/out" "$RAMDIR/copy"
+            fi
+        done
+        R_COPY[$N]=$(echo "$ts" | median)
+        [[ -n "$RAMDIR" ]] && R_RAM[$N]=$(echo "$tsr" | median) && R_COPYRAM[$N]=$(echo "$tsc" | median)
+        # The incremental runs below start from the full run's state again.
+        rm -rf "$RULEBOOK_CACHE_DIR"
+        run_timed "$LOG/refull" "$BIN" generate --input "$CORPUS" --output "$OUT"
+        check_rc "rulebook generate (again)" "$LOG/refull"
         # Diagnostics of the (deterministic) full run.
         errs=$(grep -c ': error: ' "$LOG/full-1.err" || true)
         warns=$(grep -c ': warning: ' "$LOG/full-1.err" || true)
@@ -266,11 +296,21 @@ done
         chk="${R_CHECK[$N]}"; [[ "$chk" != "-" ]] && chk="$chk ($(percent "${R_CHECK[$N]}" "${R_FULL[$N]}"))"
         echo "| $N | $mb | ${R_FULL[$N]} | ${R_CMARK[$N]} | ${R_FLOOR[$N]} | $(ratio "${R_FULL[$N]}" "${R_CMARK[$N]}") | $(ratio "${R_FULL[$N]}" "${R_FLOOR[$N]}") | ${R_RSS[$N]} | ${R_CPU[$N]} | $incr | $chk |"
     done
+    echo
+    echo "Writing the output: the same full run with OUT in RAM (tmpfs), and the floor of creating the output files"
+    echo "(\`cp -r\` of the output folder rulebook wrote, i.e. the same files without any compiling), on disk and in RAM:"
+    echo
+    echo "| documents | rulebook, OUT on disk | rulebook, OUT in RAM | OUT in RAM / cmark-gfm | cp -r OUT, disk | cp -r OUT, RAM | rulebook on disk − cp -r on disk |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|"
+    for N in $SIZES; do
+        rest=$(awk -v a="${R_FULL[$N]}" -v b="${R_COPY[$N]}" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.3f", a - b }')
+        echo "| $N | ${R_FULL[$N]} | ${R_RAM[$N]} | $(ratio "${R_RAM[$N]}" "${R_CMARK[$N]}") | ${R_COPY[$N]} | ${R_COPYRAM[$N]} | $rest |"
+    done
     read -r -a sizes_arr <<<"$SIZES"
     if [[ ${#sizes_arr[@]} -ge 2 ]]; then
         small="${sizes_arr[0]}"; large="${sizes_arr[${#sizes_arr[@]} - 1]}"
         echo
-        echo "Growth ${large} / ${small} documents: rulebook $(ratio "${R_FULL[$large]}" "${R_FULL[$small]}"), cmark-gfm $(ratio "${R_CMARK[$large]}" "${R_CMARK[$small]}"), floor $(ratio "${R_FLOOR[$large]}" "${R_FLOOR[$small]}") (linear: $(ratio "$large" "$small"))"
+        echo "Growth ${large} / ${small} documents: rulebook $(ratio "${R_FULL[$large]}" "${R_FULL[$small]}") (OUT in RAM $(ratio "${R_RAM[$large]}" "${R_RAM[$small]}")), cmark-gfm $(ratio "${R_CMARK[$large]}" "${R_CMARK[$small]}"), floor $(ratio "${R_FLOOR[$large]}" "${R_FLOOR[$small]}") (linear: $(ratio "$large" "$small"))"
     fi
     if [[ "$HAVE_GENERATE" == 0 ]]; then
         echo

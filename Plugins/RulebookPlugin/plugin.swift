@@ -82,6 +82,11 @@ enum RulebookBuildCommand {
         // The bundles' names come from the codes inside the documents, so the folder is the declared
         // output: SwiftPM copies it whole into the target's resources (`Bundle.module`, folder `JSON`).
         let jsonDirectory = output.appending(path: "JSON", directoryHint: .isDirectory)
+        // SwiftPM declares the resource copy of this folder as a directory only if the folder exists when
+        // it plans the build (right after this plugin returns); otherwise as a file, and it switches to a
+        // directory at the next planning, which changes that copy command and reruns it. Creating the
+        // (empty) folder now gives the same build graph on the first build as on every later one.
+        try? FileManager.default.createDirectory(at: jsonDirectory, withIntermediateDirectories: true)
         return [
             .buildCommand(
                 displayName: "Compiling \(documents.count) billing document\(documents.count == 1 ? "" : "s") for \(targetName) with rulebook",

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import RulebookCompiler
 
@@ -38,9 +41,9 @@ enum GeneratedCorpus {
     }
 }
 
-/// Incremental runs (documents reused from the cache) give the same output folder, byte for byte, and the
-/// same diagnostics as a full run without the cache, after edits, additions, deletions, renames and a
-/// config change; a corrupt cache only means a full run.
+/// Incremental runs (documents reused from the output folder's manifest) give the same output folder,
+/// byte for byte, and the same diagnostics as a full run, after edits, additions, deletions, renames and
+/// a config change; a corrupt build stamp or an edited manifest only means a full run.
 @Suite(.serialized) struct IncrementalGenerateTests {
     struct Run {
         var outcome: GenerateOutcome
@@ -64,20 +67,24 @@ enum GeneratedCorpus {
     }
 
     /// Full run into a fresh folder vs the incremental run into the long-lived one.
-    func expectSame(_ corpus: URL, step: String, config: String? = nil, expectReused: (Int) -> Bool) {
+    /// `duplicates`: documents involved in a duplicate code (always compiled again).
+    func expectSame(_ corpus: URL, step: String, config: String? = nil, duplicates: Int = 0, expectReused: (Int) -> Bool) {
         let fresh = "full-\(UUID().uuidString)"
         let full = generate(corpus, output: fresh, incremental: false, config: config)
         let incremental = generate(corpus, output: "incremental", incremental: true, config: config)
         #expect(!full.files.isEmpty, "\(step): the full run wrote nothing")
         #expect(full.files == incremental.files, "\(step): output differs: \(Set(full.files.keys).symmetricDifference(incremental.files.keys).sorted().prefix(5)), changed \(full.files.keys.filter { full.files[$0] != incremental.files[$0] }.sorted().prefix(5))")
         #expect(full.outcome.diagnostics == incremental.outcome.diagnostics, "\(step): diagnostics differ")
-        #expect(full.outcome.records == incremental.outcome.records, "\(step): records differ")
+        // The incremental run compiled (and reports) only the documents that changed.
+        #expect(Set(incremental.outcome.records.map(\.source.path)).isSubset(of: full.outcome.records.map(\.source.path)),
+                "\(step): records differ")
+        #expect(incremental.outcome.records.allSatisfy { full.outcome.records.contains($0) }, "\(step): records differ")
         #expect(full.outcome.summary == incremental.outcome.summary)
         #expect(expectReused(incremental.outcome.reusedDocuments), "\(step): reused \(incremental.outcome.reusedDocuments) documents")
         // --check against the incremental folder passes, and reuses every document.
         let check = generate(corpus, output: "incremental", incremental: true, config: config, check: true)
         #expect(check.outcome.staleFiles.isEmpty, "\(step): --check after the incremental run: \(check.outcome.staleFiles.prefix(5))")
-        #expect(check.outcome.reusedDocuments == check.outcome.documentCount, "\(step): --check compiled documents again")
+        #expect(check.outcome.reusedDocuments == check.outcome.documentCount - duplicates, "\(step): --check compiled documents again")
         try? FileManager.default.removeItem(at: work.appendingPathComponent(fresh))
     }
 
@@ -119,6 +126,19 @@ enum GeneratedCorpus {
         try brokenText.replacingOccurrences(of: "|", with: " ").write(to: broken, atomically: true, encoding: .utf8)
         expectSame(corpus, step: "two edits") { $0 == 118 }
 
+        // Same size, modification time set back: still noticed (the status-change time and the content
+        // hash), although an unchanged document is not even read.
+        let sneaky = documents[15]
+        var info = stat()
+        #expect(stat(sneaky.path, &info) == 0)
+        var sneakyText = try String(contentsOf: sneaky, encoding: .utf8)
+        let lastLetter = try #require(sneakyText.lastIndex(where: { $0 == "e" }))
+        sneakyText.replaceSubrange(lastLetter...lastLetter, with: "a")
+        try sneakyText.write(to: sneaky, atomically: false, encoding: .utf8)
+        var times = [info.st_atim, info.st_mtim]
+        #expect(utimensat(AT_FDCWD, sneaky.path, &times, 0) == 0)
+        expectSame(corpus, step: "same size and time") { $0 == 119 }
+
         // Add a document that duplicates another's code (cross-document diagnostics), and a new one.
         let duplicate = corpus.appendingPathComponent("zz_duplicate.md")
         try FileManager.default.copyItem(at: documents[30], to: duplicate)
@@ -126,50 +146,139 @@ enum GeneratedCorpus {
         defer { try? FileManager.default.removeItem(at: extra) }
         let newcomer = try GeneratedCorpus.documents(extra)[125]
         try FileManager.default.copyItem(at: newcomer, to: corpus.appendingPathComponent(newcomer.lastPathComponent))
-        expectSame(corpus, step: "additions") { $0 == 120 }
+        expectSame(corpus, step: "additions", duplicates: 2) { $0 == 119 }
 
         // Delete one, rename another (its provenance path changes, so it is compiled again).
         try FileManager.default.removeItem(at: documents[40])
         let renamed = corpus.appendingPathComponent("renamed-" + documents[50].lastPathComponent)
         try FileManager.default.moveItem(at: documents[50], to: renamed)
         documents = try GeneratedCorpus.documents(corpus)
-        expectSame(corpus, step: "delete and rename") { $0 == 120 }
+        expectSame(corpus, step: "delete and rename", duplicates: 2) { $0 == 118 }
 
         // A config with an extra payer name: extraction changes, nothing is reused.
         let config = work.appendingPathComponent("rulebook.json")
         try #"{"knownPayers": {"Acme Health": "acme"}, "knownModifiers": ["ZZ"]}"#.write(to: config, atomically: true, encoding: .utf8)
-        expectSame(corpus, step: "config change", config: config.path) { $0 == 0 }
-        expectSame(corpus, step: "config, no change", config: config.path) { $0 == documents.count }
+        expectSame(corpus, step: "config change", config: config.path, duplicates: 2) { $0 == 0 }
+        expectSame(corpus, step: "config, no change", config: config.path, duplicates: 2) { $0 == documents.count - 2 }
 
-        // A corrupt cache file is ignored (a full run), and replaced.
-        let cacheFiles = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("cache"), includingPropertiesForKeys: nil)
-        #expect(cacheFiles.count == 1)
-        for file in cacheFiles {
+        // A corrupt build stamp (another compiler wrote the folder) means a full run, and is replaced.
+        let stamps = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("cache"), includingPropertiesForKeys: nil)
+        #expect(stamps.count == 1)
+        for file in stamps {
             var bytes = [UInt8](try Data(contentsOf: file))
-            bytes.removeLast(bytes.count / 3)
-            bytes[9] ^= 0xFF
+            bytes[30] ^= 0x01  // in the line naming the executable
             try Data(bytes).write(to: file)
         }
-        expectSame(corpus, step: "corrupt cache", config: config.path) { $0 == 0 }
-        expectSame(corpus, step: "after corrupt cache", config: config.path) { $0 == documents.count }
+        expectSame(corpus, step: "corrupt stamp", config: config.path, duplicates: 2) { $0 == 0 }
+        expectSame(corpus, step: "after corrupt stamp", config: config.path, duplicates: 2) { $0 == documents.count - 2 }
+
+        // A manifest edited by hand (a document's hash) is not trusted: a full run.
+        let manifestURL = work.appendingPathComponent("incremental/" + OutputWriter.manifestName)
+        let manifestText = try String(contentsOf: manifestURL, encoding: .utf8)
+        let editedManifest = try #require(writerManifestWithFirstHashChanged(manifestText))
+        try editedManifest.write(to: manifestURL, atomically: true, encoding: .utf8)
+        expectSame(corpus, step: "edited manifest", config: config.path, duplicates: 2) { $0 == 0 }
     }
 
-    @Test func cacheCodecRoundTripsRecordsAndDiagnostics() throws {
+    /// A document's claim example that names another document's code is checked again when that other
+    /// record changes, although the document itself is unchanged; a document whose code changes moves
+    /// between Swift shards.
+    @Test func examplesNamingOtherCodesAndMovedCodes() throws {
+        defer { try? FileManager.default.removeItem(at: work) }
+        let corpus = work.appendingPathComponent("docs")
+        try FileManager.default.createDirectory(at: corpus, withIntermediateDirectories: true)
+        let seeds = RulebookProcess.packageRoot.appendingPathComponent("seeds")
+        let knee = corpus.appendingPathComponent("knee.md")
+        let arthroscopy = corpus.appendingPathComponent("arthroscopy.txt")
+        var kneeText = try String(contentsOf: seeds.appendingPathComponent("001_cpt-27447-total-knee-arthroplasty.md"), encoding: .utf8)
+        kneeText = kneeText.replacingOccurrences(of: "| 27447-RT | medicare | ok |", with: "| 27447-RT | medicare | ok |\n| 29881-RT | medicare | ok |")
+        try kneeText.write(to: knee, atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: seeds.appendingPathComponent("002_cpt-29881-knee-arthroscopy-meniscectomy.txt"), to: arthroscopy)
+        for name in ["003_cpt-99213-office-visit-established-patient.txt", "004_cpt-64483-transforaminal-epidural-injection-lumbar.md"] {
+            try FileManager.default.copyItem(at: seeds.appendingPathComponent(name), to: corpus.appendingPathComponent(name))
+        }
+        func run() -> Run {
+            var options = GenerateOptions()
+            options.inputs = [corpus.path]
+            options.output = work.appendingPathComponent("out").path
+            options.cacheDirectory = work.appendingPathComponent("cache").path
+            options.swiftShards = 4
+            let outcome = Generator.run(options)
+            return Run(outcome: outcome, files: GeneratedCorpus.snapshot(URL(fileURLWithPath: options.output)))
+        }
+        func full() -> Run {
+            var options = GenerateOptions()
+            options.inputs = [corpus.path]
+            options.output = work.appendingPathComponent("full-\(UUID().uuidString)").path
+            options.incremental = false
+            options.swiftShards = 4
+            let outcome = Generator.run(options)
+            defer { try? FileManager.default.removeItem(atPath: options.output) }
+            return Run(outcome: outcome, files: GeneratedCorpus.snapshot(URL(fileURLWithPath: options.output)))
+        }
+        _ = run()
+        let before = run()
+        #expect(before.outcome.reusedDocuments == 4)
+        #expect(before.outcome.diagnostics == full().outcome.diagnostics)
+        let manifest = try #require(Manifest.decode([UInt8](try Data(contentsOf: work.appendingPathComponent("out/" + OutputWriter.manifestName)))))
+        #expect(manifest.documents.first { $0.key.hasSuffix("knee.md") }?.value.exampleKeys == ["CPT 29881"])
+
+        // The other record disappears: the example now names an unknown code (a failed example at knee.md).
+        try FileManager.default.removeItem(at: arthroscopy)
+        let gone = run()
+        let expected = full()
+        #expect(gone.outcome.reusedDocuments == 3)
+        #expect(gone.outcome.diagnostics == expected.outcome.diagnostics)
+        #expect(gone.outcome.diagnostics != before.outcome.diagnostics, "the example's result did not change")
+        #expect(gone.files == expected.files)
+
+        // A document's code changes: its record moves to (probably) another shard; files equal a full run.
+        let visit = corpus.appendingPathComponent("003_cpt-99213-office-visit-established-patient.txt")
+        try (try String(contentsOf: visit, encoding: .utf8)).replacingOccurrences(of: "99213", with: "99214")
+            .write(to: visit, atomically: true, encoding: .utf8)
+        let moved = run()
+        let movedFull = full()
+        #expect(moved.outcome.reusedDocuments == 2)
+        #expect(moved.files == movedFull.files, "\(moved.files.keys.filter { moved.files[$0] != movedFull.files[$0] }.sorted())")
+        #expect(moved.outcome.diagnostics == movedFull.outcome.diagnostics)
+    }
+
+    /// The manifest text with the first document hash's last digit changed.
+    func writerManifestWithFirstHashChanged(_ text: String) -> String? {
+        guard let range = text.range(of: "\"hash\": \"") else { return nil }
+        var characters = Array(text)
+        let digit = text.distance(from: text.startIndex, to: range.upperBound) + 15
+        characters[digit] = characters[digit] == "0" ? "1" : "0"
+        return String(characters)
+    }
+
+    /// The manifest's document entries survive encoding and decoding; broken entries are dropped.
+    @Test func manifestDocumentsRoundTrip() throws {
         let corpus = try GeneratedCorpus.write(count: 40, seed: 3)
         defer { try? FileManager.default.removeItem(at: corpus) }
+        var documents: [String: Manifest.Document] = [:]
         for url in try GeneratedCorpus.documents(corpus) {
             let bytes = [UInt8](try Data(contentsOf: url))
             let result = Pipeline.compile(bytes: bytes, path: url.lastPathComponent)
-            let decoded = try CacheCodec.decodeResult(CacheCodec.encode(result)[...], path: result.path)
-            #expect(decoded.record == result.record)
-            #expect(decoded.diagnostics == result.diagnostics)
-            #expect(decoded.record != nil)
+            let record = try #require(result.record)
+            documents[url.lastPathComponent] = Manifest.Document(
+                hash: ContentHash.hex(bytes), record: Manifest.RecordSummary(record, file: JSONEmitter.bundleFileName(for: record)),
+                emitted: true, diagnostics: result.diagnostics,
+                modifierDiagnostics: [Diagnostic(path: "a \"b\"\n", line: 3, column: 1, severity: .warning, id: "modifier.unknown", message: "é ü \u{202E}")],
+                exampleKeys: ["CPT 27365"])
         }
-        // Truncated payloads are rejected, not misread.
-        let url = try #require(try GeneratedCorpus.documents(corpus).first)
-        let encoded = CacheCodec.encode(Pipeline.compile(bytes: [UInt8](try Data(contentsOf: url)), path: "x.md"))
-        for cut in stride(from: 1, to: encoded.count, by: max(1, encoded.count / 50)) {
-            #expect((try? CacheCodec.decodeResult(encoded[..<cut], path: "x.md")) == nil)
-        }
+        documents["none.md"] = Manifest.Document(hash: "0123456789abcdef", diagnostics: [
+            Diagnostic(path: "none.md", line: 0, column: 0, severity: .error, id: "document.no-code", message: "no code")])
+        let manifest = Manifest(files: ["JSON/a.json": "00"], sizes: ["JSON/a.json": 2], documents: documents, salt: "s")
+        let decoded = try #require(Manifest.decode(manifest.encoded()))
+        #expect(decoded == manifest)
+        #expect(decoded.encoded() == manifest.encoded())
+        // An entry with a wrong type is dropped, the rest kept.
+        let text = String(decoding: manifest.encoded(), as: UTF8.self)
+            .replacingOccurrences(of: "\"hash\": \"0123456789abcdef\"", with: "\"hash\": 7")
+        let partial = try #require(Manifest.decode(Array(text.utf8)))
+        #expect(partial.documents["none.md"] == nil)
+        #expect(partial.documents.count == documents.count - 1)
     }
+
 }

@@ -41,6 +41,18 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
         #expect(ContentHash.hex("foobar") == ContentHash.hex(Array("foobar".utf8)[...]))
     }
 
+    /// The byte order of every listing: `utf8Precedes` agrees with comparing the UTF-8 bytes one by one.
+    @Test func utf8OrderMatchesByteComparison() {
+        let samples = ["", "a", "b", "ab", "a/b", "a.b", "Z", "é", "e\u{301}", "ß", "😀", "a\u{0}", "JSON/cpt-1.json",
+                       "JSON/cpt-10.json", "JSON/CPT-1.json", "İ", "ı", "seeds/000.txt", "seeds/000.md", "aaaaaaaaaaaaaaaaaaaaaaaaa1",
+                       "aaaaaaaaaaaaaaaaaaaaaaaaa", "\u{7F}", "\u{80}"]
+        for a in samples {
+            for b in samples {
+                #expect(a.utf8Precedes(b) == a.utf8.lexicographicallyPrecedes(b.utf8), "\(a.debugDescription) vs \(b.debugDescription)")
+            }
+        }
+    }
+
     @Test func manifestEncodingIsDeterministicAndRoundTrips() throws {
         var files: [String: String] = [:]
         for path in ["b/x.json", "a.json", "é.json", "Z.json"] { files[path] = ContentHash.hex(path) }
@@ -56,7 +68,7 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
         // Keys in byte order: "Z" < "a" < "b" < "é".
         let order = ["\"Z.json\"", "\"a.json\"", "\"b/x.json\"", "\"é.json\""].map { text.range(of: $0)!.lowerBound }
         #expect(order == order.sorted())
-        #expect(text.hasSuffix("\"version\": 1\n}\n"))
+        #expect(text.hasSuffix("\"version\": 2\n}\n"))
         #expect(Manifest.decode(Array("not json".utf8)) == nil)
     }
 
@@ -83,6 +95,28 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
         let inputsOnly = try writer.write(files: files, inputHashes: ["seeds/a.md": "def"])
         #expect(inputsOnly.written.isEmpty && inputsOnly.manifestWritten)
         #expect(writer.readManifest()?.inputs == ["seeds/a.md": "def"])
+    }
+
+    /// `RULEBOOK_FSYNC=1` (`durable`): the same files and manifest, written through the flushing path.
+    @Test func durableWritesGiveTheSameFolder() throws {
+        let temp = DriverIOTempFolder()
+        defer { temp.remove() }
+        let files = generation(1, paths: ["JSON/a.json", "JSON/b.json", "Swift/Rules.swift"])
+        var durable = OutputWriter(outputDirectory: temp.url.appendingPathComponent("durable"))
+        durable.durable = true
+        var plain = OutputWriter(outputDirectory: temp.url.appendingPathComponent("plain"))
+        plain.durable = false
+        for writer in [durable, plain] {
+            try writer.write(files: files)
+            try writer.write(files: generation(2, paths: ["JSON/a.json", "Swift/Rules.swift"]))
+        }
+        #expect(temp.listing().filter { $0.hasPrefix("durable/") }.map { String($0.dropFirst(8)) }
+                == temp.listing().filter { $0.hasPrefix("plain/") }.map { String($0.dropFirst(6)) })
+        for path in ["JSON/a.json", "Swift/Rules.swift", OutputWriter.manifestName] {
+            #expect(temp.read("durable/" + path) == temp.read("plain/" + path))
+        }
+        #expect(temp.read("durable/JSON/a.json") == generation(2, paths: ["JSON/a.json"])[0].contents)
+        #expect(temporaryFiles(in: temp).isEmpty)
     }
 
     @Test func unchangedFilesKeepTheirModificationTime() throws {

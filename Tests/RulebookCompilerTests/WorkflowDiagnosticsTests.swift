@@ -186,10 +186,17 @@ struct ProblemDocuments {
         let quietStrict = try generate(["--quiet", "--warnings-as-errors"])
         #expect(quietStrict.stderr == "docs/000.txt:19:5: error: table row has 1 of 3 cells; the missing cells are read as empty [table.missing-cells]\n")
         #expect(quietStrict.status == 1)
-        // Verbose: a line per document and what was written.
+        // Verbose: a line per document compiled (here none: the manifest knows it) and what was written.
         let verbose = try generate(["--verbose"])
-        #expect(verbose.stderr.contains("\ncompiled docs/000.txt: CPT 27365, "))
+        #expect(verbose.stderr.contains("\nreused 1 unchanged document (not compiled again)\n"))
+        #expect(!verbose.stderr.contains("compiled docs/000.txt"))
         #expect(verbose.stderr.contains("wrote out: "))
+        let edited = root.appendingPathComponent("docs/000.txt")
+        let original = try String(contentsOf: edited, encoding: .utf8)
+        try (original + "\n").write(to: edited, atomically: true, encoding: .utf8)
+        let recompiled = try generate(["--verbose"])
+        #expect(recompiled.stderr.contains("\ncompiled docs/000.txt: CPT 27365, "))
+        try original.write(to: edited, atomically: true, encoding: .utf8)
         #expect(try generate(["--quiet", "--verbose"]).status == 2)
 
         // extract takes the same options; its stdout contract is unchanged.

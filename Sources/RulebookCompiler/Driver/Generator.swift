@@ -13,17 +13,18 @@ public struct GenerateOptions: Sendable {
     public var jobs: Int?
     /// Called from the compile workers (any thread) after each document: (done, total, path).
     public var progress: (@Sendable (_ done: Int, _ total: Int, _ path: String) -> Void)?
-    /// Reuse the compile results of unchanged documents from the previous run (see `IncrementalCache`).
-    /// The output is the same either way. Also off when the environment sets `RULEBOOK_NO_CACHE=1`.
+    /// Reuse what the output folder's manifest records about documents whose bytes did not change (see
+    /// ``Manifest/documents`` and ``BuildStamp``). The output is the same either way. Also off when the
+    /// environment sets `RULEBOOK_NO_CACHE=1`.
     public var incremental = true
-    /// Where the incremental cache lives; nil = the default location (`IncrementalCache.location`).
+    /// Where the build stamp lives; nil = the default location (``BuildStamp/location(forOutput:directory:)``).
     public var cacheDirectory: String?
     /// From this many records on, JSON bundles are not kept in memory after emission: only their hash
     /// and size, and the writer produces a bundle again when it has to write it (less memory, a little
     /// more CPU on a first run). The output is the same either way.
     public var bundlesOnDemandFrom = 2000
-    /// Number of Swift data files (shards, see `EmbeddedShards`); nil = `EmbeddedShards.shardCount(documents:)`
-    /// of the number of input documents (what the build plugin declares).
+    /// How many Swift data files the records are spread over; nil = ``EmbeddedShards/shardCount(documents:)``
+    /// of the number of input documents (a build plugin passes the count it declared).
     public var swiftShards: Int?
 
     public init() {}
@@ -31,16 +32,20 @@ public struct GenerateOptions: Sendable {
 
 public struct GenerateOutcome: Sendable {
     public var diagnostics: [Diagnostic] = []
-    /// Records that were emitted, in output order.
+    /// The emitted records compiled in this run (not those of unchanged documents), in input order.
     public var records: [CodeRecord] = []
     public var documentCount = 0
+    /// Emitted codes, and their modifiers and payer notes (unchanged documents included).
+    public var codeCount = 0
+    public var modifierCount = 0
+    public var payerNoteCount = 0
     /// For `--check`: `stale: …`, `missing: …`, `extra: …` lines.
     public var staleFiles: [String] = []
     public var report: OutputWriter.WriteReport?
-    /// The files generate produces (relative to the output folder), except the JSON bundles of unchanged
-    /// documents that an incremental run took from the previous run without producing them.
+    /// The files generate produced in this run (relative to the output folder); files known by hash from
+    /// the previous run (unchanged documents) are not among them.
     public var files: [GeneratedFile] = []
-    /// Documents whose compile result came from the incremental cache.
+    /// Documents that were not compiled because the manifest knew their bytes.
     public var reusedDocuments = 0
 
     public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
@@ -50,11 +55,28 @@ public struct GenerateOutcome: Sendable {
     /// `compiled 14 documents: 14 codes, 61 modifiers, 52 payer notes; 0 errors, 1 warning`
     public var summary: String {
         func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
-        let modifiers = records.reduce(0) { $0 + $1.modifiers.count }
-        let payers = records.reduce(0) { $0 + $1.payers.count }
-        return "compiled \(count(documentCount, "document")): \(count(records.count, "code")), \(count(modifiers, "modifier")), "
-            + "\(count(payers, "payer note")); \(count(errorCount, "error")), \(count(warningCount, "warning"))"
+        return "compiled \(count(documentCount, "document")): \(count(codeCount, "code")), \(count(modifierCount, "modifier")), "
+            + "\(count(payerNoteCount, "payer note")); \(count(errorCount, "error")), \(count(warningCount, "warning"))"
     }
+}
+
+/// One input document in a run: compiled now, or known from the previous run's manifest.
+struct DocumentState: Sendable {
+    var path: String
+    /// `ContentHash.hex` of its bytes; nil when it could not be read.
+    var hash: String?
+    /// The result of compiling it in this run.
+    var fresh: Pipeline.Result?
+    /// What the previous run recorded, when its bytes are unchanged (then it is not compiled).
+    var reused: Manifest.Document?
+    /// The document's file identity when it was read (for the next run's ``BuildStamp``).
+    var identity: BuildStamp.FileIdentity?
+
+    var summary: Manifest.RecordSummary? {
+        if let fresh { return fresh.record.map { Manifest.RecordSummary($0) } }
+        return reused?.record
+    }
+    var compileDiagnostics: [Diagnostic] { fresh?.diagnostics ?? reused?.diagnostics ?? [] }
 }
 
 public enum Generator {
@@ -75,62 +97,128 @@ public enum Generator {
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
         outcome.diagnostics += inputDiagnostics
         outcome.documentCount = files.count
+        let shardCount = max(1, options.swiftShards ?? EmbeddedShards.shardCount(documents: files.count))
         timing.lap("collect \(files.count) inputs")
 
-        // 2. Parse and extract every document, in parallel; results kept in input order. Documents whose
-        //    bytes the cache knows are not compiled again.
-        let useCache = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
-        let salt = IncrementalCache.salt(knownPayers: config.knownPayers)
-        let cacheURL = useCache ? IncrementalCache.location(forOutput: options.output, directory: options.cacheDirectory) : nil
-        let cache = IncrementalCache.load(from: cacheURL, salt: salt)
-        timing.lap("cache load (\(cache.count) entries)")
-        let compiled = compileAll(files, options: extraction, jobs: options.jobs, progress: options.progress,
-                                  cache: useCache ? cache : nil)
-        let results = compiled.results
-        outcome.reusedDocuments = compiled.reused
-        for result in results { outcome.diagnostics += result.diagnostics }
-        timing.lap("compile (\(compiled.reused) reused)")
-
-        // 3. Cross-document checks, then the examples documents carry.
-        let (records, validation) = CrossDocumentValidator.validate(results.compactMap(\.record), extraModifiers: config.knownModifiers)
-        outcome.diagnostics += validation
-        let book = RuleBook(records: records)
-        for record in records where !record.examples.isEmpty {
-            outcome.diagnostics += ExampleChecker.check(record, in: book)
+        // 2. The previous run's manifest: its document entries are reused when the salt (format, compiler
+        //    version, configuration, output shape) matches and this executable wrote it (`BuildStamp`).
+        var writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
+        let salt = Self.salt(config: config, accessLevel: accessLevel, shardCount: shardCount)
+        let useState = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
+        let stampURL = useState ? BuildStamp.location(forOutput: options.output, directory: options.cacheDirectory) : nil
+        let previous = useState ? writer.readManifestAndHash() : nil
+        writer.decodedManifest = previous
+        var previousDocuments: [String: Manifest.Document] = [:]
+        var recordedInputs: BuildStamp.Inputs?
+        if let previous, previous.manifest.version == Manifest.currentVersion, previous.manifest.salt == salt,
+           let inputs = BuildStamp.load(stampURL, manifestHash: previous.hash) {
+            previousDocuments = previous.manifest.documents
+            recordedInputs = inputs
         }
-        outcome.records = records
+        let previousFiles = previous?.manifest.files ?? [:]
+        let previousSizes = previous?.manifest.sizes ?? [:]
+        timing.lap("manifest (\(previousDocuments.count) documents known)")
+
+        // 3. Read and hash every document, in parallel; compile those whose bytes the manifest does not know.
+        let startedReading = BuildStamp.now()
+        var states = compileAll(files, options: extraction, jobs: options.jobs, progress: options.progress,
+                                previous: previousDocuments, recorded: recordedInputs)
+        timing.lap("compile (\(states.filter { $0.reused != nil }.count) reused)")
+
+        // 4. Which record is emitted for each code: the first in input order. Documents involved in a
+        //    duplicate are compiled (their full records are compared).
+        var firstByKey: [RuleBook.Key: Int] = [:]
+        var duplicates: [(first: Int, second: Int)] = []
+        for index in states.indices {
+            guard let summary = states[index].summary else { continue }
+            let key = RuleBook.Key(summary.system, summary.code)
+            if let first = firstByKey[key] { duplicates.append((first, index)) } else { firstByKey[key] = index }
+        }
+        for index in Set(duplicates.flatMap { [$0.first, $0.second] }) where states[index].reused != nil {
+            states[index] = recompile(files[index], options: extraction, hash: states[index].hash)
+        }
+        outcome.reusedDocuments = states.filter { $0.reused != nil }.count
+        let kept = states.indices.filter { index in
+            guard let summary = states[index].summary else { return false }
+            return firstByKey[RuleBook.Key(summary.system, summary.code)] == index
+        }
+        let records = RecordSource(states: states, files: files, writer: writer, extraction: extraction,
+                                   previousFiles: previousFiles)
+
+        // 5. Diagnostics, in the order of a full run: compile, duplicates, modifiers, examples.
+        for state in states { outcome.diagnostics += state.compileDiagnostics }
+        for (first, second) in duplicates {
+            if let a = records.record(first), let b = records.record(second) {
+                outcome.diagnostics += CrossDocumentValidator.duplicateDiagnostics(first: a, second: b)
+            }
+        }
+        var modifierDiagnostics: [Int: [Diagnostic]] = [:]
+        for index in kept {
+            if let record = states[index].fresh?.record {
+                modifierDiagnostics[index] = CrossDocumentValidator.modifierDiagnostics(record, extraModifiers: config.knownModifiers)
+            } else {
+                modifierDiagnostics[index] = states[index].reused?.modifierDiagnostics ?? []
+            }
+            outcome.diagnostics += modifierDiagnostics[index]!
+        }
+        let examples = checkExamples(states: states, kept: kept, firstByKey: firstByKey, records: records)
+        for index in kept { outcome.diagnostics += examples.diagnostics[index] ?? [] }
         timing.lap("validate")
 
-        // 4. Emit. The bundle of a record from an unchanged document is known by hash and size and is
-        //    produced only if the output folder does not hold it already.
-        var reusable: [String: IncrementalCache.BundleInfo] = [:]
-        for entry in compiled.entries where entry.reused {
-            if let bundle = entry.bundle { reusable[entry.path] = bundle }
+        for index in kept {
+            let summary = states[index].summary!
+            outcome.codeCount += 1
+            outcome.modifierCount += summary.modifiers
+            outcome.payerNoteCount += summary.payers
+            if let record = states[index].fresh?.record { outcome.records.append(record) }
         }
-        let emitted = emit(records, accessLevel: accessLevel, jobs: options.jobs, reusable: reusable,
-                           bundlesOnDemandFrom: options.bundlesOnDemandFrom,
-                           swiftShards: options.swiftShards ?? EmbeddedShards.shardCount(documents: files.count))
-        outcome.files = emitted.files
-        timing.lap("emit (\(emitted.known.count) bundles known)")
 
-        // 5. Compare or write.
-        let writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
+        // 6. Emit. A file whose inputs did not change is known by the hash and size the manifest recorded,
+        //    and produced only if the output folder does not hold it.
+        let emitted = emit(states: states, kept: kept, records: records, shardCount: shardCount, access: accessLevel,
+                           jobs: options.jobs, previousFiles: previousFiles, previousSizes: previousSizes,
+                           previousDocuments: previousDocuments, bundlesOnDemandFrom: options.bundlesOnDemandFrom)
+        outcome.files = emitted.files
+        timing.lap("emit (\(emitted.files.count) produced, \(emitted.known.count) known)")
+
+        // 7. The manifest's document entries for the next run.
+        var documents: [String: Manifest.Document] = [:]
+        let keptSet = Set(kept)
+        for index in states.indices {
+            let state = states[index]
+            guard let hash = state.hash else { continue }
+            var document = Manifest.Document(hash: hash, diagnostics: state.compileDiagnostics)
+            if var summary = state.summary {
+                let isKept = keptSet.contains(index)
+                summary.file = isKept ? emitted.bundleNames[index] ?? "" : ""
+                document.record = summary
+                document.emitted = isKept
+                if isKept {
+                    document.modifierDiagnostics = modifierDiagnostics[index] ?? []
+                    document.exampleDiagnostics = examples.diagnostics[index] ?? []
+                    document.exampleKeys = examples.keys[index] ?? []
+                }
+            }
+            documents[state.path] = document
+        }
+        let state = OutputWriter.IncrementalState(documents: documents, salt: salt)
+
+        // 8. Compare or write.
         do throws(OutputError) {
             if options.check {
-                outcome.staleFiles = try writer.check(files: outcome.files, known: emitted.known)
+                outcome.staleFiles = try writer.check(files: outcome.files, known: emitted.known, state: state)
             } else {
-                outcome.report = try writer.write(files: outcome.files, known: emitted.known)
+                let report = try writer.write(files: outcome.files, known: emitted.known, state: state)
+                outcome.report = report
+                if useState {
+                    var inputs = BuildStamp.Inputs(startedReading: startedReading, files: [:])
+                    for state in states {
+                        if let hash = state.hash, let identity = state.identity { inputs.files[state.path] = (identity, hash) }
+                    }
+                    BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
+                }
             }
             timing.lap(options.check ? "check" : "write")
-            if useCache && !options.check {
-                let entries = compiled.entries.map { entry in
-                    var entry = entry
-                    entry.bundle = emitted.bundles[entry.path] ?? (entry.reused && reusable[entry.path] != nil && emitted.knownPaths.contains(entry.path) ? entry.bundle : nil)
-                    return entry
-                }
-                IncrementalCache.save(entries, results: results, salt: salt, to: cacheURL)
-                timing.lap("cache save")
-            }
         } catch {
             outcome.diagnostics.append(error.diagnostic)
         }
@@ -138,112 +226,204 @@ public enum Generator {
         return outcome
     }
 
-    /// All output files, relative to the output folder. The bundles, the index and the Swift sources
-    /// are produced on `jobs` threads; the result is the same for any number of threads.
-    static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int? = nil, swiftShards: Int? = nil) -> [GeneratedFile] {
-        emit(records, accessLevel: accessLevel, jobs: jobs, reusable: [:], swiftShards: swiftShards).files
+    /// What the manifest's document entries depend on besides the documents' bytes.
+    static func salt(config: RulebookConfig, accessLevel: AccessLevel, shardCount: Int) -> String {
+        var text = "rulebook generate state 1; format \(RulebookFormatVersion1.number); \(CommandLineTool.version)"
+        text += "; access \(accessLevel.rawValue); swift shards \(shardCount)"
+        func sorted(_ values: some Sequence<String>) -> [String] { values.sorted { $0.utf8Precedes($1) } }
+        for key in sorted(config.knownPayers.keys) { text += "; payer \(key.utf8.count):\(key)=\(config.knownPayers[key]!)" }
+        for modifier in sorted(config.knownModifiers) { text += "; modifier \(modifier.utf8.count):\(modifier)" }
+        return ContentHash.hex(text)
     }
 
-    /// As above; the bundle of a record whose source path is in `reusable` is not emitted but returned in
-    /// `known` (hash and size from the previous run, produced on demand). `bundles` gives the hash and
-    /// size of each bundle emitted now, by source path; `knownPaths` the source paths of `known`.
-    static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int?,
-                     reusable: [String: IncrementalCache.BundleInfo], bundlesOnDemandFrom: Int = .max,
-                     swiftShards: Int? = nil)
-        -> (files: [GeneratedFile], known: [OutputWriter.KnownFile], bundles: [String: IncrementalCache.BundleInfo], knownPaths: Set<String>) {
+    static func recompile(_ file: InputFile, options: ExtractionOptions, hash: String?) -> DocumentState {
+        var result: Pipeline.Result
+        switch Result(catching: { () throws(InputReadError) -> [UInt8] in try file.read() }) {
+        case .success(let bytes): result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
+        case .failure(let error): result = Pipeline.Result(path: file.displayPath, record: nil, diagnostics: [error.diagnostic])
+        }
+        result.document = nil
+        return DocumentState(path: file.displayPath, hash: hash, fresh: result, reused: nil)
+    }
+
+    /// The examples of the emitted records: checked again for compiled documents and for those whose
+    /// examples name other codes; otherwise the manifest's results. Diagnostics and the other codes
+    /// named, by document index.
+    static func checkExamples(states: [DocumentState], kept: [Int], firstByKey: [RuleBook.Key: Int], records: RecordSource)
+        -> (diagnostics: [Int: [Diagnostic]], keys: [Int: [String]]) {
+        var diagnostics: [Int: [Diagnostic]] = [:]
+        var keys: [Int: [String]] = [:]
+        var toCheck: [Int] = []
+        for index in kept {
+            if let record = states[index].fresh?.record {
+                guard !record.examples.isEmpty else { continue }
+                toCheck.append(index)
+            } else if let reused = states[index].reused {
+                if reused.exampleKeys.isEmpty {
+                    diagnostics[index] = reused.exampleDiagnostics
+                } else {
+                    toCheck.append(index)
+                }
+            }
+        }
+        guard !toCheck.isEmpty else { return (diagnostics, keys) }
+        var named: [Int: [RuleBook.Key]] = [:]
+        var needed = Set<Int>()
+        for index in toCheck {
+            guard let record = records.record(index) else { continue }
+            let own = RuleBook.Key(record.system, record.code)
+            let referenced = ExampleChecker.referencedKeys(record)
+            named[index] = referenced
+            keys[index] = referenced.filter { $0 != own }.map { "\($0.system.rawValue) \($0.code)" }
+            needed.insert(index)
+            for key in referenced { if let other = firstByKey[key] { needed.insert(other) } }
+        }
+        let book = RuleBook(records: needed.sorted().compactMap { records.record($0) })
+        for index in toCheck {
+            guard let record = records.record(index) else { continue }
+            diagnostics[index] = ExampleChecker.check(record, in: book)
+        }
+        return (diagnostics, keys)
+    }
+
+    /// All output files, relative to the output folder, for records compiled in memory (tests, tools).
+    static func emit(_ records: [CodeRecord], accessLevel: AccessLevel, jobs: Int? = nil, swiftShards: Int? = nil) -> [GeneratedFile] {
+        let states = records.map { record in
+            DocumentState(path: record.source.path, hash: "", fresh: Pipeline.Result(path: record.source.path, record: record, diagnostics: []))
+        }
+        let source = RecordSource(states: states, files: [], writer: nil, extraction: ExtractionOptions())
+        return emit(states: states, kept: Array(states.indices), records: source,
+                    shardCount: max(1, swiftShards ?? EmbeddedShards.shardCount(documents: Set(records.map(\.source.path)).count)),
+                    access: accessLevel, jobs: jobs,
+                    previousFiles: [:], previousSizes: [:], previousDocuments: [:], bundlesOnDemandFrom: .max).files
+    }
+
+    /// Bundles, index, schema and Swift sources, on `jobs` threads (the same bytes for any number).
+    /// `bundleNames`: the bundle file name of each emitted document, by document index.
+    static func emit(states: [DocumentState], kept: [Int], records: RecordSource, shardCount: Int, access: AccessLevel,
+                     jobs: Int?, previousFiles: [String: String], previousSizes: [String: Int],
+                     previousDocuments: [String: Manifest.Document], bundlesOnDemandFrom: Int)
+        -> (files: [GeneratedFile], known: [OutputWriter.KnownFile], bundleNames: [Int: String]) {
         let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
-        // Tasks: 0 = index, 1 = the main Swift file, 2… = the Swift shards (as SwiftEmitter.emit writes
-        // them), then the bundle chunks.
+        let summaries = kept.map { states[$0].summary! }
+        let orderKeys = summaries.map { JSONEmitter.OrderKey(system: $0.system, code: $0.code, path: $0.source.path, line: $0.source.line) }
+        let order = JSONEmitter.canonicalOrder(keys: orderKeys)  // positions in `kept`
+        let names = JSONEmitter.bundleFileNames(keys: orderKeys, order: order)
+        var bundleNames: [Int: String] = [:]
+        for (position, index) in kept.enumerated() { bundleNames[index] = names[position] }
+        @Sendable func known(_ path: String, produce: @escaping @Sendable () -> String) -> OutputWriter.KnownFile? {
+            guard let hash = previousFiles[path], !hash.isEmpty, let size = previousSizes[path] else { return nil }
+            return OutputWriter.KnownFile(path: path, hash: hash, size: size, produce: produce)
+        }
+        /// A document whose record and bundle name are what the previous run emitted.
+        @Sendable func unchanged(_ position: Int) -> Bool {
+            guard let reused = states[kept[position]].reused else { return false }
+            return reused.emitted && reused.record?.file == names[position]
+        }
+
+        // Tasks: shards, then the index, then bundles in chunks.
+        var members = [[Int]](repeating: [], count: shardCount)  // positions in `kept`, canonical order
+        for position in order {
+            let summary = summaries[position]
+            members[EmbeddedShards.shard(system: summary.system, code: summary.code, count: shardCount)].append(position)
+        }
+        let shardMembers = members
+        var previous = [Set<String>](repeating: [], count: shardCount)
+        for (path, document) in previousDocuments where document.emitted {
+            guard let record = document.record else { continue }
+            previous[EmbeddedShards.shard(system: record.system, code: record.code, count: shardCount)].insert(path)
+        }
+        let previousMembers = previous
+        let accessName = access.rawValue
         let chunk = 64
-        let chunks = (records.count + chunk - 1) / chunk
-        let bundles = SlotBox<GeneratedFile?>(count: records.count)
-        let infos = SlotBox<IncrementalCache.BundleInfo?>(count: records.count)
-        let shardCount = max(1, swiftShards ?? EmbeddedShards.shardCount(documents: Set(records.map(\.source.path)).count))
-        let shards = SwiftEmitter.shards(records, count: shardCount)
-        let swift = SlotBox<GeneratedFile>(count: 1 + shardCount)
-        let index = SlotBox<GeneratedFile>(count: 1)
-        let header = SwiftEmitter.headerLines(sourcePaths: records.map(\.source.path))
-        let access = accessLevel.rawValue
-        let firstBundleTask = 2 + shardCount
-        let taskCount = firstBundleTask + chunks
-        let onDemand = records.count >= bundlesOnDemandFrom
+        let chunks = (kept.count + chunk - 1) / chunk
+        let taskCount = shardCount + 1 + chunks
+        let onDemand = kept.count >= bundlesOnDemandFrom
+        let produced = SlotBox<[GeneratedFile]>(count: taskCount)
+        let knownFiles = SlotBox<[OutputWriter.KnownFile]>(count: taskCount)
         let next = AtomicCounter()
         DispatchQueue.concurrentPerform(iterations: min(workers, taskCount)) { _ in
             while true {
                 let task = next.increment()
                 guard task < taskCount else { return }
-                switch task {
-                case 0:
-                    index.set(0, GeneratedFile(path: "JSON/index.json", contents: JSONEmitter.index(records)))
-                case 1:
-                    swift.set(0, GeneratedFile(path: "Swift/" + SwiftEmitter.mainFileName,
-                                               contents: SwiftEmitter.mainFile(shardCount: shardCount, access: access, header: header)))
-                case 2..<firstBundleTask:
-                    let number = task - 2
-                    let records = shards[number]
-                    swift.set(1 + number, GeneratedFile(
-                        path: "Swift/" + SwiftEmitter.shardFileName(number, count: shardCount),
-                        contents: SwiftEmitter.shardFile(number: number, count: shardCount, records: records, access: access,
-                                                         header: SwiftEmitter.headerLines(sourcePaths: records.map(\.source.path)),
-                                                         jobs: shardCount == 1 ? workers : 1)))
-                default:
-                    let start = (task - firstBundleTask) * chunk
-                    for position in start..<min(start + chunk, records.count) {
-                        let record = records[position]
-                        if reusable[record.source.path] != nil {
-                            bundles.set(position, nil)
-                            infos.set(position, nil)
+                var files: [GeneratedFile] = []
+                var knownHere: [OutputWriter.KnownFile] = []
+                defer {
+                    produced.set(task, files)
+                    knownFiles.set(task, knownHere)
+                }
+                if task < shardCount {
+                    let members = shardMembers[task]
+                    let path = "Swift/" + SwiftEmitter.shardFileName(task, count: shardCount)
+                    let memberIndices = members.map { kept[$0] }
+                    @Sendable func text() -> String {
+                        let shardRecords = memberIndices.compactMap { records.record($0) }
+                        return SwiftEmitter.shardFile(number: task, count: shardCount, records: shardRecords, access: accessName,
+                                                      header: SwiftEmitter.headerLines(sourcePaths: shardRecords.map(\.source.path)),
+                                                      jobs: shardCount == 1 ? workers : 1)
+                    }
+                    let clean = members.allSatisfy(unchanged)
+                        && Set(memberIndices.map { states[$0].path }) == previousMembers[task]
+                    if clean, let file = known(path, produce: text) {
+                        knownHere.append(file)
+                    } else {
+                        files.append(GeneratedFile(path: path, contents: text()))
+                    }
+                } else if task == shardCount {
+                    let entries = order.map { position in
+                        let summary = summaries[position]
+                        return JSONEmitter.IndexEntry(system: summary.system, code: summary.code, title: summary.title,
+                                                      source: summary.source, file: names[position])
+                    }
+                    let previousEmitted = Set(previousDocuments.compactMap { $0.value.emitted ? $0.key : nil })
+                    let clean = kept.indices.allSatisfy(unchanged) && previousEmitted == Set(kept.map { states[$0].path })
+                    if clean, let file = known("JSON/index.json", produce: { JSONEmitter.index(entries: entries) }) {
+                        knownHere.append(file)
+                    } else {
+                        files.append(GeneratedFile(path: "JSON/index.json", contents: JSONEmitter.index(entries: entries)))
+                    }
+                } else {
+                    let start = (task - shardCount - 1) * chunk
+                    for position in start..<min(start + chunk, kept.count) {
+                        let index = kept[position]
+                        let path = "JSON/" + names[position]
+                        @Sendable func text() -> String { records.record(index).map { JSONEmitter.bundle([$0]) } ?? "" }
+                        if unchanged(position), let file = known(path, produce: text) {
+                            knownHere.append(file)
                             continue
                         }
-                        var contents = JSONEmitter.bundle([record])
-                        let info = contents.withUTF8 { IncrementalCache.BundleInfo(hash: ContentHash.hex($0), size: $0.count) }
-                        // Large runs keep only the hash and size; the writer produces the text again if it
-                        // has to write it (memory: the bundles are most of the output).
-                        bundles.set(position, onDemand ? nil
-                                    : GeneratedFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), contents: contents))
-                        infos.set(position, info)
+                        if onDemand {
+                            // Large runs do not hold the bundles (most of the output) in memory: the writer
+                            // produces each one when it compares or writes it, on its own threads.
+                            knownHere.append(OutputWriter.KnownFile(lazy: path, produce: text))
+                        } else {
+                            files.append(GeneratedFile(path: path, contents: text()))
+                        }
                     }
                 }
             }
         }
-        var files = bundles.values().compactMap { $0 }
-        files.reserveCapacity(records.count + 4)
-        files += index.values()
+        var files = produced.values().flatMap { $0 }
         files.append(GeneratedFile(path: "JSON/rulebook.schema.json", contents: SchemaEmitter.schema()))
-        files += swift.values()
-        var known: [OutputWriter.KnownFile] = []
-        var knownPaths: Set<String> = []
-        var emittedInfo: [String: IncrementalCache.BundleInfo] = [:]
-        for (record, info) in zip(records, infos.values()) {
-            if let info {
-                emittedInfo[record.source.path] = info
-                if onDemand {
-                    known.append(OutputWriter.KnownFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), hash: info.hash,
-                                                        size: info.size, produce: { JSONEmitter.bundle([record]) }))
-                }
-            } else if let reused = reusable[record.source.path] {
-                known.append(OutputWriter.KnownFile(path: "JSON/" + JSONEmitter.bundleFileName(for: record), hash: reused.hash,
-                                                    size: reused.size, produce: { JSONEmitter.bundle([record]) }))
-                knownPaths.insert(record.source.path)
-            }
-        }
-        return (files, known, emittedInfo, knownPaths)
+        files.append(GeneratedFile(path: "Swift/" + SwiftEmitter.mainFileName,
+                                   contents: SwiftEmitter.mainFile(shardCount: shardCount, access: accessName,
+                                                                   header: SwiftEmitter.headerLines(sourcePaths: summaries.map(\.source.path)))))
+        return (files, knownFiles.values().flatMap { $0 }, bundleNames)
     }
 
     /// Compiles documents on `jobs` threads; the result order is the input order whatever the scheduling.
     static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?,
                            progress: (@Sendable (Int, Int, String) -> Void)? = nil) -> [Pipeline.Result] {
-        compileAll(files, options: options, jobs: jobs, progress: progress, cache: nil).results
+        compileAll(files, options: options, jobs: jobs, progress: progress, previous: [:], recorded: nil).map { $0.fresh! }
     }
 
-    /// As above; with a cache, documents whose bytes it knows are decoded from it rather than compiled,
-    /// and `entries` is the cache for the next run (one per readable document, in input order).
+    /// As above; a document whose bytes hash to what `previous` recorded for its path (and whose record,
+    /// if any, was emitted) is not compiled but reused. A document whose file identity `recorded` knows
+    /// is not even read (its recorded hash is its hash).
     static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?,
-                           progress: (@Sendable (Int, Int, String) -> Void)?, cache: IncrementalCache?)
-        -> (results: [Pipeline.Result], entries: [IncrementalCache.Entry], reused: Int) {
-        let box = SlotBox<Pipeline.Result>(count: files.count)
-        let entries = SlotBox<IncrementalCache.Entry?>(count: files.count)
-        let reused = AtomicCounter()
+                           progress: (@Sendable (Int, Int, String) -> Void)?, previous: [String: Manifest.Document],
+                           recorded: BuildStamp.Inputs?) -> [DocumentState] {
+        let box = SlotBox<DocumentState>(count: files.count)
         let finished = AtomicCounter()
         let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, files.count))
         let next = AtomicCounter()
@@ -252,46 +432,85 @@ public enum Generator {
                 let index = next.increment()
                 guard index < files.count else { return }
                 let file = files[index]
-                let result: Pipeline.Result
+                defer { if let progress { progress(finished.increment() + 1, files.count, file.displayPath) } }
+                let identity = BuildStamp.FileIdentity(file)
+                if let known = previous[file.displayPath], known.record == nil || known.emitted, let identity,
+                   let hash = recorded?.hash(of: file.displayPath, identity: identity), hash == known.hash {
+                    box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known, identity: identity))
+                    continue
+                }
                 switch Result(catching: { () throws(InputReadError) -> [UInt8] in try file.read() }) {
                 case .success(let bytes):
-                    if let cache {
-                        let hash = ContentHash.value(bytes)
-                        if let hit = cache.lookup(path: file.displayPath, hash: hash) {
-                            result = hit.result
-                            _ = reused.increment()
-                            entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash, payload: hit.payload,
-                                                                      index: index, reused: true, bundle: hit.bundle))
-                        } else {
-                            result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
-                            entries.set(index, IncrementalCache.Entry(path: file.displayPath, hash: hash,
-                                                                      payload: nil, index: index))
-                        }
+                    let hash = ContentHash.hex(bytes)
+                    if let known = previous[file.displayPath], known.hash == hash, known.record == nil || known.emitted {
+                        box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known, identity: identity))
                     } else {
-                        result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
-                        entries.set(index, nil)
+                        var result = Pipeline.compile(bytes: bytes, path: file.displayPath, options: options)
+                        result.document = nil  // stream: only the record and diagnostics outlive the worker
+                        box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: result, reused: nil, identity: identity))
                     }
                 case .failure(let error):
-                    result = Pipeline.Result(path: file.displayPath, record: nil, diagnostics: [error.diagnostic])
-                    entries.set(index, nil)
+                    box.set(index, DocumentState(path: file.displayPath, hash: nil,
+                                                 fresh: Pipeline.Result(path: file.displayPath, record: nil, diagnostics: [error.diagnostic])))
                 }
-                var kept = result
-                kept.document = nil  // stream: only the record and diagnostics outlive the worker
-                box.set(index, kept)
-                if let progress { progress(finished.increment() + 1, files.count, file.displayPath) }
             }
         }
-        return (box.values(), entries.values().compactMap { $0 }, reused.increment())
+        return box.values()
     }
 
     /// Diagnostics grouped by file (in path order), each file's in line order; ties keep their order.
     static func sortedStable(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
         diagnostics.enumerated().sorted { a, b in
-            if a.element.path != b.element.path { return a.element.path.utf8.lexicographicallyPrecedes(b.element.path.utf8) }
+            if a.element.path != b.element.path { return a.element.path.utf8Precedes(b.element.path) }
             if a.element.line != b.element.line { return a.element.line < b.element.line }
             if a.element.column != b.element.column { return a.element.column < b.element.column }
             return a.offset < b.offset
         }.map(\.element)
+    }
+}
+
+/// The full record of a document, whether compiled in this run or not: a reused document's record is
+/// its JSON bundle in the output folder (the previous run's output), or, when that is missing or does
+/// not parse, the document compiled again. Each record is decoded at most once; thread-safe.
+final class RecordSource: @unchecked Sendable {
+    private let states: [DocumentState]
+    private let files: [InputFile]
+    private let writer: OutputWriter?
+    private let extraction: ExtractionOptions
+    /// The previous manifest's file hashes: a bundle is used only if it still holds what was written.
+    private let previousFiles: [String: String]
+    private var decoded: [Int: CodeRecord?] = [:]
+    private let lock = NSLock()
+
+    init(states: [DocumentState], files: [InputFile], writer: OutputWriter?, extraction: ExtractionOptions,
+         previousFiles: [String: String] = [:]) {
+        self.states = states
+        self.files = files
+        self.writer = writer
+        self.extraction = extraction
+        self.previousFiles = previousFiles
+    }
+
+    func record(_ index: Int) -> CodeRecord? {
+        let state = states[index]
+        if let fresh = state.fresh { return fresh.record }
+        lock.lock()
+        if let cached = decoded[index] { lock.unlock(); return cached }
+        lock.unlock()
+        var record: CodeRecord?
+        if let summary = state.reused?.record, !summary.file.isEmpty, let bytes = writer?.readFile("JSON/" + summary.file),
+           let expected = previousFiles["JSON/" + summary.file], ContentHash.hex(bytes) == expected,
+           let bundle = try? EmbeddedRuleData.decodeBundle(json: String(decoding: bytes, as: UTF8.self)),
+           bundle.codes.count == 1, bundle.codes[0].source.path == state.path,
+           bundle.codes[0].system == summary.system, bundle.codes[0].code == summary.code {
+            record = bundle.codes[0]
+        } else if index < files.count {
+            record = Generator.recompile(files[index], options: extraction, hash: state.hash).fresh?.record
+        }
+        lock.lock()
+        decoded[index] = record
+        lock.unlock()
+        return record
     }
 }
 

@@ -96,7 +96,7 @@ public enum InputCollector {
         // Diagnostics by path too (stable: several for one path keep the order they were found in).
         let diagnostics = walker.diagnostics.enumerated().sorted { a, b in
             a.element.path == b.element.path ? a.offset < b.offset
-                : a.element.path.utf8.lexicographicallyPrecedes(b.element.path.utf8)
+                : a.element.path.utf8Precedes(b.element.path)
         }.map(\.element)
         return (walker.found, diagnostics)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Rulebook
 
 /// A fast, stable, non-cryptographic content hash: FNV-1a 64-bit, as 16 lower-case hex digits.
 /// Used in the output manifest to tell which bytes each generated file holds.
@@ -33,49 +34,297 @@ public enum ContentHash {
     }
 }
 
-/// `OUT/.rulebook-manifest.json`: which files the generator owns in its output folder, with the content
-/// hash of each, and free-form input hashes for incremental runs. Encoded deterministically:
+/// `OUT/.rulebook-manifest.json`: which files the generator owns in its output folder (with the content
+/// hash and size of each), and what each input document gave the last time it was compiled — the
+/// incremental state of `rulebook generate`, keyed by the content hash of each document. Deterministic
+/// (the same inputs give the same bytes, so a committed output folder does not churn):
 ///
 /// ```json
 /// {
-///   "files": {
-///     "JSON/cpt-27365.json": "1d6c0b0f3f5a2c11"
+///   "documents": {
+///     "seeds/a.md": {"hash": "…", "record": {"code": "27365", "file": "cpt-27365.json", …}}
 ///   },
+///   "files": {"JSON/cpt-27365.json": "1d6c0b0f3f5a2c11"},
 ///   "inputs": {},
-///   "version": 1
+///   "salt": "…",
+///   "sizes": {"JSON/cpt-27365.json": 4711},
+///   "version": 2
 /// }
 /// ```
 ///
 /// A hash of `""` means "unknown": while a run is writing, the manifest already lists the files it is
-/// about to create (so an interrupted run's files are still known and cleaned up later) with `""`.
+/// about to create (so an interrupted run's files are still known and cleaned up later) with `""`, and no
+/// documents (so the next run compiles everything).
 public struct Manifest: Sendable, Hashable {
-    public static let currentVersion = 1
+    public static let currentVersion = 2
 
     public var version: Int
     /// Relative output path → `ContentHash.hex` of its bytes ("" when unknown).
     public var files: [String: String]
+    /// Relative output path → byte count (absent when unknown).
+    public var sizes: [String: Int]
     /// Free-form: whatever the caller stores (e.g. input path → content hash).
     public var inputs: [String: String]
+    /// Input document display path → what compiling it gave (see ``Document``).
+    public var documents: [String: Document]
+    /// What the documents' entries depend on besides their bytes (format, compiler version, config);
+    /// entries of a manifest with another salt are not reused.
+    public var salt: String
 
-    public init(files: [String: String], inputs: [String: String] = [:], version: Int = Manifest.currentVersion) {
+    public init(files: [String: String], sizes: [String: Int] = [:], inputs: [String: String] = [:],
+                documents: [String: Document] = [:], salt: String = "", version: Int = Manifest.currentVersion) {
         self.version = version
         self.files = files
+        self.sizes = sizes
         self.inputs = inputs
+        self.documents = documents
+        self.salt = salt
     }
 
-    /// Byte-stable JSON (the canonical writer: keys sorted by their UTF-8 bytes, two-space indentation).
+    /// One input document: the hash of its bytes and everything a later run needs to skip compiling it
+    /// (its record itself is the JSON bundle `JSON/<file>`).
+    public struct Document: Sendable, Hashable {
+        /// `ContentHash.hex` of the document's bytes.
+        public var hash: String
+        /// The document's record, summarised; nil when it gave none.
+        public var record: RecordSummary?
+        /// Whether the record was emitted (false for the second definition of a code).
+        public var emitted: Bool
+        /// Parse and extraction diagnostics.
+        public var diagnostics: [Diagnostic]
+        /// Cross-document checks that concern this record alone (unknown modifiers).
+        public var modifierDiagnostics: [Diagnostic]
+        /// Results of the document's claim examples.
+        public var exampleDiagnostics: [Diagnostic]
+        /// Other codes (`CPT 27365`) the claim examples name: their results depend on those records too.
+        public var exampleKeys: [String]
+
+        public init(hash: String, record: RecordSummary? = nil, emitted: Bool = false, diagnostics: [Diagnostic] = [],
+                    modifierDiagnostics: [Diagnostic] = [], exampleDiagnostics: [Diagnostic] = [], exampleKeys: [String] = []) {
+            self.hash = hash
+            self.record = record
+            self.emitted = emitted
+            self.diagnostics = diagnostics
+            self.modifierDiagnostics = modifierDiagnostics
+            self.exampleDiagnostics = exampleDiagnostics
+            self.exampleKeys = exampleKeys
+        }
+    }
+
+    /// What the index, the summary line and the cross-document checks need of a record.
+    public struct RecordSummary: Sendable, Hashable {
+        public var system: CodeSystem
+        public var code: String
+        public var title: String
+        public var source: SourceLocation
+        /// The bundle file name under `JSON/` (set when emitted).
+        public var file: String
+        public var modifiers: Int
+        public var payers: Int
+
+        public init(system: CodeSystem, code: String, title: String, source: SourceLocation, file: String, modifiers: Int, payers: Int) {
+            self.system = system
+            self.code = code
+            self.title = title
+            self.source = source
+            self.file = file
+            self.modifiers = modifiers
+            self.payers = payers
+        }
+
+        public init(_ record: CodeRecord, file: String = "") {
+            self.init(system: record.system, code: record.code, title: record.title, source: record.source, file: file,
+                      modifiers: record.modifiers.count, payers: record.payers.count)
+        }
+    }
+
+    /// Byte-stable JSON (the canonical writer: keys sorted by their UTF-8 bytes, two-space indentation),
+    /// written straight to the writer (no intermediate tree: the manifest of a large run is megabytes).
     public func encoded() -> [UInt8] {
-        func object(_ dictionary: [String: String]) -> JSONValue { .object(dictionary.mapValues(JSONValue.string)) }
-        return Array(JSONValue.object(["files": object(files), "inputs": object(inputs), "version": .integer(version)])
-            .canonicalText.utf8)
+        var writer = CanonicalJSONWriter(capacity: 256 + files.count * 120 + documents.count * 400)
+        func sortedKeys<Value>(_ dictionary: [String: Value]) -> [String] {
+            dictionary.keys.sorted { $0.utf8Precedes($1) }
+        }
+        func stringMap(_ dictionary: [String: String]) {
+            writer.beginObject()
+            for key in sortedKeys(dictionary) {
+                writer.key(key)
+                writer.string(dictionary[key]!)
+            }
+            writer.endObject()
+        }
+        writer.beginObject()
+        if !documents.isEmpty {
+            writer.key("documents")
+            writer.beginObject()
+            for key in sortedKeys(documents) {
+                writer.key(key)
+                Self.write(documents[key]!, to: &writer)
+            }
+            writer.endObject()
+        }
+        let paths = sortedKeys(files)
+        writer.key("files")
+        writer.beginObject()
+        for path in paths {
+            writer.key(path)
+            writer.string(files[path]!)
+        }
+        writer.endObject()
+        writer.key("inputs")
+        stringMap(inputs)
+        if !salt.isEmpty {
+            writer.key("salt")
+            writer.string(salt)
+        }
+        if !sizes.isEmpty {
+            writer.key("sizes")
+            writer.beginObject()
+            for key in sizes.count == files.count && paths.allSatisfy({ sizes[$0] != nil }) ? paths : sortedKeys(sizes) {
+                writer.key(key)
+                writer.integer(sizes[key]!)
+            }
+            writer.endObject()
+        }
+        writer.key("version")
+        writer.integer(version)
+        writer.endObject()
+        writer.finishDocument()
+        return writer.bytes
     }
 
     /// Parses a manifest; nil when the bytes are not a manifest (then the writer owns no old files).
+    /// Document entries that do not parse are dropped (those documents are compiled again).
     public static func decode(_ bytes: [UInt8]) -> Manifest? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let files = object["files"] as? [String: String] else { return nil }
-        let version = (object["version"] as? NSNumber)?.intValue ?? 0
-        let inputs = object["inputs"] as? [String: String] ?? [:]
-        return Manifest(files: files, inputs: inputs, version: version)
+        guard let root = JSONValueParser.parse(bytes), root.members != nil, let fileMembers = root["files"]?.members
+        else { return nil }
+        var files: [String: String] = [:]
+        files.reserveCapacity(fileMembers.count)
+        for (path, value) in fileMembers {
+            guard let hash = value.stringValue else { return nil }
+            files[path] = hash
+        }
+        var inputs: [String: String] = [:]
+        for (path, value) in root["inputs"]?.members ?? [] { if let text = value.stringValue { inputs[path] = text } }
+        var sizes: [String: Int] = [:]
+        if let members = root["sizes"]?.members {
+            sizes.reserveCapacity(members.count)
+            for (path, value) in members { if let size = value.integerValue { sizes[path] = size } }
+        }
+        var documents: [String: Document] = [:]
+        if let members = root["documents"]?.members {
+            documents.reserveCapacity(members.count)
+            for (path, entry) in members { if let document = document(entry) { documents[path] = document } }
+        }
+        return Manifest(files: files, sizes: sizes, inputs: inputs, documents: documents,
+                        salt: root["salt"]?.stringValue ?? "", version: root["version"]?.integerValue ?? 0)
+    }
+
+    // MARK: Document entries
+
+    private static func write(_ document: Document, to writer: inout CanonicalJSONWriter) {
+        func diagnostics(_ key: String, _ list: [Diagnostic]) {
+            guard !list.isEmpty else { return }
+            writer.key(key)
+            writer.beginArray()
+            for diagnostic in list {
+                writer.beginObject()
+                writer.key("column"); writer.integer(diagnostic.column)
+                writer.key("id"); writer.string(diagnostic.id)
+                writer.key("line"); writer.integer(diagnostic.line)
+                writer.key("message"); writer.string(diagnostic.message)
+                writer.key("path"); writer.string(diagnostic.path)
+                writer.key("severity"); writer.string(diagnostic.severity.rawValue)
+                writer.endObject()
+            }
+            writer.endArray()
+        }
+        // Keys in byte order.
+        writer.beginObject()
+        diagnostics("diagnostics", document.diagnostics)
+        if document.record != nil {
+            writer.key("emitted")
+            writer.bool(document.emitted)
+        }
+        diagnostics("exampleDiagnostics", document.exampleDiagnostics)
+        if !document.exampleKeys.isEmpty {
+            writer.key("exampleKeys")
+            writer.stringArray(document.exampleKeys)
+        }
+        writer.key("hash")
+        writer.string(document.hash)
+        diagnostics("modifierDiagnostics", document.modifierDiagnostics)
+        if let record = document.record {
+            writer.key("record")
+            writer.beginObject()
+            writer.key("code"); writer.string(record.code)
+            writer.key("file"); writer.string(record.file)
+            writer.key("modifiers"); writer.integer(record.modifiers)
+            writer.key("payers"); writer.integer(record.payers)
+            writer.key("source")
+            writer.beginObject()
+            writer.key("line"); writer.integer(record.source.line)
+            writer.key("path"); writer.string(record.source.path)
+            writer.key("section"); writer.stringArray(record.source.section)
+            writer.endObject()
+            writer.key("system"); writer.string(record.system.rawValue)
+            writer.key("title"); writer.string(record.title)
+            writer.endObject()
+        }
+        writer.endObject()
+    }
+
+    private static func document(_ object: JSONNode) -> Document? {
+        guard let hash = object["hash"]?.stringValue else { return nil }
+        var document = Document(hash: hash)
+        if let record = object["record"] {
+            guard let code = record["code"]?.stringValue, let file = record["file"]?.stringValue,
+                  let modifiers = record["modifiers"]?.integerValue, let payers = record["payers"]?.integerValue,
+                  let source = source(record["source"]), let systemName = record["system"]?.stringValue,
+                  let system = CodeSystem(rawValue: systemName), let title = record["title"]?.stringValue,
+                  let emitted = object["emitted"]?.boolValue else { return nil }
+            document.record = RecordSummary(system: system, code: code, title: title, source: source, file: file,
+                                            modifiers: modifiers, payers: payers)
+            document.emitted = emitted
+        }
+        func diagnostics(_ key: String) -> [Diagnostic]? {
+            guard let list = object[key] else { return [] }
+            guard let items = list.elements else { return nil }
+            var result: [Diagnostic] = []
+            for item in items {
+                guard let column = item["column"]?.integerValue, let id = item["id"]?.stringValue,
+                      let line = item["line"]?.integerValue, let message = item["message"]?.stringValue,
+                      let path = item["path"]?.stringValue, let severityName = item["severity"]?.stringValue,
+                      let severity = Diagnostic.Severity(rawValue: severityName) else { return nil }
+                result.append(Diagnostic(path: path, line: line, column: column, severity: severity, id: id, message: message))
+            }
+            return result
+        }
+        guard let compile = diagnostics("diagnostics"), let modifiers = diagnostics("modifierDiagnostics"),
+              let examples = diagnostics("exampleDiagnostics") else { return nil }
+        document.diagnostics = compile
+        document.modifierDiagnostics = modifiers
+        document.exampleDiagnostics = examples
+        if let keys = object["exampleKeys"] {
+            guard let items = keys.elements else { return nil }
+            var list: [String] = []
+            for item in items {
+                guard let key = item.stringValue else { return nil }
+                list.append(key)
+            }
+            document.exampleKeys = list
+        }
+        return document
+    }
+
+    private static func source(_ value: JSONNode?) -> SourceLocation? {
+        guard let value, let line = value["line"]?.integerValue, let path = value["path"]?.stringValue,
+              let items = value["section"]?.elements else { return nil }
+        var section: [String] = []
+        for item in items {
+            guard let heading = item.stringValue else { return nil }
+            section.append(heading)
+        }
+        return SourceLocation(path: path, line: line, section: section)
     }
 }

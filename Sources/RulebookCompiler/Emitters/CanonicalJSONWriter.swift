@@ -206,7 +206,7 @@ indirect enum JSONValue: Sendable, Hashable {
         switch self {
         case .object(let members):
             writer.beginObject()
-            for key in members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            for key in members.keys.sorted(by: { $0.utf8Precedes($1) }) {
                 writer.key(key)
                 members[key]!.write(to: &writer)
             }

@@ -59,24 +59,36 @@ public enum JSONEmitter {
     /// `file` is the record's bundle file name (``bundleFileNames(for:)``).
     public static func index(_ records: [CodeRecord]) -> String {
         let names = bundleFileNames(for: records)
-        let order = canonicalOrder(records)
-        var writer = CanonicalJSONWriter(capacity: 256 * max(1, records.count))
+        return index(entries: canonicalOrder(records).map { position in
+            let record = records[position]
+            return IndexEntry(system: record.system, code: record.code, title: record.title, source: record.source,
+                              file: names[position])
+        })
+    }
+
+    /// One code in `index.json`.
+    struct IndexEntry: Sendable, Hashable {
+        var system: CodeSystem, code: String, title: String, source: SourceLocation, file: String
+    }
+
+    /// `index.json` from its entries, given in canonical order.
+    static func index(entries: [IndexEntry]) -> String {
+        var writer = CanonicalJSONWriter(capacity: 256 * max(1, entries.count))
         writer.beginObject()
         writer.key("codes")
         writer.beginArray()
-        for position in order {
-            let record = records[position]
+        for entry in entries {
             writer.beginObject()
             writer.key("code")
-            writer.string(record.code)
+            writer.string(entry.code)
             writer.key("file")
-            writer.string(names[position])
+            writer.string(entry.file)
             writer.key("source")
-            write(record.source, to: &writer)
+            write(entry.source, to: &writer)
             writer.key("system")
-            writer.string(record.system.rawValue)
+            writer.string(entry.system.rawValue)
             writer.key("title")
-            writer.string(record.title)
+            writer.string(entry.title)
             writer.endObject()
         }
         writer.endArray()
@@ -100,8 +112,12 @@ public enum JSONEmitter {
     /// no `..`, no leading dot, never absolute, never a reserved device name (`CON`, `NUL`, `COM1`…).
     /// Two records with the same system and code get the same name; see ``bundleFileNames(for:)``.
     public static func bundleFileName(for record: CodeRecord) -> String {
-        let system = record.system.rawValue.lowercased()
-        let code = record.code
+        bundleFileName(system: record.system, code: record.code)
+    }
+
+    /// ``bundleFileName(for:)`` of a record with this system and code.
+    public static func bundleFileName(system codeSystem: CodeSystem, code: String) -> String {
+        let system = codeSystem.rawValue.lowercased()
         let canonical = !code.isEmpty && code.utf8.count <= 64
             && code.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
         var base: String
@@ -131,9 +147,14 @@ public enum JSONEmitter {
     /// same system and code twice, an error the validator reports) the later ones in system/code/path/line
     /// order get `-2`, `-3`… before `.json`. Independent of the order of `records`.
     public static func bundleFileNames(for records: [CodeRecord]) -> [String] {
-        var names = records.map(bundleFileName(for:))
+        bundleFileNames(keys: records.map(OrderKey.init))
+    }
+
+    /// ``bundleFileNames(for:)`` from the records' order keys.
+    static func bundleFileNames(keys: [OrderKey], order: [Int]? = nil) -> [String] {
+        var names = keys.map { bundleFileName(system: $0.system, code: $0.code) }
         var used = Set<String>()
-        for position in canonicalOrder(records) {
+        for position in order ?? canonicalOrder(keys: keys) {
             var name = names[position]
             if used.contains(name) {
                 let stem = String(name.dropLast(".json".count))
@@ -164,25 +185,37 @@ public enum JSONEmitter {
     /// Indices of `records` sorted by system, code, source path, source line (byte order; stable).
     static func canonicalOrder(_ records: [CodeRecord]) -> [Int] {
         // Sort keys taken out once: comparing through `records[i]` would copy whole records per comparison.
-        struct Key {
-            var system: String, code: String, path: String, line: Int, position: Int
+        canonicalOrder(keys: records.map(OrderKey.init))
+    }
+
+    /// What the canonical order and the bundle file names depend on: system, code, source path and line.
+    struct OrderKey: Sendable, Hashable {
+        var system: CodeSystem, code: String, path: String, line: Int
+        init(system: CodeSystem, code: String, path: String, line: Int) {
+            self.system = system
+            self.code = code
+            self.path = path
+            self.line = line
         }
+        init(_ record: CodeRecord) {
+            self.init(system: record.system, code: record.code, path: record.source.path, line: record.source.line)
+        }
+    }
+
+    /// Indices of `keys` sorted by system, code, source path, source line (byte order; stable).
+    static func canonicalOrder(keys: [OrderKey]) -> [Int] {
         func precedes(_ a: String, _ b: String) -> Bool? {
             if a == b { return nil }
-            return a.utf8.lexicographicallyPrecedes(b.utf8)
+            return a.utf8Precedes(b)
         }
-        let keys = records.indices.map { index in
-            let record = records[index]
-            return Key(system: record.system.rawValue, code: record.code, path: record.source.path,
-                       line: record.source.line, position: index)
-        }
-        return keys.sorted { a, b in
-            if let result = precedes(a.system, b.system) { return result }
+        return keys.indices.sorted { i, j in
+            let a = keys[i], b = keys[j]
+            if let result = precedes(a.system.rawValue, b.system.rawValue) { return result }
             if let result = precedes(a.code, b.code) { return result }
             if let result = precedes(a.path, b.path) { return result }
             if a.line != b.line { return a.line < b.line }
-            return a.position < b.position
-        }.map(\.position)
+            return i < j
+        }
     }
 
     // MARK: Model writers (keys in byte order)

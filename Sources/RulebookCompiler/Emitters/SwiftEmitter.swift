@@ -98,7 +98,7 @@ public enum SwiftEmitter {
     // MARK: Files
 
     static func headerLines(sourcePaths: [String]) -> [String] {
-        let paths = Array(Set(sourcePaths)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let paths = Array(Set(sourcePaths)).sorted { $0.utf8Precedes($1) }
         var from: String
         if paths.isEmpty {
             from = "no documents"

@@ -12,25 +12,37 @@ public enum CrossDocumentValidator {
         for record in records {
             let key = RuleBook.Key(record.system, record.code)
             if let first = firstByKey[key] {
-                diagnostics.append(Diagnostic(
-                    path: record.source.path, line: record.source.line, column: 1, severity: .error,
-                    id: DiagnosticID.codeDuplicate.rawValue,
-                    message: "\(record.displayName) is also defined at \(first.source.path):\(first.source.line); each code must be defined by one document (this one is not emitted)"))
-                diagnostics += payerConflicts(first, record)
+                diagnostics += duplicateDiagnostics(first: first, second: record)
                 continue
             }
             firstByKey[key] = record
             kept.append(record)
         }
         for record in kept {
-            for modifier in record.modifiers where !ModifierCatalog.isKnown(modifier.code) && !extraModifiers.contains(modifier.code) {
-                diagnostics.append(Diagnostic(
-                    path: modifier.source.path, line: modifier.source.line, column: 1, severity: .warning,
-                    id: DiagnosticID.modifierUnknown.rawValue,
-                    message: "modifier \(modifier.code) is not on the built-in list of CPT and HCPCS Level II modifiers"))
-            }
+            diagnostics += modifierDiagnostics(record, extraModifiers: extraModifiers)
         }
         return (kept, diagnostics)
+    }
+
+    /// The second definition of a code: an error at it, and its payer statements that disagree with the first.
+    static func duplicateDiagnostics(first: CodeRecord, second record: CodeRecord) -> [Diagnostic] {
+        [Diagnostic(
+            path: record.source.path, line: record.source.line, column: 1, severity: .error,
+            id: DiagnosticID.codeDuplicate.rawValue,
+            message: "\(record.displayName) is also defined at \(first.source.path):\(first.source.line); each code must be defined by one document (this one is not emitted)")]
+            + payerConflicts(first, record)
+    }
+
+    /// Warnings for the modifiers of an emitted record that are not on the built-in list (or `extraModifiers`).
+    static func modifierDiagnostics(_ record: CodeRecord, extraModifiers: Set<String>) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        for modifier in record.modifiers where !ModifierCatalog.isKnown(modifier.code) && !extraModifiers.contains(modifier.code) {
+            diagnostics.append(Diagnostic(
+                path: modifier.source.path, line: modifier.source.line, column: 1, severity: .warning,
+                id: DiagnosticID.modifierUnknown.rawValue,
+                message: "modifier \(modifier.code) is not on the built-in list of CPT and HCPCS Level II modifiers"))
+        }
+        return diagnostics
     }
 
     /// Statements about the same payer in two records for one code that disagree.

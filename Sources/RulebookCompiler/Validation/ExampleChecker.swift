@@ -20,6 +20,18 @@ public enum ExampleChecker {
 
     /// Diagnostics for `record`'s examples: `example.invalid` for an unreadable row, `example.failed`
     /// for one whose findings differ from the expected ones. Each at the example's row.
+    /// The codes `record`'s examples name (`RuleBook.Key`), in order, without repeats: the records
+    /// ``check(_:in:)`` looks up.
+    public static func referencedKeys(_ record: CodeRecord) -> [RuleBook.Key] {
+        var keys: [RuleBook.Key] = []
+        for example in record.examples {
+            guard let line = ClaimLine.parse(clean(example.claim), system: record.system, payer: payerID(example.payer)) else { continue }
+            let key = RuleBook.Key(line.system, line.code)
+            if !keys.contains(key) { keys.append(key) }
+        }
+        return keys
+    }
+
     public static func check(_ record: CodeRecord, in book: RuleBook) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
         for example in record.examples {

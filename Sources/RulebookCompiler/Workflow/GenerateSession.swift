@@ -44,6 +44,9 @@ public enum GenerateSession {
             presenter.verbose("compiled \(record.source.path): \(record.displayName), \(record.modifiers.count) modifiers, "
                 + "\(record.payers.count) payer notes, \(record.policyUpdates.count) policy updates")
         }
+        if outcome.reusedDocuments > 0 {
+            presenter.verbose("reused \(outcome.reusedDocuments) unchanged document\(outcome.reusedDocuments == 1 ? "" : "s") (not compiled again)")
+        }
         if let report = outcome.report {
             presenter.verbose("wrote \(options.output): \(report.written.count) written, \(report.unchanged.count) unchanged, \(report.removed.count) removed")
         }

@@ -1,0 +1,157 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Which `rulebook` executable last brought an output folder up to date, on this machine.
+///
+/// The incremental state of a run lives in the output folder's manifest (``Manifest/documents``) and is
+/// deterministic, so a committed `Generated/` does not change from machine to machine. It does not say
+/// which build of the compiler produced it: a rebuilt compiler (a developer changing the extractor)
+/// must not reuse an older one's results. So the identity of the executable (path, size, modification
+/// time, inode) is kept outside the output folder, in `$RULEBOOK_CACHE_DIR` (else
+/// `$XDG_CACHE_HOME/rulebook`, else `~/.cache/rulebook`), one small file per output folder. Without a
+/// matching stamp (a fresh clone, another machine, a new build) a run compiles every document once.
+/// The stamp also records each document's file identity and hash (``Inputs``), so an incremental run
+/// does not even read unchanged documents.
+enum BuildStamp {
+    /// The stamp file for an output folder.
+    static func location(forOutput output: String, directory: String? = nil) -> URL? {
+        let environment = ProcessInfo.processInfo.environment
+        var folder: URL
+        if let directory {
+            folder = URL(fileURLWithPath: directory)
+        } else if let explicit = environment["RULEBOOK_CACHE_DIR"], !explicit.isEmpty {
+            folder = URL(fileURLWithPath: explicit)
+        } else if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
+            folder = URL(fileURLWithPath: xdg).appendingPathComponent("rulebook")
+        } else if let home = environment["HOME"], home.hasPrefix("/") {
+            folder = URL(fileURLWithPath: home).appendingPathComponent(".cache/rulebook")
+        } else {
+            return nil
+        }
+        let absolute = URL(fileURLWithPath: output).standardizedFileURL.path
+        return folder.appendingPathComponent("out-" + ContentHash.hex(absolute) + ".stamp")
+    }
+
+    /// The file-system identity of an input document when its bytes were hashed: size, modification and
+    /// status-change times, inode. Like git's index: a document whose identity is unchanged (and was last
+    /// modified before the run that recorded it started reading) is not read again; its recorded hash is used.
+    struct FileIdentity: Hashable, Sendable {
+        var size: Int64
+        var modified: Int64
+        var changed: Int64
+        var inode: UInt64
+
+        init(size: Int64, modified: Int64, changed: Int64, inode: UInt64) {
+            self.size = size
+            self.modified = modified
+            self.changed = changed
+            self.inode = inode
+        }
+
+        /// `stat` of `file`; nil when it cannot be read.
+        init?(_ file: InputFile) {
+            var info = stat()
+            guard FSCalls.withCPath(file.pathBytes, { stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+            size = Int64(info.st_size)
+            #if canImport(Darwin)
+            modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+            changed = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
+            #else
+            modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+            #endif
+            inode = UInt64(info.st_ino)
+        }
+    }
+
+    /// What a stamp records besides the executable and the manifest: per document path, its identity
+    /// and content hash, and when the run that recorded them started reading (nanoseconds, wall clock).
+    struct Inputs: Sendable {
+        var startedReading: Int64
+        var files: [String: (identity: FileIdentity, hash: String)]
+
+        /// The recorded hash of `path` if its identity is unchanged and it was not modified while or after
+        /// that run read it (then its bytes might differ from the recorded hash).
+        func hash(of path: String, identity: FileIdentity) -> String? {
+            guard let entry = files[path], entry.identity == identity,
+                  identity.modified < startedReading, identity.changed < startedReading else { return nil }
+            return entry.hash
+        }
+    }
+
+    static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
+    }
+
+    /// The stamp's recorded inputs when it names this executable and this manifest; nil otherwise.
+    static func load(_ url: URL?, manifestHash: String) -> Inputs? {
+        guard let url, let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        let header = Array(text(manifestHash: manifestHash).utf8)
+        let bytes = [UInt8](data)
+        guard bytes.count >= header.count, bytes[..<header.count].elementsEqual(header) else { return nil }
+        // Then: "started <ns>\n", and per document "<size> <mtime> <ctime> <inode> <hash> <path>\n".
+        var inputs = Inputs(startedReading: 0, files: [:])
+        let lines = bytes[header.count...].split(separator: 0x0A, omittingEmptySubsequences: true)
+        for (number, line) in lines.enumerated() {
+            let fields = line.split(separator: 0x20, maxSplits: 5, omittingEmptySubsequences: false)
+            if number == 0 {
+                guard fields.count == 2, fields[0].elementsEqual("started".utf8),
+                      let started = Int64(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+                inputs.startedReading = started
+                continue
+            }
+            guard fields.count == 6, let size = Int64(String(decoding: fields[0], as: UTF8.self)),
+                  let modified = Int64(String(decoding: fields[1], as: UTF8.self)),
+                  let changed = Int64(String(decoding: fields[2], as: UTF8.self)),
+                  let inode = UInt64(String(decoding: fields[3], as: UTF8.self)) else { return nil }
+            let identity = FileIdentity(size: size, modified: modified, changed: changed, inode: inode)
+            inputs.files[String(decoding: fields[5], as: UTF8.self)] = (identity, String(decoding: fields[4], as: UTF8.self))
+        }
+        return inputs
+    }
+
+    /// Records that this executable wrote the manifest with `manifestHash`, and the inputs it read
+    /// (atomically; failures ignored: the next run then reads every document).
+    static func save(_ url: URL?, manifestHash: String, inputs: Inputs) {
+        guard let url else { return }
+        let folder = url.deletingLastPathComponent()
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        var text = text(manifestHash: manifestHash) + "started \(inputs.startedReading)\n"
+        for path in inputs.files.keys.sorted() where !path.contains("\n") {
+            let (identity, hash) = inputs.files[path]!
+            text += "\(identity.size) \(identity.modified) \(identity.changed) \(identity.inode) \(hash) \(path)\n"
+        }
+        let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        guard FileManager.default.createFile(atPath: temp.path, contents: Data(text.utf8)) else { return }
+        if rename(temp.path, url.path) != 0 { unlink(temp.path) }
+    }
+
+    private static func text(manifestHash: String) -> String {
+        "rulebook build stamp 2\n" + executableIdentity() + "\nmanifest " + manifestHash + "\n"
+    }
+
+    /// Path, size, modification time and inode of the running executable (a rebuild changes them).
+    static func executableIdentity() -> String {
+        #if os(Linux)
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments.first ?? ""
+        #else
+        let path = Bundle.main.executablePath ?? CommandLine.arguments.first ?? ""
+        #endif
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "unknown executable \(path)" }
+        #if canImport(Darwin)
+        let modified = "\(info.st_mtimespec.tv_sec).\(info.st_mtimespec.tv_nsec)"
+        #else
+        let modified = "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        #endif
+        return "\(path) \(info.st_size) \(modified) \(info.st_ino)"
+    }
+}
