@@ -75,6 +75,8 @@ enum BuildStamp {
     struct Inputs: Sendable {
         var startedReading: Int64
         var files: [String: (identity: FileIdentity, hash: String)]
+        /// The paths of `files` in the order to write them (the run's input order); nil = sorted.
+        var order: [String]? = nil
 
         /// The recorded hash of `path` if its identity is unchanged and it was not modified while or after
         /// that run read it (then its bytes might differ from the recorded hash).
@@ -124,13 +126,22 @@ enum BuildStamp {
         guard let url else { return }
         let folder = url.deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var text = text(manifestHash: manifestHash) + "started \(inputs.startedReading)\n"
-        for path in inputs.files.keys.sorted() where !path.contains("\n") {
-            let (identity, hash) = inputs.files[path]!
-            text += "\(identity.size) \(identity.modified) \(identity.changed) \(identity.inode) \(hash) \(path)\n"
+        var bytes = Array((text(manifestHash: manifestHash) + "started \(inputs.startedReading)\n").utf8)
+        bytes.reserveCapacity(bytes.count + inputs.files.count * 100)
+        func number<T: BinaryInteger>(_ value: T) { bytes += String(value).utf8; bytes.append(0x20) }
+        for path in inputs.order ?? inputs.files.keys.sorted() where !path.utf8.contains(0x0A) {
+            guard let (identity, hash) = inputs.files[path] else { continue }
+            number(identity.size)
+            number(identity.modified)
+            number(identity.changed)
+            number(identity.inode)
+            bytes += hash.utf8
+            bytes.append(0x20)
+            bytes += path.utf8
+            bytes.append(0x0A)
         }
         let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        guard FileManager.default.createFile(atPath: temp.path, contents: Data(text.utf8)) else { return }
+        guard FileManager.default.createFile(atPath: temp.path, contents: Data(bytes)) else { return }
         if rename(temp.path, url.path) != 0 { unlink(temp.path) }
     }
 

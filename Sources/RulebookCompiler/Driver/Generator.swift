@@ -211,7 +211,8 @@ public enum Generator {
                 let report = try writer.write(files: outcome.files, known: emitted.known, state: state)
                 outcome.report = report
                 if useState {
-                    var inputs = BuildStamp.Inputs(startedReading: startedReading, files: [:])
+                    var inputs = BuildStamp.Inputs(startedReading: startedReading, files: [:], order: states.map(\.path))
+                    inputs.files.reserveCapacity(states.count)
                     for state in states {
                         if let hash = state.hash, let identity = state.identity { inputs.files[state.path] = (identity, hash) }
                     }

@@ -197,7 +197,7 @@ public struct OutputWriter: Sendable {
         defer { root.closeAll() }
         flock(root.fd, LOCK_EX)
 
-        let survey = try survey(wanted, root: root, state: state)
+        let survey = try survey(wanted, root: root, state: state, compareManifest: false)
         if let path = survey.blocked.first {
             throw OutputError(kind: .unsafePath, path: shown(path),
                               description: "cannot write \(shown(path)): a folder or special file is in the way")
@@ -212,22 +212,12 @@ public struct OutputWriter: Sendable {
         // Hashes and sizes of lazy files: from the comparison (unchanged ones) or from staging (written ones).
         var produced = survey.produced
         func finalManifest() -> Manifest {
-            var files: [String: String] = [:], sizes: [String: Int] = [:]
-            files.reserveCapacity(wanted.count)
-            sizes.reserveCapacity(wanted.count)
-            for file in wanted {
-                let info = file.hash.isEmpty ? produced[file.path] ?? ("", 0) : (file.hash, file.size)
-                files[file.path] = info.0
-                sizes[file.path] = info.1
-            }
-            return Manifest(files: files, sizes: sizes, inputs: inputHashes, documents: state?.documents ?? [:],
-                            salt: state?.salt ?? "")
+            Self.finalManifest(wanted, produced: produced, inputs: inputHashes, state: state)
         }
         if changed.isEmpty && survey.plan.extra.isEmpty {
-            let final = finalManifest()
-            let finalBytes = final.encoded()
+            let finalBytes = finalManifest().encoded()
             report.manifestHash = ContentHash.hex(finalBytes)
-            if survey.previous != final {
+            if survey.previousHash != report.manifestHash {
                 try writeManifest(finalBytes, root: root)
                 report.manifestWritten = true
             }
@@ -287,9 +277,16 @@ public struct OutputWriter: Sendable {
                 }
             }
             if let firstFailure { throw firstFailure }
-            try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
-                      path: Self.manifestName)
-            staged.insert(staged.removeLast(), at: 0)  // renamed first
+            // The intent manifest makes files this run creates known before they appear. When every
+            // changed file is one the previous manifest already owns, it would change nothing that
+            // matters (an interrupted run's renamed files are newer than that manifest, so they are read
+            // and compared next time, never trusted by hash), and it is skipped: a large incremental run
+            // does not write its manifest twice.
+            if changed.contains(where: { survey.previous?.files[$0.path] == nil }) || survey.previous == nil {
+                try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
+                          path: Self.manifestName)
+                staged.insert(staged.removeLast(), at: 0)  // renamed first
+            }
             try flushFileSystem(root: root, staged: staged)
         } catch {
             for item in staged { unlinkat(item.folder, item.temp, 0) }
@@ -455,6 +452,8 @@ public struct OutputWriter: Sendable {
         /// Wanted paths where a folder or special file stands: `write` refuses before changing anything.
         var blocked: [String]
         var previous: Manifest?
+        /// `ContentHash.hex` of the manifest file's bytes ("" when there is none).
+        var previousHash: String
         var foldersToClean: [[String]]
         /// Hash and size of each lazy file that was produced for the comparison.
         var produced: [String: (String, Int)] = [:]
@@ -502,7 +501,9 @@ public struct OutputWriter: Sendable {
             wanted.append(Wanted(path: file.path, components: try Self.validatedComponents(of: file.path), contents: nil,
                                  size: file.size, hash: file.hash, produce: file.produce))
         }
-        wanted.sort { $0.path.utf8Precedes($1.path) }
+        // Sorted through their indices: moving the structs themselves in the sort costs a retain and a
+        // release per field and swap.
+        wanted = wanted.indices.sorted { wanted[$0].path.utf8Precedes(wanted[$1].path) }.map { wanted[$0] }
         var folded: [String: String] = [:]
         var folders: Set<String> = []
         for file in wanted {
@@ -569,13 +570,31 @@ public struct OutputWriter: Sendable {
         return bytes
     }
 
-    func survey(_ wanted: [Wanted], root: Folders, state: IncrementalState? = nil) throws(OutputError) -> Survey {
+    /// The manifest a write leaves: every wanted file's hash and size (lazy ones from `produced`).
+    static func finalManifest(_ wanted: [Wanted], produced: [String: (String, Int)], inputs: [String: String],
+                              state: IncrementalState?) -> Manifest {
+        var files: [String: String] = [:], sizes: [String: Int] = [:]
+        files.reserveCapacity(wanted.count)
+        sizes.reserveCapacity(wanted.count)
+        for file in wanted {
+            let info = file.hash.isEmpty ? produced[file.path] ?? ("", 0) : (file.hash, file.size)
+            files[file.path] = info.0
+            sizes[file.path] = info.1
+        }
+        return Manifest(files: files, sizes: sizes, inputs: inputs, documents: state?.documents ?? [:], salt: state?.salt ?? "")
+    }
+
+    /// `compareManifest`: whether to work out `plan.manifestUpToDate` (for `plan`/`check`; `write` compares
+    /// the bytes of the manifest it would write instead).
+    func survey(_ wanted: [Wanted], root: Folders, state: IncrementalState? = nil, compareManifest: Bool = true) throws(OutputError) -> Survey {
         var plan = Plan()
         var changed: Set<String> = []
         var blocked: [String] = []
         var previous: Manifest?
+        var previousHash = ""
         if let bytes = Self.readManifestBytes(root: root) {
-            if let decodedManifest, decodedManifest.hash == ContentHash.hex(bytes) {
+            previousHash = ContentHash.hex(bytes)
+            if let decodedManifest, decodedManifest.hash == previousHash {
                 previous = decodedManifest.manifest
             } else {
                 previous = Manifest.decode(bytes)
@@ -636,10 +655,17 @@ public struct OutputWriter: Sendable {
                 plan.extra.append(path)
             }
         }
-        let hashes = Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash.isEmpty ? produced[$0.path]?.0 ?? "" : $0.hash) })
-        plan.manifestUpToDate = previous?.files == hashes && previous?.version == Manifest.currentVersion
-            && (state == nil || (previous?.documents == state!.documents && previous?.salt == state!.salt))
-        return Survey(plan: plan, changed: changed, blocked: blocked, previous: previous,
+        if compareManifest, let previous {
+            if let state {
+                // The manifest a write would leave, byte for byte (its encoding is canonical).
+                let wantedManifest = Self.finalManifest(wanted, produced: produced, inputs: previous.inputs, state: state)
+                plan.manifestUpToDate = ContentHash.hex(wantedManifest.encoded()) == previousHash
+            } else {
+                let hashes = Dictionary(uniqueKeysWithValues: wanted.map { ($0.path, $0.hash.isEmpty ? produced[$0.path]?.0 ?? "" : $0.hash) })
+                plan.manifestUpToDate = previous.files == hashes && previous.version == Manifest.currentVersion
+            }
+        }
+        return Survey(plan: plan, changed: changed, blocked: blocked, previous: previous, previousHash: previousHash,
                       foldersToClean: folderSet.sorted { $0.count < $1.count }, produced: produced)
     }
 
