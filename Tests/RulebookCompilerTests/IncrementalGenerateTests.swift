@@ -245,7 +245,7 @@ enum GeneratedCorpus {
 
     /// The manifest text with the first document hash's last digit changed.
     func writerManifestWithFirstHashChanged(_ text: String) -> String? {
-        guard let range = text.range(of: "\"hash\": \"") else { return nil }
+        guard let range = text.range(of: "\"hash\":\"") else { return nil }
         var characters = Array(text)
         let digit = text.distance(from: text.startIndex, to: range.upperBound) + 15
         characters[digit] = characters[digit] == "0" ? "1" : "0"
@@ -275,10 +275,37 @@ enum GeneratedCorpus {
         #expect(decoded.encoded() == manifest.encoded())
         // An entry with a wrong type is dropped, the rest kept.
         let text = String(decoding: manifest.encoded(), as: UTF8.self)
-            .replacingOccurrences(of: "\"hash\": \"0123456789abcdef\"", with: "\"hash\": 7")
+            .replacingOccurrences(of: "\"hash\":\"0123456789abcdef\"", with: "\"hash\":7")
         let partial = try #require(Manifest.decode(Array(text.utf8)))
         #expect(partial.documents["none.md"] == nil)
         #expect(partial.documents.count == documents.count - 1)
+        // The same manifest written as one generic JSON text (not one document per line) reads the same.
+        let generic = try #require(JSONValueParser.parse(manifest.encoded()))
+        var regenerated = CanonicalJSONWriter()
+        func write(_ node: JSONNode) {
+            switch node {
+            case .object(let members):
+                regenerated.beginObject()
+                for (key, value) in members { regenerated.key(key); write(value) }
+                regenerated.endObject()
+            case .array(let elements):
+                regenerated.beginArray()
+                elements.forEach(write)
+                regenerated.endArray()
+            case .string(let text): regenerated.string(text)
+            case .integer(let number): regenerated.integer(number)
+            case .bool(let flag): regenerated.bool(flag)
+            case .null: regenerated.null()
+            }
+        }
+        write(generic)
+        regenerated.finishDocument()
+        #expect(regenerated.bytes != manifest.encoded())
+        #expect(Manifest.decode(regenerated.bytes) == manifest)
+        // A line that is not JSON makes the whole text unreadable, as for any JSON.
+        var broken = String(decoding: manifest.encoded(), as: UTF8.self)
+        broken = broken.replacingOccurrences(of: "\"hash\":\"", with: "\"hash\":\"\u{1}")
+        #expect(Manifest.decode(Array(broken.utf8)) == nil)
     }
 
 }

@@ -533,11 +533,13 @@ final class SlotBox<Value>: @unchecked Sendable {
 /// `RULEBOOK_TIMING=1`: prints the time of each phase of a run to standard error.
 final class PhaseTimer {
     let enabled = ProcessInfo.processInfo.environment["RULEBOOK_TIMING"] == "1"
+    let prefix: String
     var last = DispatchTime.now().uptimeNanoseconds
+    init(prefix: String = "") { self.prefix = prefix }
     func lap(_ name: String) {
         guard enabled else { return }
         let now = DispatchTime.now().uptimeNanoseconds
-        FileHandle.standardError.write(Data("timing: \(name): \(String(format: "%.3f", Double(now - last) / 1e9)) s\n".utf8))
+        FileHandle.standardError.write(Data("timing: \(prefix)\(name): \(String(format: "%.3f", Double(now - last) / 1e9)) s\n".utf8))
         last = now
     }
 }

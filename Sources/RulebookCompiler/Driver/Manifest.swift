@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Rulebook
 
@@ -155,11 +156,26 @@ public struct Manifest: Sendable, Hashable {
         }
         writer.beginObject()
         if !documents.isEmpty {
+            // One document per line, compact (a diff shows which documents changed; encoded and decoded
+            // in parallel chunks of lines).
             writer.key("documents")
             writer.beginObject()
-            for key in sortedKeys(documents) {
+            let keys = sortedKeys(documents)
+            var lines = [[UInt8]](repeating: [], count: keys.count)
+            lines.withUnsafeMutableBufferPointer { slots in
+                nonisolated(unsafe) let slots = slots
+                let chunk = 256
+                DispatchQueue.concurrentPerform(iterations: (keys.count + chunk - 1) / chunk) { part in
+                    for index in (part * chunk)..<min(keys.count, (part + 1) * chunk) {
+                        var line = CanonicalJSONWriter(style: .compact, capacity: 512)
+                        Self.write(documents[keys[index]]!, to: &line)
+                        slots[index] = line.bytes
+                    }
+                }
+            }
+            for (key, line) in zip(keys, lines) {
                 writer.key(key)
-                Self.write(documents[key]!, to: &writer)
+                writer.rawValue(line)
             }
             writer.endObject()
         }
@@ -196,8 +212,40 @@ public struct Manifest: Sendable, Hashable {
     /// Parses a manifest; nil when the bytes are not a manifest (then the writer owns no old files).
     /// Document entries that do not parse are dropped (those documents are compiled again).
     public static func decode(_ bytes: [UInt8]) -> Manifest? {
-        guard let root = JSONValueParser.parse(bytes), root.members != nil, let fileMembers = root["files"]?.members
-        else { return nil }
+        // Fast path for the layout `encoded()` writes: the document lines parsed on all cores, the rest as
+        // one JSON value with an empty documents object. Anything else: one parse of the whole text.
+        if let split = splitDocumentLines(bytes), let rest = JSONValueParser.parse(split.rest),
+           let manifest = decode(root: rest, documentLines: split.lines, in: bytes) {
+            return manifest
+        }
+        guard let root = JSONValueParser.parse(bytes) else { return nil }
+        return decode(root: root, documentLines: [], in: bytes)
+    }
+
+    private static let documentsOpening = Array("{\n  \"documents\": {\n".utf8)
+
+    /// The byte ranges of the document lines (`    "path": {…},`) and the text without them.
+    private static func splitDocumentLines(_ bytes: [UInt8]) -> (lines: [Range<Int>], rest: [UInt8])? {
+        guard bytes.count > documentsOpening.count, bytes[..<documentsOpening.count].elementsEqual(documentsOpening) else { return nil }
+        var lines: [Range<Int>] = []
+        var start = documentsOpening.count
+        while start < bytes.count {
+            guard let end = bytes[start...].firstIndex(of: 0x0A) else { return nil }
+            // The closing line of the documents object: "  }," (or "  }").
+            if end - start >= 3, bytes[start] == 0x20, bytes[start + 1] == 0x20, bytes[start + 2] == 0x7D {
+                var rest = Array("{\n  \"documents\": {}".utf8)
+                rest += bytes[(start + 3)...]
+                return (lines, rest)
+            }
+            guard end - start > 6, bytes[start..<(start + 5)].elementsEqual([0x20, 0x20, 0x20, 0x20, 0x22]) else { return nil }
+            lines.append(start..<end)
+            start = end + 1
+        }
+        return nil
+    }
+
+    private static func decode(root: JSONNode, documentLines: [Range<Int>], in bytes: [UInt8]) -> Manifest? {
+        guard root.members != nil, let fileMembers = root["files"]?.members else { return nil }
         var files: [String: String] = [:]
         files.reserveCapacity(fileMembers.count)
         for (path, value) in fileMembers {
@@ -213,8 +261,36 @@ public struct Manifest: Sendable, Hashable {
         }
         var documents: [String: Document] = [:]
         if let members = root["documents"]?.members {
-            documents.reserveCapacity(members.count)
+            documents.reserveCapacity(members.count + documentLines.count)
             for (path, entry) in members { if let document = document(entry) { documents[path] = document } }
+        }
+        if !documentLines.isEmpty {
+            // Each line is `"path": {…}` plus an optional comma: parsed as the object `{"path": {…}}`.
+            var parsed = [(String, Document)?](repeating: nil, count: documentLines.count)
+            var malformed = false
+            parsed.withUnsafeMutableBufferPointer { slots in
+                nonisolated(unsafe) let slots = slots
+                let chunk = 256
+                DispatchQueue.concurrentPerform(iterations: (documentLines.count + chunk - 1) / chunk) { part in
+                    for index in (part * chunk)..<min(documentLines.count, (part + 1) * chunk) {
+                        var range = documentLines[index]
+                        if bytes[range.upperBound - 1] == 0x2C { range = range.lowerBound..<(range.upperBound - 1) }
+                        var object: [UInt8] = [0x7B]
+                        object += bytes[range]
+                        object.append(0x7D)
+                        guard let member = JSONValueParser.parse(object)?.members, member.count == 1 else { continue }
+                        slots[index] = document(member[0].value).map { (member[0].key, $0) }
+                    }
+                }
+            }
+            for (index, entry) in parsed.enumerated() {
+                if let (path, document) = entry {
+                    documents[path] = document
+                } else if JSONValueParser.parse([0x7B] + bytes[documentLines[index]].dropLast(bytes[documentLines[index].upperBound - 1] == 0x2C ? 1 : 0) + [0x7D]) == nil {
+                    malformed = true  // not JSON at all: the whole text is not a manifest
+                }
+            }
+            if malformed { return nil }
         }
         return Manifest(files: files, sizes: sizes, inputs: inputs, documents: documents,
                         salt: root["salt"]?.stringValue ?? "", version: root["version"]?.integerValue ?? 0)

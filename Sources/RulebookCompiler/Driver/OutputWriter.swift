@@ -192,12 +192,15 @@ public struct OutputWriter: Sendable {
 
     func write(files: [GeneratedFile], known: [KnownFile], inputHashes: [String: String] = [:],
                state: IncrementalState? = nil) throws(OutputError) -> WriteReport {
+        let timing = PhaseTimer(prefix: "  write: ")
         let wanted = try prepare(files, known: known)
+        timing.lap("prepare \(wanted.count)")
         let root = try openRoot(create: true)!
         defer { root.closeAll() }
         flock(root.fd, LOCK_EX)
 
         let survey = try survey(wanted, root: root, state: state, compareManifest: false)
+        timing.lap("survey")
         if let path = survey.blocked.first {
             throw OutputError(kind: .unsafePath, path: shown(path),
                               description: "cannot write \(shown(path)): a folder or special file is in the way")
@@ -337,9 +340,12 @@ public struct OutputWriter: Sendable {
         }
 
         // 4. The final manifest, last.
+        timing.lap("stage, rename, remove \(changed.count)")
         let finalBytes = finalManifest().encoded()
+        timing.lap("encode manifest")
         report.manifestHash = ContentHash.hex(finalBytes)
         try writeManifest(finalBytes, root: root)
+        timing.lap("write manifest")
         report.manifestWritten = true
         return report
     }
@@ -459,6 +465,13 @@ public struct OutputWriter: Sendable {
         var produced: [String: (String, Int)] = [:]
     }
 
+    /// `path.lowercased()`, without Unicode tables for the usual all-ASCII path.
+    static func foldedCase(_ path: String) -> String {
+        guard path.utf8.allSatisfy({ $0 < 0x80 }) else { return path.lowercased() }
+        guard path.utf8.contains(where: { (0x41...0x5A).contains($0) }) else { return path }
+        return String(decoding: path.utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
+    }
+
     static func isValid(_ path: String) -> Bool { (try? validatedComponents(of: path)) != nil }
 
     func shown(_ relative: String) -> String { displayPath == "/" ? "/" + relative : displayPath + "/" + relative }
@@ -497,8 +510,19 @@ public struct OutputWriter: Sendable {
         wanted.reserveCapacity(files.count)
         for result in made { wanted.append(try result!.get()) }
         made = []
-        for file in known {
-            wanted.append(Wanted(path: file.path, components: try Self.validatedComponents(of: file.path), contents: nil,
+        // Validated on all cores when there are many (an incremental run names 10,000 known files).
+        var validated = [Result<[String], OutputError>?](repeating: nil, count: known.count)
+        validated.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let slots = slots
+            let chunk = 512
+            DispatchQueue.concurrentPerform(iterations: (known.count + chunk - 1) / chunk) { part in
+                for index in (part * chunk)..<min(known.count, (part + 1) * chunk) {
+                    slots[index] = Result { () throws(OutputError) in try Self.validatedComponents(of: known[index].path) }
+                }
+            }
+        }
+        for (file, components) in zip(known, validated) {
+            wanted.append(Wanted(path: file.path, components: try components!.get(), contents: nil,
                                  size: file.size, hash: file.hash, produce: file.produce))
         }
         // Sorted through their indices: moving the structs themselves in the sort costs a retain and a
@@ -507,7 +531,7 @@ public struct OutputWriter: Sendable {
         var folded: [String: String] = [:]
         var folders: Set<String> = []
         for file in wanted {
-            if let other = folded.updateValue(file.path, forKey: file.path.lowercased()) {
+            if let other = folded.updateValue(file.path, forKey: Self.foldedCase(file.path)) {
                 let reason = other == file.path ? "produced twice"
                     : "differs from \"\(other)\" only in letter case (they collide on macOS and Windows)"
                 throw OutputError(kind: .invalidPath, path: file.path,

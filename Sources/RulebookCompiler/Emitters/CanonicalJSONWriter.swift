@@ -104,6 +104,12 @@ struct CanonicalJSONWriter {
         bytes.append(contentsOf: "null".utf8)
     }
 
+    /// Appends `json`, one complete value written by another writer (e.g. a compact one), as the next value.
+    mutating func rawValue(_ json: [UInt8]) {
+        beforeValue()
+        bytes += json
+    }
+
     mutating func stringArray(_ values: [String]) {
         beginArray()
         for value in values { string(value) }
