@@ -92,6 +92,10 @@ enum RulebookBuildCommand {
                 displayName: "Compiling \(documents.count) billing document\(documents.count == 1 ? "" : "s") for \(targetName) with rulebook",
                 executable: tool,
                 arguments: arguments,
+                // The compiler's build stamp (which executable wrote the output, and the documents' file
+                // identities) stays in the plugin's work directory: no write outside it (sandboxes), and a
+                // rerun with unchanged documents compiles none of them.
+                environment: ["RULEBOOK_CACHE_DIR": plainPath(workDirectory.appending(path: "stamp", directoryHint: .isDirectory))],
                 inputFiles: inputs,
                 outputFiles: swiftOutputs(documentCount: documents.count).map { swiftDirectory.appending(path: $0, directoryHint: .notDirectory) }
                     + [jsonDirectory]
