@@ -80,9 +80,9 @@ struct DocumentExtraction {
     }
     private var roles = SectionRoles()
 
-    private static let payerKeywords = StatementClassifier.phrases(["payer"])
-    private static let updateKeywords = StatementClassifier.phrases(["update", "policy changes", "revision history", "recent changes"])
-    private static let exampleKeywords = StatementClassifier.phrases(["example"])
+    private static let payerKeywords = StatementClassifier.phraseSet(["payer"])
+    private static let updateKeywords = StatementClassifier.phraseSet(["update", "policy changes", "revision history", "recent changes"])
+    private static let exampleKeywords = StatementClassifier.phraseSet(["example"])
 
     private mutating func headingsChanged() {
         roles = SectionRoles()
@@ -279,7 +279,7 @@ struct DocumentExtraction {
     /// `UnitedHealthcare – text` / `Aetna - text` in a payer section (form c).
     private mutating func readDashStatement(_ text: String, line: Int, column: Int, onlyOtherThan current: String? = nil) -> Bool {
         for separator in [" – ", " — ", " - "] {
-            guard let range = text.range(of: separator) else { continue }
+            guard let range = TextSearch.range(of: separator, in: text) else { continue }
             let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmedSpaces)
             if let current {
                 // Under a payer's heading only a known, different payer name starts a new statement.
@@ -332,7 +332,7 @@ struct DocumentExtraction {
     }
 
     /// Words that mark a label or heading as something other than a payer name.
-    private static let notPayers = StatementClassifier.phrases([
+    private static let notPayers = StatementClassifier.phraseSet([
         "note", "summary", "coverage", "prior", "authorization", "documentation", "tip", "important", "example", "source",
         "update", "effective", "service", "site", "billing", "coding", "reminder", "key", "caveat", "general", "overview",
         "requirement", "policy", "policies", "all", "other", "commercial", "payer", "plans", "criteria", "modifier",
@@ -350,7 +350,7 @@ struct DocumentExtraction {
     private static func column(_ header: [Table.Cell], containing fragments: [String]) -> Int? {
         header.firstIndex { cell in
             let text = StatementClassifier.normalized(cell.text)
-            return fragments.contains { text.contains($0) }
+            return fragments.contains { TextSearch.contains(text, $0) }
         }
     }
 
@@ -488,36 +488,84 @@ struct DocumentExtraction {
         for line in summaryLines {
             let bytes = Array(line.text.utf8)
             for sentence in bytes.split(separator: ASCII.dot, omittingEmptySubsequences: true) {
-                let lower = StatementClassifier.normalizedBytes(String(decoding: sentence, as: UTF8.self))
+                let lower = sentence.withUnsafeBufferPointer { StatementClassifier.normalizedBytes($0) }
                 guard StatementClassifier.containsAny(lower[...], Self.payerKeywords),
-                      let listStart = Self.endOfFirst([" include ", " including ", ": "], in: lower) else { continue }
-                let listText = String(decoding: lower[listStart...], as: UTF8.self)
+                      let listStart = Self.endOfFirst(Self.listIntroductions, in: lower) else { continue }
                 // Names as written (case kept) come from the same offsets of the original sentence when it is ASCII-aligned;
                 // the lower-cased list is only used to find them.
-                let original = String(decoding: sentence, as: UTF8.self).trimmedSpaces
-                let originalList = original.utf8.count == lower.count ? String(decoding: Array(original.utf8)[listStart...], as: UTF8.self) : listText
-                for raw in originalList.split(separator: ",") {
-                    var name = raw.trimmedSpaces
-                    if name.hasPrefix("and ") { name.removeFirst(4) }
-                    while let last = name.last, last == ";" { name.removeLast() }
-                    for part in name.split(separator: " and ") where !part.isEmpty {
-                        let candidate = part.trimmedSpaces
-                        diagnosticsLine = line.line
-                        guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
-                        found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
-                                                    notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
-                    }
+                var originalStart = sentence.startIndex, originalEnd = sentence.endIndex
+                while originalStart < originalEnd && ASCII.isSpaceOrTab(sentence[originalStart]) { originalStart += 1 }
+                while originalEnd > originalStart && ASCII.isSpaceOrTab(sentence[originalEnd - 1]) { originalEnd -= 1 }
+                let listBytes = originalEnd - originalStart == lower.count
+                    ? sentence[(originalStart + listStart)..<originalEnd] : lower[listStart...]
+                for candidate in Self.listedNames(listBytes) {
+                    diagnosticsLine = line.line
+                    guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
+                    found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
+                                                notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
                 }
             }
         }
         return found
     }
 
+    private static let listIntroductions: [[UInt8]] = [Array(" include ".utf8), Array(" including ".utf8), Array(": ".utf8)]
+
+    /// The names of a list `Aetna, Cigna, and Medicare` (split on commas, then on ` and `), trimmed.
+    static func listedNames(_ bytes: ArraySlice<UInt8>) -> [String] {
+        // String(decoding:) repairs a sequence cut by the offsets above, as the Character-based code saw it.
+        let text = String(decoding: bytes, as: UTF8.self)
+        var names: [String] = []
+        var utf8 = text
+        let simple = utf8.withUTF8 { TextSearch.isSimple($0) }
+        guard simple else {
+            for raw in text.split(separator: ",") {
+                var name = raw.trimmedSpaces
+                if name.hasPrefix("and ") { name.removeFirst(4) }
+                while let last = name.last, last == ";" { name.removeLast() }
+                for part in name.split(separator: " and ") where !part.isEmpty { names.append(part.trimmedSpaces) }
+            }
+            return names
+        }
+        // Printable ASCII and single-scalar punctuation: characters are bytes or whole UTF-8 sequences.
+        let all = Array(text.utf8)
+        let and = Array(" and ".utf8)
+        for raw in all.split(separator: 0x2C /* , */, omittingEmptySubsequences: true) {
+            var lower = raw.startIndex, upper = raw.endIndex
+            while lower < upper && ASCII.isSpaceOrTab(all[lower]) { lower += 1 }
+            while upper > lower && ASCII.isSpaceOrTab(all[upper - 1]) { upper -= 1 }
+            if upper - lower >= 4 && all[lower] == 0x61 && all[lower + 1] == 0x6E && all[lower + 2] == 0x64 && all[lower + 3] == 0x20 {
+                lower += 4
+            }
+            while upper > lower && all[upper - 1] == 0x3B /* ; */ { upper -= 1 }
+            // Split on " and " (non-overlapping, left to right), empty parts omitted.
+            var partStart = lower
+            var index = lower
+            while index + and.count <= upper {
+                if all[index] == 0x20 && all[index + 1] == 0x61 && all[index + 2] == 0x6E && all[index + 3] == 0x64 && all[index + 4] == 0x20 {
+                    if index > partStart { names.append(trimmedString(all[partStart..<index])) }
+                    index += and.count
+                    partStart = index
+                } else {
+                    index += 1
+                }
+            }
+            if upper > partStart { names.append(trimmedString(all[partStart..<upper])) }
+        }
+        return names
+    }
+
+    private static func trimmedString(_ bytes: ArraySlice<UInt8>) -> String {
+        var lower = bytes.startIndex, upper = bytes.endIndex
+        while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+        while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+        return String(decoding: bytes[lower..<upper], as: UTF8.self)
+    }
+
     /// Offset just past the first of `phrases` found in `text`.
-    private static func endOfFirst(_ phrases: [String], in text: [UInt8]) -> Int? {
+    private static func endOfFirst(_ phrases: [[UInt8]], in text: [UInt8]) -> Int? {
         var best: Int?
-        for phrase in phrases {
-            let needle = Array(phrase.utf8)
+        for needle in phrases {
             guard needle.count <= text.count else { continue }
             for start in 0...(text.count - needle.count) where text[start] == needle[0] && text[start..<(start + needle.count)].elementsEqual(needle) {
                 if best == nil || start + needle.count < best! { best = start + needle.count }

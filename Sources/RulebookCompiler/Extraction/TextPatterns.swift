@@ -70,14 +70,14 @@ enum DateText {
         if scalars.count >= 10, let year = number(0..<4), scalars[4] == ASCII.dash, let month = number(5..<7),
            scalars[7] == ASCII.dash, let day = number(8..<10), valid(year, month, day),
            scalars.count == 10 || !ASCII.isDigit(scalars[10]) {
-            return (String(format: "%04d-%02d-%02d", year, month, day), trimmed.dropFirst(10))
+            return (isoDate(year, month, day), trimmed.dropFirst(10))
         }
         // US numeric
         let parts = trimmed.prefix(10).split(separator: "/", maxSplits: 2)
         if parts.count == 3, let month = Int(parts[0]), let day = Int(parts[1]), parts[2].count >= 4,
            let year = Int(parts[2].prefix(4)), valid(year, month, day) {
             let length = parts[0].count + parts[1].count + 4 + 2
-            return (String(format: "%04d-%02d-%02d", year, month, day), trimmed.dropFirst(length))
+            return (isoDate(year, month, day), trimmed.dropFirst(length))
         }
         // Month name
         guard let initial = trimmed.utf8.first, ASCII.isLetter(initial) else { return nil }
@@ -98,11 +98,39 @@ enum DateText {
             rest = rest.dropFirst(4)
             if let day {
                 guard valid(year, offset + 1, day) else { return nil }
-                return (String(format: "%04d-%02d-%02d", year, offset + 1, day), rest)
+                return (isoDate(year, offset + 1, day), rest)
             }
-            return (String(format: "%04d-%02d", year, offset + 1), rest)
+            return (isoDate(year, offset + 1, nil), rest)
         }
         return nil
+    }
+
+    /// `String(format: "%04d-%02d-%02d", …)` (or `%04d-%02d` without a day) for a valid date.
+    static func isoDate(_ year: Int, _ month: Int, _ day: Int?) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(10)
+        func digits(_ value: Int, _ width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var value = value
+            if value >= divisor * 10 { // wider than the field: printed in full, as %0Nd does
+                bytes.append(contentsOf: String(value).utf8)
+                return
+            }
+            while divisor > 0 {
+                bytes.append(UInt8(0x30 + value / divisor))
+                value %= divisor
+                divisor /= 10
+            }
+        }
+        digits(year, 4)
+        bytes.append(ASCII.dash)
+        digits(month, 2)
+        if let day {
+            bytes.append(ASCII.dash)
+            digits(day, 2)
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A whole string that is a date, as ISO `YYYY-MM-DD`.
@@ -123,6 +151,14 @@ import Foundation
 extension StringProtocol {
     /// Without leading and trailing spaces and tabs (a fast ASCII trim; Foundation's is slow in hot loops).
     var trimmedSpaces: String {
+        let trimmed = utf8.withContiguousStorageIfAvailable { bytes -> String? in
+            var start = 0, end = bytes.count
+            while start < end && (bytes[start] == ASCII.space || bytes[start] == ASCII.tab) { start += 1 }
+            while end > start && (bytes[end - 1] == ASCII.space || bytes[end - 1] == ASCII.tab) { end -= 1 }
+            if start == 0 && end == bytes.count, let string = self as? String { return string }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+        }
+        if let trimmed { return trimmed! }
         let bytes = Array(utf8)
         var start = 0, end = bytes.count
         while start < end && (bytes[start] == ASCII.space || bytes[start] == ASCII.tab) { start += 1 }

@@ -12,7 +12,7 @@ struct ScrapedTextParser {
     var diagnostics: DiagnosticBag { tables.diagnostics }
 
     /// Section names that scraped pages use as headings (compared case-insensitively by keyword).
-    static let sectionKeywords = StatementClassifier.phrases([
+    static let sectionKeywords = StatementClassifier.phraseSet([
         "summary", "overview", "specification", "context", "consideration", "payer", "policy", "policies", "example",
         "benchmark", "documentation", "reference", "coding", "billing", "modifier", "update", "requirement", "guideline",
         "coverage", "authorization"])
@@ -83,7 +83,7 @@ struct ScrapedTextParser {
                 let text = Self.collapse(content.string)
                 let isSection = Self.isSectionName(text)
                 let level = (inPayerSection && !isSection) ? 3 : 2
-                if level == 2 { inPayerSection = text.lowercased().contains("payer") }
+                if level == 2 { inPayerSection = Self.mentionsPayer(text) }
                 blocks.append(Block(.heading(level: level, text: text), line: line.number, column: column))
             } else {
                 blocks.append(Self.textBlock(line))
@@ -117,6 +117,24 @@ struct ScrapedTextParser {
         if content.contains(ASCII.pipe) { return false }
         return content.first == ASCII.greater || isLoneBullet(content) || LineClassifier.isTitle(content) || isHeading(content)
             || LineClassifier.listMarker(content) != nil || LineClassifier.labelled(content) != nil
+    }
+
+    /// `text.lowercased().contains("payer")`, on bytes for ASCII text.
+    static func mentionsPayer(_ text: String) -> Bool {
+        var text = text
+        let ascii: Bool? = text.withUTF8 { bytes in
+            var sawNonASCII = false
+            for byte in bytes where byte >= 0x80 || byte < 0x20 { sawNonASCII = true; break }
+            if sawNonASCII { return nil }
+            let count = bytes.count
+            guard count >= 5 else { return false }
+            for start in 0...(count - 5) where bytes[start] | 0x20 == 0x70 /* p */ {
+                if bytes[start + 1] | 0x20 == 0x61, bytes[start + 2] | 0x20 == 0x79, bytes[start + 3] | 0x20 == 0x65,
+                   bytes[start + 4] | 0x20 == 0x72 { return true }
+            }
+            return false
+        }
+        return ascii ?? text.lowercased().contains("payer")
     }
 
     static func isSectionName(_ text: String) -> Bool {
