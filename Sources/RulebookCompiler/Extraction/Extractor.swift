@@ -54,7 +54,9 @@ struct DocumentExtraction {
     private var sawDocumentTitle = false
 
     /// Heading path above the current block (the document's title heading excluded).
-    private var headings: [(level: Int, text: String)] = []
+    private var headings: [(level: Int, text: String, lower: [UInt8])] = []
+    /// `headings.map(\.text)`, kept up to date by `headingsChanged`.
+    private var sectionPath: [String] = []
     /// The payer heading being read (form b), with its statement index.
     private var payerHeading: (level: Int, statement: Int)?
 
@@ -71,7 +73,6 @@ struct DocumentExtraction {
         finish()
     }
 
-    private var sectionPath: [String] { headings.map(\.text) }
     private func location(_ line: Int) -> SourceLocation { SourceLocation(path: document.path, line: line, section: sectionPath) }
 
     /// What kind of section the heading path is; recomputed when the path changes (not per line).
@@ -84,15 +85,18 @@ struct DocumentExtraction {
     private static let updateKeywords = StatementClassifier.phraseSet(["update", "policy changes", "revision history", "recent changes"])
     private static let exampleKeywords = StatementClassifier.phraseSet(["example"])
 
+    private static let summaryWord = Array("summary".utf8)
+
     private mutating func headingsChanged() {
         roles = SectionRoles()
+        sectionPath = headings.map(\.text)
         for (offset, heading) in headings.enumerated() {
-            let lower = StatementClassifier.normalizedBytes(heading.text)[...]
+            let lower = heading.lower[...]
             roles.payer = roles.payer || StatementClassifier.containsAny(lower, Self.payerKeywords)
             roles.updates = roles.updates || StatementClassifier.containsAny(lower, Self.updateKeywords)
             roles.examples = roles.examples || StatementClassifier.containsAny(lower, Self.exampleKeywords)
             if offset == 0 {
-                roles.summary = StatementClassifier.find(Array("summary".utf8), in: lower, wholeWord: false)
+                roles.summary = StatementClassifier.find(Self.summaryWord, in: lower, wholeWord: false)
                     || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
             }
         }
@@ -123,9 +127,10 @@ struct DocumentExtraction {
             if let current = payerHeading, level <= current.level { payerHeading = nil }
             headingsChanged()
             let parentIsPayerSection = inPayerSection
-            headings.append((level, text))
+            headings.append((level, text, StatementClassifier.normalizedBytes(text)))
             headingsChanged()
-            if parentIsPayerSection, !ScrapedTextParser.isSectionName(text), let payer = payerName(text, strict: false) {
+            if parentIsPayerSection, !StatementClassifier.containsAny(headings[headings.count - 1].lower[...], ScrapedTextParser.sectionKeywords),
+               let payer = payerName(text, strict: false) {
                 statements.append(PayerStatement(payer: payer, name: text, priorAuthorization: .unknown, coverage: .unknown,
                                                  notes: "", source: location(block.line)))
                 payerHeading = (level, statements.count - 1)
@@ -343,45 +348,61 @@ struct DocumentExtraction {
 
     // MARK: - Tables
 
-    private static func column(_ header: [Table.Cell], _ names: Set<String>) -> Int? {
-        header.firstIndex { names.contains(StatementClassifier.normalized($0.text)) }
+    private static let payerHeaders: Set<String> = ["payer", "payers", "payer name", "insurer", "plan", "health plan", "carrier"]
+    private static let claimHeaders: Set<String> = ["claim"]
+    private static let claimLineHeaders: Set<String> = ["claim", "claim line"]
+    private static let expectedHeaders: Set<String> = ["expected", "result", "expected result"]
+    private static let payerOnlyHeaders: Set<String> = ["payer"]
+    private static let modifierCodeHeaders: Set<String> = ["modifier", "modifiers", "mod", "mod.", "modifier code", "code"]
+    private static let descriptionHeaders: Set<String> = ["description", "descriptor", "meaning", "definition", "modifier description", "name"]
+    private static let usageHeaders: Set<String> = ["when to use", "usage", "use", "use when", "when used", "notes", "note",
+                                                       "when to apply", "guidance", "comments", "usage notes", "when to use it"]
+    private static let shortAuthorizationHeaders: Set<String> = ["pa", "pa required", "pa?"]
+    private static let authorizationHeaderFragments: [String] = ["prior auth", "authorization", "authorisation", "precert"]
+    private static let coverageHeaderFragments: [String] = ["coverage", "covered"]
+    private static let notesHeaderFragments: [String] = ["note", "comment", "detail", "policy", "requirement", "criteria"]
+
+    /// A table's header cells, normalised once (`StatementClassifier.normalized`).
+    private struct Header {
+        var names: [String]
+        init(_ cells: [Table.Cell]) { names = cells.map { StatementClassifier.normalized($0.text) } }
     }
 
-    private static func column(_ header: [Table.Cell], containing fragments: [String]) -> Int? {
-        header.firstIndex { cell in
-            let text = StatementClassifier.normalized(cell.text)
-            return fragments.contains { TextSearch.contains(text, $0) }
-        }
+    private static func column(_ header: Header, _ names: Set<String>) -> Int? {
+        header.names.firstIndex { names.contains($0) }
+    }
+
+    private static func column(_ header: Header, containing fragments: [String]) -> Int? {
+        header.names.firstIndex { text in fragments.contains { TextSearch.contains(text, $0) } }
     }
 
     private mutating func readTable(_ table: Table, block: Block) {
-        let header = table.header
-        if let payerColumn = Self.column(header, ["payer", "payers", "payer name", "insurer", "plan", "health plan", "carrier"]),
-           Self.column(header, ["claim"]) == nil {
-            readPayerTable(table, payerColumn: payerColumn)
+        let header = Header(table.header)
+        if let payerColumn = Self.column(header, Self.payerHeaders),
+           Self.column(header, Self.claimHeaders) == nil {
+            readPayerTable(table, header: header, payerColumn: payerColumn)
             return
         }
-        if let claimColumn = Self.column(header, ["claim", "claim line"]), let expectedColumn = Self.column(header, ["expected", "result", "expected result"]) {
-            let payerColumn = Self.column(header, ["payer"])
+        if let claimColumn = Self.column(header, Self.claimLineHeaders), let expectedColumn = Self.column(header, Self.expectedHeaders) {
+            let payerColumn = Self.column(header, Self.payerOnlyHeaders)
             for row in table.rows {
                 examples.append(ClaimExample(claim: row.cells[claimColumn].text, payer: payerColumn.map { row.cells[$0].text } ?? "",
                                              expected: row.cells[expectedColumn].text, source: location(row.line)))
             }
             return
         }
-        if let codeColumn = Self.column(header, ["modifier", "modifiers", "mod", "mod.", "modifier code", "code"]),
-           let descriptionColumn = Self.column(header, ["description", "descriptor", "meaning", "definition", "modifier description", "name"]) {
-            let isCodeHeader = StatementClassifier.normalized(header[codeColumn].text) == "code"
+        if let codeColumn = Self.column(header, Self.modifierCodeHeaders),
+           let descriptionColumn = Self.column(header, Self.descriptionHeaders) {
+            let isCodeHeader = header.names[codeColumn] == "code"
             let twoCharacterCodes = table.rows.filter { $0.cells[codeColumn].text.trimmedSpaces.utf8.count == 2 }.count
             if !isCodeHeader || twoCharacterCodes * 2 >= table.rows.count {
-                let usageColumn = Self.column(header, ["when to use", "usage", "use", "use when", "when used", "notes", "note",
-                                                       "when to apply", "guidance", "comments", "usage notes", "when to use it"])
+                let usageColumn = Self.column(header, Self.usageHeaders)
                 readModifierTable(table, codeColumn: codeColumn, descriptionColumn: descriptionColumn, usageColumn: usageColumn)
                 return
             }
         }
         // A table Rulebook has no use for: keep its text.
-        keepUnplaced(header.map(\.text).joined(separator: " | "), line: table.headerLine)
+        keepUnplaced(table.header.map(\.text).joined(separator: " | "), line: table.headerLine)
         for row in table.rows { keepUnplaced(row.cells.map(\.text).joined(separator: " | "), line: row.line) }
     }
 
@@ -408,11 +429,11 @@ struct DocumentExtraction {
         }
     }
 
-    private mutating func readPayerTable(_ table: Table, payerColumn: Int) {
-        let authorizationColumn = Self.column(table.header, containing: ["prior auth", "authorization", "authorisation", "precert"])
-            ?? Self.column(table.header, ["pa", "pa required", "pa?"])
-        let coverageColumn = Self.column(table.header, containing: ["coverage", "covered"])
-        let notesColumn = Self.column(table.header, containing: ["note", "comment", "detail", "policy", "requirement", "criteria"])
+    private mutating func readPayerTable(_ table: Table, header: Header, payerColumn: Int) {
+        let authorizationColumn = Self.column(header, containing: Self.authorizationHeaderFragments)
+            ?? Self.column(header, Self.shortAuthorizationHeaders)
+        let coverageColumn = Self.column(header, containing: Self.coverageHeaderFragments)
+        let notesColumn = Self.column(header, containing: Self.notesHeaderFragments)
         for row in table.rows {
             let name = row.cells[payerColumn].text.trimmedSpaces
             guard !name.isEmpty else { continue }
@@ -470,6 +491,8 @@ struct DocumentExtraction {
     // MARK: - Finish
 
     static func splitSites(_ value: String) -> [String] {
+        var value = value
+        if let parts = value.withUTF8({ bytes in TextSearch.isSimple(bytes) ? splitSimpleSites(bytes) : nil }) { return parts }
         var parts: [String] = []
         for piece in value.components(separatedBy: CharacterSet(charactersIn: ";,")) {
             for part in piece.components(separatedBy: " or ") {
@@ -480,6 +503,51 @@ struct DocumentExtraction {
             }
         }
         return parts
+    }
+
+    /// `splitSites` for text whose characters are single scalars that never combine (`TextSearch.isSimple`):
+    /// the same splits, on bytes.
+    private static func splitSimpleSites(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
+        var parts: [String] = []
+        let count = bytes.count
+        var pieceStart = 0
+        for pieceEnd in 0...count where pieceEnd == count || bytes[pieceEnd] == 0x3B /* ; */ || bytes[pieceEnd] == 0x2C /* , */ {
+            // Split the piece on " or " (left to right, empty parts kept), as components(separatedBy:).
+            var partStart = pieceStart
+            var index = pieceStart
+            while true {
+                let atSeparator = index + 4 <= pieceEnd && bytes[index] == 0x20 && bytes[index + 1] == 0x6F
+                    && bytes[index + 2] == 0x72 && bytes[index + 3] == 0x20
+                if index + 4 > pieceEnd || atSeparator {
+                    let partEnd = atSeparator ? index : pieceEnd
+                    if let site = simpleSite(bytes, partStart, partEnd) { parts.append(site) }
+                    if !atSeparator { break }
+                    index += 4
+                    partStart = index
+                } else {
+                    index += 1
+                }
+            }
+            pieceStart = pieceEnd + 1
+        }
+        return parts
+    }
+
+    /// One site: trimmed, a leading `or ` / `and ` (any case) dropped, final dots dropped; nil when empty.
+    private static func simpleSite(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String? {
+        var lower = start, upper = end
+        while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+        while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+        if upper - lower >= 3 && bytes[lower] | 0x20 == 0x6F && bytes[lower + 1] | 0x20 == 0x72 && bytes[lower + 2] == 0x20 {
+            lower += 3
+        }
+        if upper - lower >= 4 && bytes[lower] | 0x20 == 0x61 && bytes[lower + 1] | 0x20 == 0x6E && bytes[lower + 2] | 0x20 == 0x64
+            && bytes[lower + 3] == 0x20 {
+            lower += 4
+        }
+        while upper > lower && bytes[upper - 1] == ASCII.dot { upper -= 1 }
+        guard upper > lower else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self)
     }
 
     /// Payers named in the summary (`Key payers covered … include Aetna, …, and Medicare.`).
@@ -565,11 +633,10 @@ struct DocumentExtraction {
     /// Offset just past the first of `phrases` found in `text`.
     private static func endOfFirst(_ phrases: [[UInt8]], in text: [UInt8]) -> Int? {
         var best: Int?
-        for needle in phrases {
-            guard needle.count <= text.count else { continue }
-            for start in 0...(text.count - needle.count) where text[start] == needle[0] && text[start..<(start + needle.count)].elementsEqual(needle) {
+        text.withUnsafeBufferPointer { text in
+            for needle in phrases {
+                guard let start = needle.withUnsafeBufferPointer({ TextSearch.firstOffset(of: $0, in: text) }) else { continue }
                 if best == nil || start + needle.count < best! { best = start + needle.count }
-                break
             }
         }
         return best

@@ -75,12 +75,12 @@ struct ScrapedTextParser {
             flushList(&blocks)
 
             if LineClassifier.isTitle(content) {
-                blocks.append(Block(.heading(level: 1, text: Self.collapse(content.string)), line: line.number, column: column))
+                blocks.append(Block(.heading(level: 1, text: Self.collapse(bytes: content)), line: line.number, column: column))
                 inPayerSection = false
             } else if LineClassifier.labelled(content) != nil {
                 blocks.append(Self.textBlock(line))
             } else if Self.isHeading(content) {
-                let text = Self.collapse(content.string)
+                let text = Self.collapse(bytes: content)
                 let isSection = Self.isSectionName(text)
                 let level = (inPayerSection && !isSection) ? 3 : 2
                 if level == 2 { inPayerSection = Self.mentionsPayer(text) }
@@ -100,16 +100,26 @@ struct ScrapedTextParser {
         let column = line.column + (content.startIndex - line.bytes.startIndex)
         if let labelled = LineClassifier.labelled(content) {
             let valueColumn = line.column + (labelled.value.startIndex - line.bytes.startIndex)
-            return Block(.labelled(label: collapse(stripEmphasis(labelled.label.string)), value: collapse(labelled.value.string),
+            return Block(.labelled(label: collapse(stripEmphasis(labelled.label.string)), value: collapse(bytes: labelled.value),
                                    valueColumn: valueColumn), line: line.number, column: column)
         }
-        return Block(.paragraph(lines: [TextLine(collapse(content.string), line: line.number, column: column)]),
+        return Block(.paragraph(lines: [TextLine(collapse(bytes: content), line: line.number, column: column)]),
                      line: line.number, column: column)
     }
 
     static func isLoneBullet(_ content: ArraySlice<UInt8>) -> Bool {
-        content.count == 1 && (content.first == ASCII.dash || content.first == ASCII.star || content.first == ASCII.plus)
-            || content.elementsEqual("•".utf8) || content.elementsEqual("–".utf8) || content.elementsEqual("·".utf8)
+        switch content.count {
+        case 1:
+            let first = content[content.startIndex]
+            return first == ASCII.dash || first == ASCII.star || first == ASCII.plus
+        case 2: // ·
+            return content[content.startIndex] == 0xC2 && content[content.startIndex + 1] == 0xB7
+        case 3: // • (E2 80 A2) or – (E2 80 93)
+            let start = content.startIndex
+            return content[start] == 0xE2 && content[start + 1] == 0x80 && (content[start + 2] == 0xA2 || content[start + 2] == 0x93)
+        default:
+            return false
+        }
     }
 
     static func endsTable(_ line: ContainerLine) -> Bool {
@@ -171,13 +181,47 @@ struct ScrapedTextParser {
 
     /// Tabs and runs of spaces read as one space.
     static func collapse(_ text: String) -> String {
+        var copy = text
+        guard copy.withUTF8({ needsCollapse($0) }) else { return text }
+        return copy.withUTF8 { collapseSlow(text, $0) }
+    }
+
+    /// `collapse(bytes.string)`, without building the string twice.
+    static func collapse(bytes: ArraySlice<UInt8>) -> String {
+        bytes.withUnsafeBufferPointer { buffer in
+            let text = String(decoding: buffer, as: UTF8.self)
+            return needsCollapse(buffer) ? collapseSlow(text, buffer) : text
+        }
+    }
+
+    @inline(__always) private static func needsCollapse(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var previousSpace = false
-        var needsWork = false
-        for byte in text.utf8 {
-            if byte == ASCII.tab || (byte == ASCII.space && previousSpace) { needsWork = true; break }
+        for byte in bytes {
+            if byte == ASCII.tab || (byte == ASCII.space && previousSpace) { return true }
             previousSpace = byte == ASCII.space
         }
-        guard needsWork else { return text }
-        return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        return false
+    }
+
+    /// Splits on space and tab characters, drops empty pieces, joins with one space. Text whose characters are
+    /// single bytes or lone punctuation scalars is done on bytes (the same result); other text by characters.
+    private static func collapseSlow(_ text: String, _ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard TextSearch.isSimple(bytes) else {
+            return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        }
+        return String(unsafeUninitializedCapacity: bytes.count) { output in
+            var written = 0
+            var pendingSpace = false
+            for byte in bytes {
+                if byte == ASCII.space || byte == ASCII.tab {
+                    pendingSpace = written > 0
+                    continue
+                }
+                if pendingSpace { output[written] = ASCII.space; written += 1; pendingSpace = false }
+                output[written] = byte
+                written += 1
+            }
+            return written
+        }
     }
 }
