@@ -283,6 +283,9 @@ struct DocumentExtraction {
 
     /// `UnitedHealthcare – text` / `Aetna - text` in a payer section (form c).
     private mutating func readDashStatement(_ text: String, line: Int, column: Int, onlyOtherThan current: String? = nil) -> Bool {
+        // ASCII text without a hyphen holds none of the separators.
+        var copy = text
+        guard copy.withUTF8({ bytes in bytes.contains { $0 == ASCII.dash || $0 >= 0x80 } }) else { return false }
         for separator in [" – ", " — ", " - "] {
             guard let range = TextSearch.range(of: separator, in: text) else { continue }
             let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmedSpaces)
@@ -299,17 +302,18 @@ struct DocumentExtraction {
     }
 
     private mutating func addStatement(payer: String, name: String, text: String, line: Int, column: Int) {
-        statements.append(PayerStatement(payer: payer, name: name,
-                                         priorAuthorization: StatementClassifier.priorAuthorization(text: text),
-                                         coverage: StatementClassifier.coverage(text: text), notes: text, source: location(line)))
+        let classified = StatementClassifier.classify(text: text)
+        statements.append(PayerStatement(payer: payer, name: name, priorAuthorization: classified.priorAuthorization,
+                                         coverage: classified.coverage, notes: text, source: location(line)))
     }
 
     private mutating func appendNotes(_ text: String, to index: Int, classify: Bool = true) {
         // In place: building `notes + " " + text` each time was quadratic in the notes of one payer.
         if statements[index].notes.isEmpty { statements[index].notes = text } else { statements[index].notes += " " + text }
         if classify {
-            merge(into: index, priorAuthorization: StatementClassifier.priorAuthorization(text: text))
-            merge(into: index, coverage: StatementClassifier.coverage(text: text))
+            let classified = StatementClassifier.classify(text: text)
+            merge(into: index, priorAuthorization: classified.priorAuthorization)
+            merge(into: index, coverage: classified.coverage)
         }
     }
 
@@ -556,6 +560,9 @@ struct DocumentExtraction {
         for line in summaryLines {
             let bytes = Array(line.text.utf8)
             for sentence in bytes.split(separator: ASCII.dot, omittingEmptySubsequences: true) {
+                // Normalising only lower-cases ASCII and rewrites spaces and apostrophes: without "payer" in any case,
+                // the normalised sentence holds no "payer" either.
+                guard Self.mentionsPayer(sentence) else { continue }
                 let lower = sentence.withUnsafeBufferPointer { StatementClassifier.normalizedBytes($0) }
                 guard StatementClassifier.containsAny(lower[...], Self.payerKeywords),
                       let listStart = Self.endOfFirst(Self.listIntroductions, in: lower) else { continue }
@@ -575,6 +582,19 @@ struct DocumentExtraction {
             }
         }
         return found
+    }
+
+    /// Whether `payer` occurs in the bytes, ASCII letters compared without case.
+    private static func mentionsPayer(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            let count = buffer.count
+            guard count >= 5 else { return false }
+            for start in 0...(count - 5) where buffer[start] | 0x20 == 0x70 /* p */ {
+                if buffer[start + 1] | 0x20 == 0x61, buffer[start + 2] | 0x20 == 0x79, buffer[start + 3] | 0x20 == 0x65,
+                   buffer[start + 4] | 0x20 == 0x72 { return true }
+            }
+            return false
+        }
     }
 
     private static let listIntroductions: [[UInt8]] = [Array(" include ".utf8), Array(" including ".utf8), Array(": ".utf8)]

@@ -59,6 +59,24 @@ public enum StatementClassifier {
         return .unknown
     }
 
+    /// `(priorAuthorization(text: text), coverage(text: text))`, normalising and splitting the text once.
+    static func classify(text: String) -> (priorAuthorization: PriorAuthorization, coverage: Coverage) {
+        let bytes = normalizedBytes(text)
+        let parts = clauses(of: bytes)
+        var priorAuthorization = PriorAuthorization.unknown
+        for clause in parts {
+            let value = self.priorAuthorization(clause: clause, requireTopic: true)
+            if value != .unknown { priorAuthorization = value; break }
+        }
+        if priorAuthorization == .unknown && containsAny(bytes[...], varyingRequirements) { priorAuthorization = .conditional }
+        var coverage = Coverage.unknown
+        for clause in parts {
+            let value = self.coverage(clause: clause, requireTopic: true)
+            if value != .unknown { coverage = value; break }
+        }
+        return (priorAuthorization, coverage)
+    }
+
     static func priorAuthorization(clause: ArraySlice<UInt8>, requireTopic: Bool) -> PriorAuthorization {
         if requireTopic && !containsAny(clause, priorAuthorizationTopics) { return .unknown }
         if containsAny(clause, priorAuthorizationNegations) { return .notRequired }

@@ -4,6 +4,124 @@ import Rulebook
 enum TitleLine {
     /// `CPT 27365: Excision…`, `HCPCS G0283 – …`, `CPT code 0275T`, `HCPCS Level II Code G0283: …`.
     static func parse(_ text: String) -> (system: CodeSystem, code: String, title: String)? {
+        var copy = text
+        switch copy.withUTF8({ parseSimple($0) }) {
+        case .parsed(let result): return result
+        case .notATitle: return nil
+        case .needsCharacters: return parseCharacters(text)
+        }
+    }
+
+    enum SimpleParse {
+        case parsed((system: CodeSystem, code: String, title: String))
+        case notATitle
+        /// The text has characters the byte reading does not handle (see `TextSearch.isSimple`), or many filler words.
+        case needsCharacters
+    }
+
+    /// `parseCharacters` on bytes, for text whose characters are single bytes or lone punctuation scalars.
+    static func parseSimple(_ bytes: UnsafeBufferPointer<UInt8>) -> SimpleParse {
+        guard TextSearch.isSimple(bytes) else { return .needsCharacters }
+        var lower = 0, upper = bytes.count
+        while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+        while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+        while lower < upper && (bytes[lower] == ASCII.hash || bytes[lower] == ASCII.star || bytes[lower] == ASCII.space) { lower += 1 }
+        func hasPrefix(_ prefix: StaticString, at index: Int) -> Bool {
+            let count = prefix.utf8CodeUnitCount
+            guard upper - index >= count else { return false }
+            for offset in 0..<count where bytes[index + offset] != prefix.utf8Start[offset] { return false }
+            return true
+        }
+        let system: CodeSystem
+        if hasPrefix("CPT", at: lower) {
+            system = .cpt
+            lower += 3
+        } else if hasPrefix("HCPCS", at: lower) {
+            system = .hcpcs
+            lower += 5
+        } else {
+            return .notATitle
+        }
+        if hasPrefix("®", at: lower) { lower += 2 }
+        guard lower < upper, bytes[lower] == ASCII.space || bytes[lower] == ASCII.tab else { return .notATitle }
+        // Words separated by spaces; filler words between the system and the code are skipped.
+        var index = lower
+        var skipped = 0
+        var token = index..<index
+        while true {
+            while index < upper && bytes[index] == ASCII.space { index += 1 }
+            guard index < upper else { return .notATitle }
+            let start = index
+            while index < upper && bytes[index] != ASCII.space { index += 1 }
+            let word = UnsafeBufferPointer(rebasing: bytes[start..<index])
+            if isFiller(word) {
+                skipped += 1
+                if skipped >= 6 { return .needsCharacters } // the split's last piece would hold the rest of the line
+                continue
+            }
+            token = start..<index
+            break
+        }
+        // The code: the token without trailing `:–—-*,`.
+        var codeEnd = token.upperBound
+        while codeEnd > token.lowerBound {
+            let last = bytes[codeEnd - 1]
+            if last == ASCII.colon || last == ASCII.dash || last == ASCII.star || last == 0x2C {
+                codeEnd -= 1
+            } else if codeEnd - token.lowerBound >= 3 && isDash(bytes, codeEnd - 3) {
+                codeEnd -= 3
+            } else {
+                break
+            }
+        }
+        guard codeEnd - token.lowerBound == 5 else { return .notATitle }
+        var code: [UInt8] = []
+        for position in token.lowerBound..<codeEnd {
+            let byte = bytes[position]
+            guard ASCII.isLetter(byte) || ASCII.isDigit(byte) else { return .notATitle }
+            code.append(byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)
+        }
+        // The title: after the code, trimmed, without leading `:–—-*` and trailing `*`.
+        var titleStart = token.upperBound, titleEnd = upper
+        while titleStart < titleEnd && ASCII.isSpaceOrTab(bytes[titleStart]) { titleStart += 1 }
+        while titleStart < titleEnd {
+            let first = bytes[titleStart]
+            if first == ASCII.colon || first == ASCII.dash || first == ASCII.star {
+                titleStart += 1
+            } else if titleEnd - titleStart >= 3 && isDash(bytes, titleStart) {
+                titleStart += 3
+            } else {
+                break
+            }
+        }
+        while titleStart < titleEnd && ASCII.isSpaceOrTab(bytes[titleStart]) { titleStart += 1 }
+        while titleEnd > titleStart && ASCII.isSpaceOrTab(bytes[titleEnd - 1]) { titleEnd -= 1 }
+        while titleEnd > titleStart && bytes[titleEnd - 1] == ASCII.star { titleEnd -= 1 }
+        let title = String(decoding: UnsafeBufferPointer(rebasing: bytes[titleStart..<titleEnd]), as: UTF8.self)
+        return .parsed((system, String(decoding: code, as: UTF8.self), title))
+    }
+
+    /// `–` (E2 80 93) or `—` (E2 80 94) at `index`.
+    private static func isDash(_ bytes: UnsafeBufferPointer<UInt8>, _ index: Int) -> Bool {
+        bytes[index] == 0xE2 && bytes[index + 1] == 0x80 && (bytes[index + 2] == 0x93 || bytes[index + 2] == 0x94)
+    }
+
+    /// `code`, `level`, `ii` or `level-ii`, in any case.
+    private static func isFiller(_ word: UnsafeBufferPointer<UInt8>) -> Bool {
+        func equals(_ lowercase: StaticString) -> Bool {
+            guard word.count == lowercase.utf8CodeUnitCount else { return false }
+            for offset in 0..<word.count {
+                let byte = word[offset]
+                let lower = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                if lower != lowercase.utf8Start[offset] { return false }
+            }
+            return true
+        }
+        return equals("code") || equals("level") || equals("ii") || equals("level-ii")
+    }
+
+    /// The reading by characters (any text).
+    static func parseCharacters(_ text: String) -> (system: CodeSystem, code: String, title: String)? {
         var rest = Substring(text.trimmedSpaces)
         while let first = rest.first, first == "#" || first == "*" || first == " " { rest = rest.dropFirst() }
         let system: CodeSystem

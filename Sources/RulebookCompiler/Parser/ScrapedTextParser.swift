@@ -77,8 +77,8 @@ struct ScrapedTextParser {
             if LineClassifier.isTitle(content) {
                 blocks.append(Block(.heading(level: 1, text: Self.collapse(bytes: content)), line: line.number, column: column))
                 inPayerSection = false
-            } else if LineClassifier.labelled(content) != nil {
-                blocks.append(Self.textBlock(line))
+            } else if let labelled = LineClassifier.labelled(content) {
+                blocks.append(Self.labelledBlock(labelled, line: line, content: content))
             } else if Self.isHeading(content) {
                 let text = Self.collapse(bytes: content)
                 let isSection = Self.isSectionName(text)
@@ -98,13 +98,18 @@ struct ScrapedTextParser {
     static func textBlock(_ line: ContainerLine) -> Block {
         let content = line.bytes.trimmed
         let column = line.column + (content.startIndex - line.bytes.startIndex)
-        if let labelled = LineClassifier.labelled(content) {
-            let valueColumn = line.column + (labelled.value.startIndex - line.bytes.startIndex)
-            return Block(.labelled(label: collapse(stripEmphasis(labelled.label.string)), value: collapse(bytes: labelled.value),
-                                   valueColumn: valueColumn), line: line.number, column: column)
-        }
+        if let labelled = LineClassifier.labelled(content) { return labelledBlock(labelled, line: line, content: content) }
         return Block(.paragraph(lines: [TextLine(collapse(bytes: content), line: line.number, column: column)]),
                      line: line.number, column: column)
+    }
+
+    /// The block of a `Label: value` line (`content`: the line's bytes trimmed).
+    static func labelledBlock(_ labelled: (label: ArraySlice<UInt8>, value: ArraySlice<UInt8>), line: ContainerLine,
+                              content: ArraySlice<UInt8>) -> Block {
+        let column = line.column + (content.startIndex - line.bytes.startIndex)
+        let valueColumn = line.column + (labelled.value.startIndex - line.bytes.startIndex)
+        return Block(.labelled(label: collapse(stripEmphasis(labelled.label.string)), value: collapse(bytes: labelled.value),
+                               valueColumn: valueColumn), line: line.number, column: column)
     }
 
     static func isLoneBullet(_ content: ArraySlice<UInt8>) -> Bool {
