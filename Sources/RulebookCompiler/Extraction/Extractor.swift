@@ -463,7 +463,10 @@ struct DocumentExtraction {
         guard let (date, rest) = DateText.leading(text) else { return false }
         var body = rest.drop(while: { " :–—-)(".contains($0) })
         var payer: String?
-        if let colon = body.firstIndex(of: ":") {
+        // In text whose characters are single scalars, the first ':' byte is the first ':' character.
+        var copy = text
+        let colonIndex = copy.withUTF8({ TextSearch.isSimple($0) }) ? body.utf8.firstIndex(of: ASCII.colon) : body.firstIndex(of: ":")
+        if let colon = colonIndex {
             let candidate = String(body[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: " ()"))
             if let id = options.payers.knownID(candidate) {
                 payer = id
@@ -664,50 +667,55 @@ struct DocumentExtraction {
 
     /// Merges statements per payer, in order of first mention; contradicting statements are an error.
     private mutating func mergedPayers() -> [PayerNote] {
-        var order: [String] = []
-        var merged: [String: PayerNote] = [:]
-        var origins: [String: (pa: Int, coverage: Int)] = [:]
-        var appended: [String: Set<String>] = [:]
+        // One slot per payer, in order of first mention; the dictionary only maps a payer to its slot.
+        var slots: [String: Int] = [:]
+        var merged: [PayerNote] = []
+        var origins: [(pa: Int, coverage: Int)] = []
+        // The notes each payer's note was built from: the first statement's, then the appended ones.
+        var firstNotes: [String] = []
+        var appended: [Set<String>] = []
         for statement in statements + summaryPayers() {
-            // Taken out of the dictionary so that appending to its notes does not copy them.
-            guard var note = merged.removeValue(forKey: statement.payer) else {
-                order.append(statement.payer)
-                merged[statement.payer] = PayerNote(payer: statement.payer, name: statement.name,
-                                                    priorAuthorization: statement.priorAuthorization, coverage: statement.coverage,
-                                                    notes: statement.notes, source: statement.source)
-                origins[statement.payer] = (statement.source.line, statement.source.line)
-                appended[statement.payer] = [statement.notes]
+            guard let slot = slots[statement.payer] else {
+                slots[statement.payer] = merged.count
+                merged.append(PayerNote(payer: statement.payer, name: statement.name,
+                                        priorAuthorization: statement.priorAuthorization, coverage: statement.coverage,
+                                        notes: statement.notes, source: statement.source))
+                origins.append((statement.source.line, statement.source.line))
+                firstNotes.append(statement.notes)
+                appended.append([])
                 continue
             }
-            let origin = origins[statement.payer]!
+            let origin = origins[slot]
             if statement.priorAuthorization != .unknown {
-                if note.priorAuthorization == .unknown {
-                    note.priorAuthorization = statement.priorAuthorization
-                    origins[statement.payer]!.pa = statement.source.line
-                } else if note.priorAuthorization != statement.priorAuthorization {
+                let current = merged[slot].priorAuthorization
+                if current == .unknown {
+                    merged[slot].priorAuthorization = statement.priorAuthorization
+                    origins[slot].pa = statement.source.line
+                } else if current != statement.priorAuthorization {
                     diagnostics.add(.error, .payerConflict, line: statement.source.line, column: 1,
-                                    "\(statement.name) prior authorization is '\(statement.priorAuthorization.rawValue)' here but '\(note.priorAuthorization.rawValue)' at \(document.path):\(origin.pa)")
+                                    "\(statement.name) prior authorization is '\(statement.priorAuthorization.rawValue)' here but '\(current.rawValue)' at \(document.path):\(origin.pa)")
                 }
             }
             if statement.coverage != .unknown {
-                if note.coverage == .unknown {
-                    note.coverage = statement.coverage
-                    origins[statement.payer]!.coverage = statement.source.line
-                } else if note.coverage != statement.coverage {
+                let current = merged[slot].coverage
+                if current == .unknown {
+                    merged[slot].coverage = statement.coverage
+                    origins[slot].coverage = statement.source.line
+                } else if current != statement.coverage {
                     diagnostics.add(.error, .payerConflict, line: statement.source.line, column: 1,
-                                    "\(statement.name) coverage is '\(statement.coverage.rawValue)' here but '\(note.coverage.rawValue)' at \(document.path):\(origin.coverage)")
+                                    "\(statement.name) coverage is '\(statement.coverage.rawValue)' here but '\(current.rawValue)' at \(document.path):\(origin.coverage)")
                 }
             }
             // Notes already there are not repeated. The substring search is limited to notes of up to 4 KB
             // (a payer table of 100,000 rows made it quadratic); beyond, only exact repeats are dropped.
-            if !statement.notes.isEmpty && !appended[statement.payer, default: []].contains(statement.notes)
-                && !(note.notes.utf8.count <= 4096 && note.notes.contains(statement.notes)) {
-                if note.notes.isEmpty { note.notes = statement.notes } else { note.notes += " " + statement.notes }
-                appended[statement.payer, default: []].insert(statement.notes)
+            if !statement.notes.isEmpty && firstNotes[slot] != statement.notes && !appended[slot].contains(statement.notes)
+                && !(merged[slot].notes.utf8.count <= 4096 && TextSearch.contains(merged[slot].notes, statement.notes)) {
+                // Appended in place (no copy of the note alive).
+                if merged[slot].notes.isEmpty { merged[slot].notes = statement.notes } else { merged[slot].notes += " " + statement.notes }
+                appended[slot].insert(statement.notes)
             }
-            merged[statement.payer] = note
         }
-        return order.map { merged[$0]! }
+        return merged
     }
 
     private mutating func finish() {

@@ -86,7 +86,7 @@ struct ScrapedTextParser {
                 if level == 2 { inPayerSection = Self.mentionsPayer(text) }
                 blocks.append(Block(.heading(level: level, text: text), line: line.number, column: column))
             } else {
-                blocks.append(Self.textBlock(line))
+                blocks.append(Self.paragraphBlock(line, content: content)) // not labelled: checked above
             }
             index += 1
         }
@@ -99,6 +99,13 @@ struct ScrapedTextParser {
         let content = line.bytes.trimmed
         let column = line.column + (content.startIndex - line.bytes.startIndex)
         if let labelled = LineClassifier.labelled(content) { return labelledBlock(labelled, line: line, content: content) }
+        return Block(.paragraph(lines: [TextLine(collapse(bytes: content), line: line.number, column: column)]),
+                     line: line.number, column: column)
+    }
+
+    /// The one-line paragraph of a line that is not labelled (`content`: the line's bytes trimmed).
+    static func paragraphBlock(_ line: ContainerLine, content: ArraySlice<UInt8>) -> Block {
+        let column = line.column + (content.startIndex - line.bytes.startIndex)
         return Block(.paragraph(lines: [TextLine(collapse(bytes: content), line: line.number, column: column)]),
                      line: line.number, column: column)
     }
