@@ -465,7 +465,7 @@ struct DocumentExtraction {
         var payer: String?
         // In text whose characters are single scalars, the first ':' byte is the first ':' character.
         var copy = text
-        let colonIndex = copy.withUTF8({ TextSearch.isSimple($0) }) ? body.utf8.firstIndex(of: ASCII.colon) : body.firstIndex(of: ":")
+        let colonIndex = copy.withUTF8({ TextSearch.isSimple($0) }) ? Self.firstColon(body) : body.firstIndex(of: ":")
         if let colon = colonIndex {
             let candidate = String(body[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: " ()"))
             if let id = options.payers.knownID(candidate) {
@@ -481,6 +481,13 @@ struct DocumentExtraction {
         }
         updates.append(PolicyUpdate(date: date, payer: payer, text: String(body), source: location(line)))
         return true
+    }
+
+    /// The index of the first `:` byte.
+    private static func firstColon(_ text: Substring) -> String.Index? {
+        let offset = text.utf8.withContiguousStorageIfAvailable { bytes in bytes.firstIndex(of: ASCII.colon) }
+        guard let offset else { return text.utf8.firstIndex(of: ASCII.colon) }
+        return offset.map { text.utf8.index(text.utf8.startIndex, offsetBy: $0) }
     }
 
     // MARK: - Unplaced text

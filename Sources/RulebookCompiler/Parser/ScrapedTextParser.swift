@@ -169,14 +169,23 @@ struct ScrapedTextParser {
         guard let last = content.last, !(last == ASCII.dot || last == 0x2C || last == 0x3B || last == ASCII.colon
                                           || last == 0x21 || last == 0x3F || last == ASCII.pipe) else { return false }
         if content.contains(ASCII.pipe) { return false }
-        let words = content.split(whereSeparator: { ASCII.isSpaceOrTab($0) })
-        guard words.count <= 8 else { return false }
+        // Words: runs of bytes between spaces and tabs (at most 8).
+        var words = 0
         var significant = 0
         var capitalised = 0
-        for word in words {
+        var index = content.startIndex
+        while index < content.endIndex {
+            while index < content.endIndex && ASCII.isSpaceOrTab(content[index]) { index += 1 }
+            guard index < content.endIndex else { break }
+            let start = index
+            while index < content.endIndex && !ASCII.isSpaceOrTab(content[index]) { index += 1 }
+            words += 1
+            if words > 8 { return false }
+            let word = content[start..<index]
             if word.count <= 4, smallWords.contains(where: { $0.elementsEqual(word) }) { continue }
             significant += 1
-            if let initial = word.first, ASCII.isUpper(initial) || ASCII.isDigit(initial) || initial >= 0xC0 { capitalised += 1 }
+            let initial = content[start]
+            if ASCII.isUpper(initial) || ASCII.isDigit(initial) || initial >= 0xC0 { capitalised += 1 }
         }
         return significant > 0 && capitalised * 10 >= significant * 7
     }
