@@ -54,7 +54,9 @@ struct DocumentExtraction {
     private var sawDocumentTitle = false
 
     /// Heading path above the current block (the document's title heading excluded).
-    private var headings: [(level: Int, text: String)] = []
+    private var headings: [(level: Int, text: String, lower: [UInt8])] = []
+    /// `headings.map(\.text)`, kept up to date by `headingsChanged`.
+    private var sectionPath: [String] = []
     /// The payer heading being read (form b), with its statement index.
     private var payerHeading: (level: Int, statement: Int)?
 
@@ -71,7 +73,6 @@ struct DocumentExtraction {
         finish()
     }
 
-    private var sectionPath: [String] { headings.map(\.text) }
     private func location(_ line: Int) -> SourceLocation { SourceLocation(path: document.path, line: line, section: sectionPath) }
 
     /// What kind of section the heading path is; recomputed when the path changes (not per line).
@@ -80,19 +81,22 @@ struct DocumentExtraction {
     }
     private var roles = SectionRoles()
 
-    private static let payerKeywords = StatementClassifier.phrases(["payer"])
-    private static let updateKeywords = StatementClassifier.phrases(["update", "policy changes", "revision history", "recent changes"])
-    private static let exampleKeywords = StatementClassifier.phrases(["example"])
+    private static let payerKeywords = StatementClassifier.phraseSet(["payer"])
+    private static let updateKeywords = StatementClassifier.phraseSet(["update", "policy changes", "revision history", "recent changes"])
+    private static let exampleKeywords = StatementClassifier.phraseSet(["example"])
+
+    private static let summaryWord = Array("summary".utf8)
 
     private mutating func headingsChanged() {
         roles = SectionRoles()
+        sectionPath = headings.map(\.text)
         for (offset, heading) in headings.enumerated() {
-            let lower = StatementClassifier.normalizedBytes(heading.text)[...]
+            let lower = heading.lower[...]
             roles.payer = roles.payer || StatementClassifier.containsAny(lower, Self.payerKeywords)
             roles.updates = roles.updates || StatementClassifier.containsAny(lower, Self.updateKeywords)
             roles.examples = roles.examples || StatementClassifier.containsAny(lower, Self.exampleKeywords)
             if offset == 0 {
-                roles.summary = StatementClassifier.find(Array("summary".utf8), in: lower, wholeWord: false)
+                roles.summary = StatementClassifier.find(Self.summaryWord, in: lower, wholeWord: false)
                     || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
             }
         }
@@ -123,9 +127,10 @@ struct DocumentExtraction {
             if let current = payerHeading, level <= current.level { payerHeading = nil }
             headingsChanged()
             let parentIsPayerSection = inPayerSection
-            headings.append((level, text))
+            headings.append((level, text, StatementClassifier.normalizedBytes(text)))
             headingsChanged()
-            if parentIsPayerSection, !ScrapedTextParser.isSectionName(text), let payer = payerName(text, strict: false) {
+            if parentIsPayerSection, !StatementClassifier.containsAny(headings[headings.count - 1].lower[...], ScrapedTextParser.sectionKeywords),
+               let payer = payerName(text, strict: false) {
                 statements.append(PayerStatement(payer: payer, name: text, priorAuthorization: .unknown, coverage: .unknown,
                                                  notes: "", source: location(block.line)))
                 payerHeading = (level, statements.count - 1)
@@ -278,8 +283,11 @@ struct DocumentExtraction {
 
     /// `UnitedHealthcare – text` / `Aetna - text` in a payer section (form c).
     private mutating func readDashStatement(_ text: String, line: Int, column: Int, onlyOtherThan current: String? = nil) -> Bool {
+        // ASCII text without a hyphen holds none of the separators.
+        var copy = text
+        guard copy.withUTF8({ bytes in bytes.contains { $0 == ASCII.dash || $0 >= 0x80 } }) else { return false }
         for separator in [" – ", " — ", " - "] {
-            guard let range = text.range(of: separator) else { continue }
+            guard let range = TextSearch.range(of: separator, in: text) else { continue }
             let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmedSpaces)
             if let current {
                 // Under a payer's heading only a known, different payer name starts a new statement.
@@ -294,17 +302,18 @@ struct DocumentExtraction {
     }
 
     private mutating func addStatement(payer: String, name: String, text: String, line: Int, column: Int) {
-        statements.append(PayerStatement(payer: payer, name: name,
-                                         priorAuthorization: StatementClassifier.priorAuthorization(text: text),
-                                         coverage: StatementClassifier.coverage(text: text), notes: text, source: location(line)))
+        let classified = StatementClassifier.classify(text: text)
+        statements.append(PayerStatement(payer: payer, name: name, priorAuthorization: classified.priorAuthorization,
+                                         coverage: classified.coverage, notes: text, source: location(line)))
     }
 
     private mutating func appendNotes(_ text: String, to index: Int, classify: Bool = true) {
         // In place: building `notes + " " + text` each time was quadratic in the notes of one payer.
         if statements[index].notes.isEmpty { statements[index].notes = text } else { statements[index].notes += " " + text }
         if classify {
-            merge(into: index, priorAuthorization: StatementClassifier.priorAuthorization(text: text))
-            merge(into: index, coverage: StatementClassifier.coverage(text: text))
+            let classified = StatementClassifier.classify(text: text)
+            merge(into: index, priorAuthorization: classified.priorAuthorization)
+            merge(into: index, coverage: classified.coverage)
         }
     }
 
@@ -332,7 +341,7 @@ struct DocumentExtraction {
     }
 
     /// Words that mark a label or heading as something other than a payer name.
-    private static let notPayers = StatementClassifier.phrases([
+    private static let notPayers = StatementClassifier.phraseSet([
         "note", "summary", "coverage", "prior", "authorization", "documentation", "tip", "important", "example", "source",
         "update", "effective", "service", "site", "billing", "coding", "reminder", "key", "caveat", "general", "overview",
         "requirement", "policy", "policies", "all", "other", "commercial", "payer", "plans", "criteria", "modifier",
@@ -343,45 +352,61 @@ struct DocumentExtraction {
 
     // MARK: - Tables
 
-    private static func column(_ header: [Table.Cell], _ names: Set<String>) -> Int? {
-        header.firstIndex { names.contains(StatementClassifier.normalized($0.text)) }
+    private static let payerHeaders: Set<String> = ["payer", "payers", "payer name", "insurer", "plan", "health plan", "carrier"]
+    private static let claimHeaders: Set<String> = ["claim"]
+    private static let claimLineHeaders: Set<String> = ["claim", "claim line"]
+    private static let expectedHeaders: Set<String> = ["expected", "result", "expected result"]
+    private static let payerOnlyHeaders: Set<String> = ["payer"]
+    private static let modifierCodeHeaders: Set<String> = ["modifier", "modifiers", "mod", "mod.", "modifier code", "code"]
+    private static let descriptionHeaders: Set<String> = ["description", "descriptor", "meaning", "definition", "modifier description", "name"]
+    private static let usageHeaders: Set<String> = ["when to use", "usage", "use", "use when", "when used", "notes", "note",
+                                                       "when to apply", "guidance", "comments", "usage notes", "when to use it"]
+    private static let shortAuthorizationHeaders: Set<String> = ["pa", "pa required", "pa?"]
+    private static let authorizationHeaderFragments: [String] = ["prior auth", "authorization", "authorisation", "precert"]
+    private static let coverageHeaderFragments: [String] = ["coverage", "covered"]
+    private static let notesHeaderFragments: [String] = ["note", "comment", "detail", "policy", "requirement", "criteria"]
+
+    /// A table's header cells, normalised once (`StatementClassifier.normalized`).
+    private struct Header {
+        var names: [String]
+        init(_ cells: [Table.Cell]) { names = cells.map { StatementClassifier.normalized($0.text) } }
     }
 
-    private static func column(_ header: [Table.Cell], containing fragments: [String]) -> Int? {
-        header.firstIndex { cell in
-            let text = StatementClassifier.normalized(cell.text)
-            return fragments.contains { text.contains($0) }
-        }
+    private static func column(_ header: Header, _ names: Set<String>) -> Int? {
+        header.names.firstIndex { names.contains($0) }
+    }
+
+    private static func column(_ header: Header, containing fragments: [String]) -> Int? {
+        header.names.firstIndex { text in fragments.contains { TextSearch.contains(text, $0) } }
     }
 
     private mutating func readTable(_ table: Table, block: Block) {
-        let header = table.header
-        if let payerColumn = Self.column(header, ["payer", "payers", "payer name", "insurer", "plan", "health plan", "carrier"]),
-           Self.column(header, ["claim"]) == nil {
-            readPayerTable(table, payerColumn: payerColumn)
+        let header = Header(table.header)
+        if let payerColumn = Self.column(header, Self.payerHeaders),
+           Self.column(header, Self.claimHeaders) == nil {
+            readPayerTable(table, header: header, payerColumn: payerColumn)
             return
         }
-        if let claimColumn = Self.column(header, ["claim", "claim line"]), let expectedColumn = Self.column(header, ["expected", "result", "expected result"]) {
-            let payerColumn = Self.column(header, ["payer"])
+        if let claimColumn = Self.column(header, Self.claimLineHeaders), let expectedColumn = Self.column(header, Self.expectedHeaders) {
+            let payerColumn = Self.column(header, Self.payerOnlyHeaders)
             for row in table.rows {
                 examples.append(ClaimExample(claim: row.cells[claimColumn].text, payer: payerColumn.map { row.cells[$0].text } ?? "",
                                              expected: row.cells[expectedColumn].text, source: location(row.line)))
             }
             return
         }
-        if let codeColumn = Self.column(header, ["modifier", "modifiers", "mod", "mod.", "modifier code", "code"]),
-           let descriptionColumn = Self.column(header, ["description", "descriptor", "meaning", "definition", "modifier description", "name"]) {
-            let isCodeHeader = StatementClassifier.normalized(header[codeColumn].text) == "code"
+        if let codeColumn = Self.column(header, Self.modifierCodeHeaders),
+           let descriptionColumn = Self.column(header, Self.descriptionHeaders) {
+            let isCodeHeader = header.names[codeColumn] == "code"
             let twoCharacterCodes = table.rows.filter { $0.cells[codeColumn].text.trimmedSpaces.utf8.count == 2 }.count
             if !isCodeHeader || twoCharacterCodes * 2 >= table.rows.count {
-                let usageColumn = Self.column(header, ["when to use", "usage", "use", "use when", "when used", "notes", "note",
-                                                       "when to apply", "guidance", "comments", "usage notes", "when to use it"])
+                let usageColumn = Self.column(header, Self.usageHeaders)
                 readModifierTable(table, codeColumn: codeColumn, descriptionColumn: descriptionColumn, usageColumn: usageColumn)
                 return
             }
         }
         // A table Rulebook has no use for: keep its text.
-        keepUnplaced(header.map(\.text).joined(separator: " | "), line: table.headerLine)
+        keepUnplaced(table.header.map(\.text).joined(separator: " | "), line: table.headerLine)
         for row in table.rows { keepUnplaced(row.cells.map(\.text).joined(separator: " | "), line: row.line) }
     }
 
@@ -408,11 +433,11 @@ struct DocumentExtraction {
         }
     }
 
-    private mutating func readPayerTable(_ table: Table, payerColumn: Int) {
-        let authorizationColumn = Self.column(table.header, containing: ["prior auth", "authorization", "authorisation", "precert"])
-            ?? Self.column(table.header, ["pa", "pa required", "pa?"])
-        let coverageColumn = Self.column(table.header, containing: ["coverage", "covered"])
-        let notesColumn = Self.column(table.header, containing: ["note", "comment", "detail", "policy", "requirement", "criteria"])
+    private mutating func readPayerTable(_ table: Table, header: Header, payerColumn: Int) {
+        let authorizationColumn = Self.column(header, containing: Self.authorizationHeaderFragments)
+            ?? Self.column(header, Self.shortAuthorizationHeaders)
+        let coverageColumn = Self.column(header, containing: Self.coverageHeaderFragments)
+        let notesColumn = Self.column(header, containing: Self.notesHeaderFragments)
         for row in table.rows {
             let name = row.cells[payerColumn].text.trimmedSpaces
             guard !name.isEmpty else { continue }
@@ -438,7 +463,10 @@ struct DocumentExtraction {
         guard let (date, rest) = DateText.leading(text) else { return false }
         var body = rest.drop(while: { " :–—-)(".contains($0) })
         var payer: String?
-        if let colon = body.firstIndex(of: ":") {
+        // In text whose characters are single scalars, the first ':' byte is the first ':' character.
+        var copy = text
+        let colonIndex = copy.withUTF8({ TextSearch.isSimple($0) }) ? Self.firstColon(body) : body.firstIndex(of: ":")
+        if let colon = colonIndex {
             let candidate = String(body[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: " ()"))
             if let id = options.payers.knownID(candidate) {
                 payer = id
@@ -453,6 +481,13 @@ struct DocumentExtraction {
         }
         updates.append(PolicyUpdate(date: date, payer: payer, text: String(body), source: location(line)))
         return true
+    }
+
+    /// The index of the first `:` byte.
+    private static func firstColon(_ text: Substring) -> String.Index? {
+        let offset = text.utf8.withContiguousStorageIfAvailable { bytes in bytes.firstIndex(of: ASCII.colon) }
+        guard let offset else { return text.utf8.firstIndex(of: ASCII.colon) }
+        return offset.map { text.utf8.index(text.utf8.startIndex, offsetBy: $0) }
     }
 
     // MARK: - Unplaced text
@@ -470,6 +505,8 @@ struct DocumentExtraction {
     // MARK: - Finish
 
     static func splitSites(_ value: String) -> [String] {
+        var value = value
+        if let parts = value.withUTF8({ bytes in TextSearch.isSimple(bytes) ? splitSimpleSites(bytes) : nil }) { return parts }
         var parts: [String] = []
         for piece in value.components(separatedBy: CharacterSet(charactersIn: ";,")) {
             for part in piece.components(separatedBy: " or ") {
@@ -482,46 +519,154 @@ struct DocumentExtraction {
         return parts
     }
 
+    /// `splitSites` for text whose characters are single scalars that never combine (`TextSearch.isSimple`):
+    /// the same splits, on bytes.
+    private static func splitSimpleSites(_ bytes: UnsafeBufferPointer<UInt8>) -> [String] {
+        var parts: [String] = []
+        let count = bytes.count
+        var pieceStart = 0
+        for pieceEnd in 0...count where pieceEnd == count || bytes[pieceEnd] == 0x3B /* ; */ || bytes[pieceEnd] == 0x2C /* , */ {
+            // Split the piece on " or " (left to right, empty parts kept), as components(separatedBy:).
+            var partStart = pieceStart
+            var index = pieceStart
+            while true {
+                let atSeparator = index + 4 <= pieceEnd && bytes[index] == 0x20 && bytes[index + 1] == 0x6F
+                    && bytes[index + 2] == 0x72 && bytes[index + 3] == 0x20
+                if index + 4 > pieceEnd || atSeparator {
+                    let partEnd = atSeparator ? index : pieceEnd
+                    if let site = simpleSite(bytes, partStart, partEnd) { parts.append(site) }
+                    if !atSeparator { break }
+                    index += 4
+                    partStart = index
+                } else {
+                    index += 1
+                }
+            }
+            pieceStart = pieceEnd + 1
+        }
+        return parts
+    }
+
+    /// One site: trimmed, a leading `or ` / `and ` (any case) dropped, final dots dropped; nil when empty.
+    private static func simpleSite(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String? {
+        var lower = start, upper = end
+        while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+        while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+        if upper - lower >= 3 && bytes[lower] | 0x20 == 0x6F && bytes[lower + 1] | 0x20 == 0x72 && bytes[lower + 2] == 0x20 {
+            lower += 3
+        }
+        if upper - lower >= 4 && bytes[lower] | 0x20 == 0x61 && bytes[lower + 1] | 0x20 == 0x6E && bytes[lower + 2] | 0x20 == 0x64
+            && bytes[lower + 3] == 0x20 {
+            lower += 4
+        }
+        while upper > lower && bytes[upper - 1] == ASCII.dot { upper -= 1 }
+        guard upper > lower else { return nil }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self)
+    }
+
     /// Payers named in the summary (`Key payers covered … include Aetna, …, and Medicare.`).
     private mutating func summaryPayers() -> [PayerStatement] {
         var found: [PayerStatement] = []
         for line in summaryLines {
             let bytes = Array(line.text.utf8)
             for sentence in bytes.split(separator: ASCII.dot, omittingEmptySubsequences: true) {
-                let lower = StatementClassifier.normalizedBytes(String(decoding: sentence, as: UTF8.self))
+                // Normalising only lower-cases ASCII and rewrites spaces and apostrophes: without "payer" in any case,
+                // the normalised sentence holds no "payer" either.
+                guard Self.mentionsPayer(sentence) else { continue }
+                let lower = sentence.withUnsafeBufferPointer { StatementClassifier.normalizedBytes($0) }
                 guard StatementClassifier.containsAny(lower[...], Self.payerKeywords),
-                      let listStart = Self.endOfFirst([" include ", " including ", ": "], in: lower) else { continue }
-                let listText = String(decoding: lower[listStart...], as: UTF8.self)
+                      let listStart = Self.endOfFirst(Self.listIntroductions, in: lower) else { continue }
                 // Names as written (case kept) come from the same offsets of the original sentence when it is ASCII-aligned;
                 // the lower-cased list is only used to find them.
-                let original = String(decoding: sentence, as: UTF8.self).trimmedSpaces
-                let originalList = original.utf8.count == lower.count ? String(decoding: Array(original.utf8)[listStart...], as: UTF8.self) : listText
-                for raw in originalList.split(separator: ",") {
-                    var name = raw.trimmedSpaces
-                    if name.hasPrefix("and ") { name.removeFirst(4) }
-                    while let last = name.last, last == ";" { name.removeLast() }
-                    for part in name.split(separator: " and ") where !part.isEmpty {
-                        let candidate = part.trimmedSpaces
-                        diagnosticsLine = line.line
-                        guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
-                        found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
-                                                    notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
-                    }
+                var originalStart = sentence.startIndex, originalEnd = sentence.endIndex
+                while originalStart < originalEnd && ASCII.isSpaceOrTab(sentence[originalStart]) { originalStart += 1 }
+                while originalEnd > originalStart && ASCII.isSpaceOrTab(sentence[originalEnd - 1]) { originalEnd -= 1 }
+                let listBytes = originalEnd - originalStart == lower.count
+                    ? sentence[(originalStart + listStart)..<originalEnd] : lower[listStart...]
+                for candidate in Self.listedNames(listBytes) {
+                    diagnosticsLine = line.line
+                    guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
+                    found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
+                                                notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
                 }
             }
         }
         return found
     }
 
+    /// Whether `payer` occurs in the bytes, ASCII letters compared without case.
+    private static func mentionsPayer(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.withUnsafeBufferPointer { buffer in
+            let count = buffer.count
+            guard count >= 5 else { return false }
+            for start in 0...(count - 5) where buffer[start] | 0x20 == 0x70 /* p */ {
+                if buffer[start + 1] | 0x20 == 0x61, buffer[start + 2] | 0x20 == 0x79, buffer[start + 3] | 0x20 == 0x65,
+                   buffer[start + 4] | 0x20 == 0x72 { return true }
+            }
+            return false
+        }
+    }
+
+    private static let listIntroductions: [[UInt8]] = [Array(" include ".utf8), Array(" including ".utf8), Array(": ".utf8)]
+
+    /// The names of a list `Aetna, Cigna, and Medicare` (split on commas, then on ` and `), trimmed.
+    static func listedNames(_ bytes: ArraySlice<UInt8>) -> [String] {
+        // String(decoding:) repairs a sequence cut by the offsets above, as the Character-based code saw it.
+        let text = String(decoding: bytes, as: UTF8.self)
+        var names: [String] = []
+        var utf8 = text
+        let simple = utf8.withUTF8 { TextSearch.isSimple($0) }
+        guard simple else {
+            for raw in text.split(separator: ",") {
+                var name = raw.trimmedSpaces
+                if name.hasPrefix("and ") { name.removeFirst(4) }
+                while let last = name.last, last == ";" { name.removeLast() }
+                for part in name.split(separator: " and ") where !part.isEmpty { names.append(part.trimmedSpaces) }
+            }
+            return names
+        }
+        // Printable ASCII and single-scalar punctuation: characters are bytes or whole UTF-8 sequences.
+        let all = Array(text.utf8)
+        let and = Array(" and ".utf8)
+        for raw in all.split(separator: 0x2C /* , */, omittingEmptySubsequences: true) {
+            var lower = raw.startIndex, upper = raw.endIndex
+            while lower < upper && ASCII.isSpaceOrTab(all[lower]) { lower += 1 }
+            while upper > lower && ASCII.isSpaceOrTab(all[upper - 1]) { upper -= 1 }
+            if upper - lower >= 4 && all[lower] == 0x61 && all[lower + 1] == 0x6E && all[lower + 2] == 0x64 && all[lower + 3] == 0x20 {
+                lower += 4
+            }
+            while upper > lower && all[upper - 1] == 0x3B /* ; */ { upper -= 1 }
+            // Split on " and " (non-overlapping, left to right), empty parts omitted.
+            var partStart = lower
+            var index = lower
+            while index + and.count <= upper {
+                if all[index] == 0x20 && all[index + 1] == 0x61 && all[index + 2] == 0x6E && all[index + 3] == 0x64 && all[index + 4] == 0x20 {
+                    if index > partStart { names.append(trimmedString(all[partStart..<index])) }
+                    index += and.count
+                    partStart = index
+                } else {
+                    index += 1
+                }
+            }
+            if upper > partStart { names.append(trimmedString(all[partStart..<upper])) }
+        }
+        return names
+    }
+
+    private static func trimmedString(_ bytes: ArraySlice<UInt8>) -> String {
+        var lower = bytes.startIndex, upper = bytes.endIndex
+        while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+        while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+        return String(decoding: bytes[lower..<upper], as: UTF8.self)
+    }
+
     /// Offset just past the first of `phrases` found in `text`.
-    private static func endOfFirst(_ phrases: [String], in text: [UInt8]) -> Int? {
+    private static func endOfFirst(_ phrases: [[UInt8]], in text: [UInt8]) -> Int? {
         var best: Int?
-        for phrase in phrases {
-            let needle = Array(phrase.utf8)
-            guard needle.count <= text.count else { continue }
-            for start in 0...(text.count - needle.count) where text[start] == needle[0] && text[start..<(start + needle.count)].elementsEqual(needle) {
+        text.withUnsafeBufferPointer { text in
+            for needle in phrases {
+                guard let start = needle.withUnsafeBufferPointer({ TextSearch.firstOffset(of: $0, in: text) }) else { continue }
                 if best == nil || start + needle.count < best! { best = start + needle.count }
-                break
             }
         }
         return best
@@ -529,50 +674,55 @@ struct DocumentExtraction {
 
     /// Merges statements per payer, in order of first mention; contradicting statements are an error.
     private mutating func mergedPayers() -> [PayerNote] {
-        var order: [String] = []
-        var merged: [String: PayerNote] = [:]
-        var origins: [String: (pa: Int, coverage: Int)] = [:]
-        var appended: [String: Set<String>] = [:]
+        // One slot per payer, in order of first mention; the dictionary only maps a payer to its slot.
+        var slots: [String: Int] = [:]
+        var merged: [PayerNote] = []
+        var origins: [(pa: Int, coverage: Int)] = []
+        // The notes each payer's note was built from: the first statement's, then the appended ones.
+        var firstNotes: [String] = []
+        var appended: [Set<String>] = []
         for statement in statements + summaryPayers() {
-            // Taken out of the dictionary so that appending to its notes does not copy them.
-            guard var note = merged.removeValue(forKey: statement.payer) else {
-                order.append(statement.payer)
-                merged[statement.payer] = PayerNote(payer: statement.payer, name: statement.name,
-                                                    priorAuthorization: statement.priorAuthorization, coverage: statement.coverage,
-                                                    notes: statement.notes, source: statement.source)
-                origins[statement.payer] = (statement.source.line, statement.source.line)
-                appended[statement.payer] = [statement.notes]
+            guard let slot = slots[statement.payer] else {
+                slots[statement.payer] = merged.count
+                merged.append(PayerNote(payer: statement.payer, name: statement.name,
+                                        priorAuthorization: statement.priorAuthorization, coverage: statement.coverage,
+                                        notes: statement.notes, source: statement.source))
+                origins.append((statement.source.line, statement.source.line))
+                firstNotes.append(statement.notes)
+                appended.append([])
                 continue
             }
-            let origin = origins[statement.payer]!
+            let origin = origins[slot]
             if statement.priorAuthorization != .unknown {
-                if note.priorAuthorization == .unknown {
-                    note.priorAuthorization = statement.priorAuthorization
-                    origins[statement.payer]!.pa = statement.source.line
-                } else if note.priorAuthorization != statement.priorAuthorization {
+                let current = merged[slot].priorAuthorization
+                if current == .unknown {
+                    merged[slot].priorAuthorization = statement.priorAuthorization
+                    origins[slot].pa = statement.source.line
+                } else if current != statement.priorAuthorization {
                     diagnostics.add(.error, .payerConflict, line: statement.source.line, column: 1,
-                                    "\(statement.name) prior authorization is '\(statement.priorAuthorization.rawValue)' here but '\(note.priorAuthorization.rawValue)' at \(document.path):\(origin.pa)")
+                                    "\(statement.name) prior authorization is '\(statement.priorAuthorization.rawValue)' here but '\(current.rawValue)' at \(document.path):\(origin.pa)")
                 }
             }
             if statement.coverage != .unknown {
-                if note.coverage == .unknown {
-                    note.coverage = statement.coverage
-                    origins[statement.payer]!.coverage = statement.source.line
-                } else if note.coverage != statement.coverage {
+                let current = merged[slot].coverage
+                if current == .unknown {
+                    merged[slot].coverage = statement.coverage
+                    origins[slot].coverage = statement.source.line
+                } else if current != statement.coverage {
                     diagnostics.add(.error, .payerConflict, line: statement.source.line, column: 1,
-                                    "\(statement.name) coverage is '\(statement.coverage.rawValue)' here but '\(note.coverage.rawValue)' at \(document.path):\(origin.coverage)")
+                                    "\(statement.name) coverage is '\(statement.coverage.rawValue)' here but '\(current.rawValue)' at \(document.path):\(origin.coverage)")
                 }
             }
             // Notes already there are not repeated. The substring search is limited to notes of up to 4 KB
             // (a payer table of 100,000 rows made it quadratic); beyond, only exact repeats are dropped.
-            if !statement.notes.isEmpty && !appended[statement.payer, default: []].contains(statement.notes)
-                && !(note.notes.utf8.count <= 4096 && note.notes.contains(statement.notes)) {
-                if note.notes.isEmpty { note.notes = statement.notes } else { note.notes += " " + statement.notes }
-                appended[statement.payer, default: []].insert(statement.notes)
+            if !statement.notes.isEmpty && firstNotes[slot] != statement.notes && !appended[slot].contains(statement.notes)
+                && !(merged[slot].notes.utf8.count <= 4096 && TextSearch.contains(merged[slot].notes, statement.notes)) {
+                // Appended in place (no copy of the note alive).
+                if merged[slot].notes.isEmpty { merged[slot].notes = statement.notes } else { merged[slot].notes += " " + statement.notes }
+                appended[slot].insert(statement.notes)
             }
-            merged[statement.payer] = note
         }
-        return order.map { merged[$0]! }
+        return merged
     }
 
     private mutating func finish() {

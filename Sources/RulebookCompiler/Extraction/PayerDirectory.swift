@@ -20,6 +20,8 @@ public struct PayerDirectory: Sendable {
     public var extra: [String: String]
     /// Every known name (built-in and extra) with its id, longest first, for prefix matching.
     private let prefixes: [(name: String, id: String)]
+    /// The UTF-8 bytes of each prefix name, and whether they are all ASCII.
+    private let prefixBytes: [(bytes: [UInt8], ascii: Bool)]
 
     public init(extra: [String: String] = [:]) {
         var lowered: [String: String] = [:]
@@ -27,15 +29,32 @@ public struct PayerDirectory: Sendable {
         self.extra = lowered
         prefixes = Self.builtIn.merging(lowered, uniquingKeysWith: { $1 }).map { ($0.key, $0.value) }
             .sorted { ($0.name.count, $0.name) > ($1.name.count, $1.name) }
+        prefixBytes = prefixes.map { entry in
+            let bytes = Array(entry.name.utf8)
+            return (bytes, bytes.allSatisfy { $0 < 0x80 })
+        }
     }
 
     /// The id of a known payer, or nil.
     public func knownID(_ name: String) -> String? {
-        let key = Self.key(name)
-        if let id = extra[key] ?? Self.builtIn[key] { return id }
+        let keyBytes = Self.keyBytes(name)
+        let key = String(decoding: keyBytes, as: UTF8.self)
+        if let id = (extra.isEmpty ? nil : extra[key]) ?? Self.builtIn[key] { return id }
         // "Aetna Better Health", "Medicare Part B (MACs)": the longest known name the text starts with.
-        for (alias, id) in prefixes where key.utf8.count > alias.utf8.count && key.hasPrefix(alias) {
-            let next = key.utf8[key.utf8.index(key.utf8.startIndex, offsetBy: alias.utf8.count)]
+        // ASCII against ASCII compares bytes (the same as comparing characters); anything else compares characters.
+        let keyIsASCII = keyBytes.allSatisfy { $0 < 0x80 }
+        for (offset, (alias, id)) in prefixes.enumerated() {
+            let aliasBytes = prefixBytes[offset]
+            let length = aliasBytes.bytes.count
+            guard keyBytes.count > length else { continue }
+            let isPrefix: Bool
+            if keyIsASCII && aliasBytes.ascii {
+                isPrefix = keyBytes[0] == aliasBytes.bytes.first && keyBytes[..<length].elementsEqual(aliasBytes.bytes)
+            } else {
+                isPrefix = key.hasPrefix(alias)
+            }
+            guard isPrefix else { continue }
+            let next = keyBytes[length]
             if next == 0x20 || next == 0x28 { return id }
         }
         return nil
@@ -57,11 +76,13 @@ public struct PayerDirectory: Sendable {
         return slug.isEmpty ? "payer" : String(slug.prefix(64))
     }
 
-    static func key(_ name: String) -> String {
+    static func key(_ name: String) -> String { String(decoding: keyBytes(name), as: UTF8.self) }
+
+    static func keyBytes(_ name: String) -> [UInt8] {
         var bytes = StatementClassifier.normalizedBytes(name)
         while let last = bytes.last, last == ASCII.dot || last == 0x2C || last == 0x3B || last == ASCII.colon || last == 0x20 { bytes.removeLast() }
-        if bytes.starts(with: "the ".utf8) { bytes.removeFirst(4) }
-        return String(decoding: bytes, as: UTF8.self)
+        if bytes.count >= 4 && bytes[0] == 0x74 && bytes[1] == 0x68 && bytes[2] == 0x65 && bytes[3] == 0x20 { bytes.removeFirst(4) }
+        return bytes
     }
 }
 

@@ -12,25 +12,25 @@ public enum StatementClassifier {
     // MARK: Prior authorization
 
     /// Words that make a clause about prior authorization.
-    static let priorAuthorizationTopics = phrases(["prior auth", "preauthorization", "pre-authorization", "preauthorisation",
+    static let priorAuthorizationTopics = phraseSet(["prior auth", "preauthorization", "pre-authorization", "preauthorisation",
                                                    "prior authorisation", "precertification", "pre-certification", "prior approval",
                                                    "preapproval", "pre-approval", "authorization", "authorisation"])
-    static let priorAuthorizationNegations = phrases(["not required", "no prior auth", "does not require", "doesn't require",
+    static let priorAuthorizationNegations = phraseSet(["not required", "no prior auth", "does not require", "doesn't require",
                                                       "do not require", "don't require", "not needed", "not necessary",
                                                       "without prior auth", "no authorization", "no authorisation", "not subject to",
                                                       "is waived", "are waived", "no pa ", "no pa.", "no precertification",
                                                       "no preauthorization", "not require"])
-    static let priorAuthorizationConditionals = phrases(["may be required", "may require", "might require", "may need",
+    static let priorAuthorizationConditionals = phraseSet(["may be required", "may require", "might require", "may need",
                                                          "can be required", "could be required", "varies", "vary", "variable",
                                                          "depending on", "depends on", "dependent on", "case-by-case",
                                                          "case by case", "some plans", "certain plans", "plan-specific",
                                                          "plan specific", "conditional"])
-    static let priorAuthorizationRequirements = phrases(["required", "requires", "require", "must obtain", "must be obtained",
+    static let priorAuthorizationRequirements = phraseSet(["required", "requires", "require", "must obtain", "must be obtained",
                                                          "must be approved", "mandatory", "needed", "is necessary"])
-    static let unknownStatements = phrases(["data not available", "not available", "n/a", "unknown", "not specified",
+    static let unknownStatements = phraseSet(["data not available", "not available", "n/a", "unknown", "not specified",
                                             "no data", "not stated", "unclear"])
     /// A payer note that only says its requirements vary is about authorization requirements.
-    static let varyingRequirements = phrases(["requirements vary", "requirements may vary", "vary by plan", "varies by plan"])
+    static let varyingRequirements = phraseSet(["requirements vary", "requirements may vary", "vary by plan", "varies by plan"])
 
     /// A table cell of a Prior Authorization column.
     public static func priorAuthorization(cell: String) -> PriorAuthorization {
@@ -59,6 +59,24 @@ public enum StatementClassifier {
         return .unknown
     }
 
+    /// `(priorAuthorization(text: text), coverage(text: text))`, normalising and splitting the text once.
+    static func classify(text: String) -> (priorAuthorization: PriorAuthorization, coverage: Coverage) {
+        let bytes = normalizedBytes(text)
+        let parts = clauses(of: bytes)
+        var priorAuthorization = PriorAuthorization.unknown
+        for clause in parts {
+            let value = self.priorAuthorization(clause: clause, requireTopic: true)
+            if value != .unknown { priorAuthorization = value; break }
+        }
+        if priorAuthorization == .unknown && containsAny(bytes[...], varyingRequirements) { priorAuthorization = .conditional }
+        var coverage = Coverage.unknown
+        for clause in parts {
+            let value = self.coverage(clause: clause, requireTopic: true)
+            if value != .unknown { coverage = value; break }
+        }
+        return (priorAuthorization, coverage)
+    }
+
     static func priorAuthorization(clause: ArraySlice<UInt8>, requireTopic: Bool) -> PriorAuthorization {
         if requireTopic && !containsAny(clause, priorAuthorizationTopics) { return .unknown }
         if containsAny(clause, priorAuthorizationNegations) { return .notRequired }
@@ -70,19 +88,19 @@ public enum StatementClassifier {
 
     // MARK: Coverage
 
-    static let coverageTopics = phrases(["cover", "medically necessary", "medical necessity", "experimental", "investigational",
+    static let coverageTopics = phraseSet(["cover", "medically necessary", "medical necessity", "experimental", "investigational",
                                          "reimburs", "payable", "non-covered", "noncovered", "excluded", "exclusion"])
-    static let coverageNegations = phrases(["not covered", "non-covered", "noncovered", "not a covered", "does not cover",
+    static let coverageNegations = phraseSet(["not covered", "non-covered", "noncovered", "not a covered", "does not cover",
                                             "do not cover", "doesn't cover", "don't cover", "no coverage", "not medically necessary",
                                             "experimental and investigational", "experimental or investigational",
                                             "experimental/investigational", "investigational", "experimental", "not payable",
                                             "not reimbursable", "is excluded", "are excluded", "excluded from coverage"])
-    static let coverageConditionals = phrases(["covered only", "only covered", "coverage with evidence development",
+    static let coverageConditionals = phraseSet(["covered only", "only covered", "coverage with evidence development",
                                                "may be covered", "might be covered", "limited coverage", "covered in limited",
                                                "coverage varies", "coverage may vary", "varies", "vary", "depending on",
                                                "depends on", "case-by-case", "case by case", "conditional", "under certain",
                                                "only when", "only if", "only for", "restricted to"])
-    static let coverageAffirmations = phrases(["covered", "coverage is provided", "provides coverage", "covers", "payable",
+    static let coverageAffirmations = phraseSet(["covered", "coverage is provided", "provides coverage", "covers", "payable",
                                                "reimbursable", "medically necessary", "eligible for coverage", "is a covered"])
 
     public static func coverage(cell: String) -> Coverage {
@@ -119,37 +137,47 @@ public enum StatementClassifier {
     public static func normalized(_ text: String) -> String { String(decoding: normalizedBytes(text), as: UTF8.self) }
 
     static func normalizedBytes(_ text: String) -> [UInt8] {
-        var output: [UInt8] = []
-        output.reserveCapacity(text.utf8.count)
-        var pendingSpace = false
-        var iterator = text.utf8.makeIterator()
-        var lookahead: [UInt8] = []
-        while let byte = lookahead.isEmpty ? iterator.next() : lookahead.removeFirst() {
-            var value = byte
-            if value == 0xE2 {
-                // ’ (E2 80 99) reads as an apostrophe.
-                let second = iterator.next(), third = second == nil ? nil : iterator.next()
-                if second == 0x80, third == 0x99 {
-                    value = 0x27
-                } else {
-                    if let second { lookahead.append(second) }
-                    if let third { lookahead.append(third) }
+        var text = text
+        return text.withUTF8 { normalizedBytes($0) }
+    }
+
+    /// `normalizedBytes` of UTF-8 bytes (valid UTF-8: an E2 lead byte is always followed by two continuation bytes).
+    static func normalizedBytes(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        let count = input.count
+        guard count > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: count) { output, initialized in
+            var written = 0
+            var pendingSpace = false
+            var index = 0
+            while index < count {
+                var value = input[index]
+                index += 1
+                if value == 0xE2, index + 1 < count, input[index] == 0x80, input[index + 1] == 0x99 {
+                    value = 0x27 // ’ (E2 80 99) reads as an apostrophe.
+                    index += 2
                 }
+                if value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D {
+                    pendingSpace = written != 0
+                    continue
+                }
+                if pendingSpace { output[written] = 0x20; written += 1; pendingSpace = false }
+                output[written] = value &- 0x41 < 26 ? value | 0x20 : value
+                written += 1
             }
-            if value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D {
-                pendingSpace = !output.isEmpty
-                continue
+            // Trim `*`, `_` and spaces at both ends.
+            var start = 0, end = written
+            while start < end && (output[start] == ASCII.star || output[start] == ASCII.underscore || output[start] == 0x20) { start += 1 }
+            while end > start && (output[end - 1] == ASCII.star || output[end - 1] == ASCII.underscore || output[end - 1] == 0x20) { end -= 1 }
+            if start > 0 {
+                for offset in 0..<(end - start) { output[offset] = output[start + offset] }
             }
-            if pendingSpace { output.append(0x20); pendingSpace = false }
-            output.append(value >= 0x41 && value <= 0x5A ? value | 0x20 : value)
+            initialized = end - start
         }
-        var start = 0, end = output.count
-        while start < end && (output[start] == ASCII.star || output[start] == ASCII.underscore || output[start] == 0x20) { start += 1 }
-        while end > start && (output[end - 1] == ASCII.star || output[end - 1] == ASCII.underscore || output[end - 1] == 0x20) { end -= 1 }
-        return start == 0 && end == output.count ? output : Array(output[start..<end])
     }
 
     static func phrases(_ list: [String]) -> [[UInt8]] { list.map { Array($0.utf8) } }
+
+    static func phraseSet(_ list: [String]) -> PhraseSet { PhraseSet(list) }
 
     static func hasPrefix(_ bytes: [UInt8], _ prefix: StaticString) -> Bool { bytes[...].hasPrefix(prefix) }
 
@@ -181,12 +209,12 @@ public enum StatementClassifier {
         return abbreviations.contains { $0.elementsEqual(word) }
     }
 
-    static func containsAny(_ text: ArraySlice<UInt8>, _ needles: [[UInt8]]) -> Bool {
-        needles.contains { find($0, in: text, wholeWord: false) }
+    static func containsAny(_ text: ArraySlice<UInt8>, _ needles: PhraseSet) -> Bool {
+        needles.occurs(in: text, wholeWord: false)
     }
 
-    static func containsAnyWord(_ text: ArraySlice<UInt8>, _ needles: [[UInt8]]) -> Bool {
-        needles.contains { find($0, in: text, wholeWord: true) }
+    static func containsAnyWord(_ text: ArraySlice<UInt8>, _ needles: PhraseSet) -> Bool {
+        needles.occurs(in: text, wholeWord: true)
     }
 
     /// Whether `needle` occurs in `text` (at word boundaries when `wholeWord`: "required" does not match "unrequired").
@@ -217,5 +245,76 @@ public enum StatementClassifier {
     /// Whether `phrase` occurs in `text` at word boundaries.
     static func containsWord(_ text: String, _ phrase: String) -> Bool {
         find(Array(phrase.utf8), in: normalizedBytes(text)[...], wholeWord: true)
+    }
+}
+
+/// A fixed list of byte phrases, indexed by first byte: "does any phrase occur in this text" in one pass
+/// over the text (instead of one pass per phrase).
+struct PhraseSet: Sendable {
+    let list: [[UInt8]]
+    /// All phrases' bytes, grouped by first byte.
+    private let storage: [UInt8]
+    /// `bucketStart[b]..<bucketStart[b + 1]`: the entries of phrases starting with byte `b`.
+    private let bucketStart: [Int]
+    /// (offset in `storage`, length) per phrase, grouped by first byte.
+    private let entries: [(offset: Int, length: Int)]
+    private let hasEmpty: Bool
+
+    init(_ phrases: [String]) {
+        list = phrases.map { Array($0.utf8) }
+        hasEmpty = list.contains { $0.isEmpty }
+        var storage: [UInt8] = []
+        var entries: [(offset: Int, length: Int)] = []
+        var bucketStart = [Int](repeating: 0, count: 257)
+        for byte in 0..<256 {
+            bucketStart[byte] = entries.count
+            for phrase in list where phrase.first == UInt8(byte) {
+                entries.append((storage.count, phrase.count))
+                storage.append(contentsOf: phrase)
+            }
+        }
+        bucketStart[256] = entries.count
+        self.storage = storage
+        self.entries = entries
+        self.bucketStart = bucketStart
+    }
+
+    /// Whether any phrase occurs in `text` (at word boundaries when `wholeWord`: "required" does not match "unrequired").
+    func occurs(in text: ArraySlice<UInt8>, wholeWord: Bool) -> Bool {
+        if hasEmpty { return true }
+        return text.withUnsafeBufferPointer { buffer in
+            storage.withUnsafeBufferPointer { storage in
+                bucketStart.withUnsafeBufferPointer { bucketStart in
+                    entries.withUnsafeBufferPointer { entries in
+                        let count = buffer.count
+                        var index = 0
+                        while index < count {
+                            let byte = Int(buffer[index])
+                            var entry = bucketStart[byte]
+                            let end = bucketStart[byte + 1]
+                            while entry < end {
+                                let (offset, length) = entries[entry]
+                                entry += 1
+                                guard index + length <= count else { continue }
+                                var matched = true
+                                var k = 1
+                                while k < length {
+                                    if buffer[index + k] != storage[offset + k] { matched = false; break }
+                                    k += 1
+                                }
+                                guard matched else { continue }
+                                if !wholeWord { return true }
+                                let beforeOK = index == 0 || !ASCII.isLetter(buffer[index - 1])
+                                let after = index + length
+                                let afterOK = after == count || !ASCII.isLetter(buffer[after])
+                                if beforeOK && afterOK { return true }
+                            }
+                            index += 1
+                        }
+                        return false
+                    }
+                }
+            }
+        }
     }
 }

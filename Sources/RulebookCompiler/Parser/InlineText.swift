@@ -24,29 +24,29 @@ struct InlineText {
         var remaining: Int
         var canOpen: Bool
         var canClose: Bool
-        /// Index into `pieces` where this run is printed.
-        var piece: Int
+        /// Offset in the rendered text where the run's literal remainder is printed.
+        var position: Int
     }
 
     private func renderBytes(_ input: ArraySlice<UInt8>, depth: Int) -> [UInt8] {
         let bytes = Array(input)
         let count = bytes.count
-        var pieces: [[UInt8]] = [[]]
+        // The text without the delimiter runs; each run remembers where in it its remainder goes.
+        var rendered: [UInt8] = []
+        rendered.reserveCapacity(count)
         var runs: [DelimiterRun] = []
         var missingBacktickRuns = Set<Int>()
         var index = 0
-
-        @inline(__always) func appendText(_ byte: UInt8) { pieces[pieces.count - 1].append(byte) }
 
         while index < count {
             let byte = bytes[index]
             switch byte {
             case ASCII.backslash:
                 if index + 1 < count && ASCII.isPunctuation(bytes[index + 1]) {
-                    appendText(bytes[index + 1])
+                    rendered.append(bytes[index + 1])
                     index += 2
                 } else {
-                    appendText(byte)
+                    rendered.append(byte)
                     index += 1
                 }
             case ASCII.backtick:
@@ -54,11 +54,11 @@ struct InlineText {
                 while runEnd < count && bytes[runEnd] == ASCII.backtick { runEnd += 1 }
                 let length = runEnd - index
                 if !missingBacktickRuns.contains(length), let close = Self.closingBacktickRun(bytes, from: runEnd, length: length) {
-                    pieces[pieces.count - 1].append(contentsOf: Self.codeSpanContent(bytes[runEnd..<close]))
+                    rendered.append(contentsOf: Self.codeSpanContent(bytes[runEnd..<close]))
                     index = close + length
                 } else {
                     missingBacktickRuns.insert(length)
-                    pieces[pieces.count - 1].append(contentsOf: bytes[index..<runEnd])
+                    rendered.append(contentsOf: bytes[index..<runEnd])
                     index = runEnd
                 }
             case ASCII.star, ASCII.underscore:
@@ -80,54 +80,55 @@ struct InlineText {
                 }
                 let length = runEnd - index
                 runs.append(DelimiterRun(character: byte, count: length, remaining: length, canOpen: canOpen,
-                                         canClose: canClose, piece: pieces.count))
-                pieces.append([]) // placeholder for the run's literal remainder
-                pieces.append([])
+                                         canClose: canClose, position: rendered.count))
                 index = runEnd
             case ASCII.less:
                 if let (text, end) = Self.autolink(bytes, at: index) {
-                    pieces[pieces.count - 1].append(contentsOf: text)
+                    rendered.append(contentsOf: text)
                     index = end
                 } else {
-                    appendText(byte)
+                    rendered.append(byte)
                     index += 1
                 }
             case ASCII.leftBracket, 0x21 /* ! */:
                 let isImage = byte == 0x21
                 if isImage && !(index + 1 < count && bytes[index + 1] == ASCII.leftBracket) {
-                    appendText(byte)
+                    rendered.append(byte)
                     index += 1
                     break
                 }
                 let open = isImage ? index + 1 : index
                 if depth < 8, let (text, end) = link(bytes, open: open, depth: depth) {
-                    pieces[pieces.count - 1].append(contentsOf: text)
+                    rendered.append(contentsOf: text)
                     index = end
                 } else {
-                    appendText(byte)
+                    rendered.append(byte)
                     index += 1
                 }
             case 0x26 /* & */:
                 if let (decoded, end) = Self.entity(bytes, at: index) {
-                    pieces[pieces.count - 1].append(contentsOf: decoded)
+                    rendered.append(contentsOf: decoded)
                     index = end
                 } else {
-                    appendText(byte)
+                    rendered.append(byte)
                     index += 1
                 }
             default:
-                appendText(byte)
+                rendered.append(byte)
                 index += 1
             }
         }
 
         Self.processEmphasis(&runs)
-        for run in runs where run.remaining > 0 {
-            pieces[run.piece] = [UInt8](repeating: run.character, count: run.remaining)
-        }
         var output: [UInt8] = []
         output.reserveCapacity(count)
-        for piece in pieces { output.append(contentsOf: piece) }
+        var copied = 0
+        for run in runs where run.remaining > 0 {
+            output.append(contentsOf: rendered[copied..<run.position])
+            copied = run.position
+            for _ in 0..<run.remaining { output.append(run.character) }
+        }
+        output.append(contentsOf: rendered[copied...])
         return output
     }
 

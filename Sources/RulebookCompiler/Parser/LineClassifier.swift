@@ -1,3 +1,5 @@
+import Foundation
+
 /// Line-level recognisers shared by both dialects: labelled lines, title lines, list markers.
 enum LineClassifier {
     /// `Label: value`, `**Label:** value` or `**Label**: value` on one line.
@@ -5,6 +7,9 @@ enum LineClassifier {
     static func labelled(_ line: ArraySlice<UInt8>) -> (label: ArraySlice<UInt8>, value: ArraySlice<UInt8>)? {
         let content = line.trimmed
         guard content.count >= 4 else { return nil }
+        // Every form has its colon within the first 53 bytes (a label is at most 48 bytes after an optional `**`).
+        let window = content.prefix(64)
+        guard window.withUnsafeBufferPointer({ memchr($0.baseAddress!, Int32(ASCII.colon), $0.count) != nil }) else { return nil }
         var index = content.startIndex
         var emphasis: UInt8? = nil
         if content.hasPrefix("**") || content.hasPrefix("__") {

@@ -12,7 +12,7 @@ struct ScrapedTextParser {
     var diagnostics: DiagnosticBag { tables.diagnostics }
 
     /// Section names that scraped pages use as headings (compared case-insensitively by keyword).
-    static let sectionKeywords = StatementClassifier.phrases([
+    static let sectionKeywords = StatementClassifier.phraseSet([
         "summary", "overview", "specification", "context", "consideration", "payer", "policy", "policies", "example",
         "benchmark", "documentation", "reference", "coding", "billing", "modifier", "update", "requirement", "guideline",
         "coverage", "authorization"])
@@ -75,18 +75,18 @@ struct ScrapedTextParser {
             flushList(&blocks)
 
             if LineClassifier.isTitle(content) {
-                blocks.append(Block(.heading(level: 1, text: Self.collapse(content.string)), line: line.number, column: column))
+                blocks.append(Block(.heading(level: 1, text: Self.collapse(bytes: content)), line: line.number, column: column))
                 inPayerSection = false
-            } else if LineClassifier.labelled(content) != nil {
-                blocks.append(Self.textBlock(line))
+            } else if let labelled = LineClassifier.labelled(content) {
+                blocks.append(Self.labelledBlock(labelled, line: line, content: content))
             } else if Self.isHeading(content) {
-                let text = Self.collapse(content.string)
+                let text = Self.collapse(bytes: content)
                 let isSection = Self.isSectionName(text)
                 let level = (inPayerSection && !isSection) ? 3 : 2
-                if level == 2 { inPayerSection = text.lowercased().contains("payer") }
+                if level == 2 { inPayerSection = Self.mentionsPayer(text) }
                 blocks.append(Block(.heading(level: level, text: text), line: line.number, column: column))
             } else {
-                blocks.append(Self.textBlock(line))
+                blocks.append(Self.paragraphBlock(line, content: content)) // not labelled: checked above
             }
             index += 1
         }
@@ -98,18 +98,40 @@ struct ScrapedTextParser {
     static func textBlock(_ line: ContainerLine) -> Block {
         let content = line.bytes.trimmed
         let column = line.column + (content.startIndex - line.bytes.startIndex)
-        if let labelled = LineClassifier.labelled(content) {
-            let valueColumn = line.column + (labelled.value.startIndex - line.bytes.startIndex)
-            return Block(.labelled(label: collapse(stripEmphasis(labelled.label.string)), value: collapse(labelled.value.string),
-                                   valueColumn: valueColumn), line: line.number, column: column)
-        }
-        return Block(.paragraph(lines: [TextLine(collapse(content.string), line: line.number, column: column)]),
+        if let labelled = LineClassifier.labelled(content) { return labelledBlock(labelled, line: line, content: content) }
+        return Block(.paragraph(lines: [TextLine(collapse(bytes: content), line: line.number, column: column)]),
                      line: line.number, column: column)
     }
 
+    /// The one-line paragraph of a line that is not labelled (`content`: the line's bytes trimmed).
+    static func paragraphBlock(_ line: ContainerLine, content: ArraySlice<UInt8>) -> Block {
+        let column = line.column + (content.startIndex - line.bytes.startIndex)
+        return Block(.paragraph(lines: [TextLine(collapse(bytes: content), line: line.number, column: column)]),
+                     line: line.number, column: column)
+    }
+
+    /// The block of a `Label: value` line (`content`: the line's bytes trimmed).
+    static func labelledBlock(_ labelled: (label: ArraySlice<UInt8>, value: ArraySlice<UInt8>), line: ContainerLine,
+                              content: ArraySlice<UInt8>) -> Block {
+        let column = line.column + (content.startIndex - line.bytes.startIndex)
+        let valueColumn = line.column + (labelled.value.startIndex - line.bytes.startIndex)
+        return Block(.labelled(label: collapse(stripEmphasis(labelled.label.string)), value: collapse(bytes: labelled.value),
+                               valueColumn: valueColumn), line: line.number, column: column)
+    }
+
     static func isLoneBullet(_ content: ArraySlice<UInt8>) -> Bool {
-        content.count == 1 && (content.first == ASCII.dash || content.first == ASCII.star || content.first == ASCII.plus)
-            || content.elementsEqual("•".utf8) || content.elementsEqual("–".utf8) || content.elementsEqual("·".utf8)
+        switch content.count {
+        case 1:
+            let first = content[content.startIndex]
+            return first == ASCII.dash || first == ASCII.star || first == ASCII.plus
+        case 2: // ·
+            return content[content.startIndex] == 0xC2 && content[content.startIndex + 1] == 0xB7
+        case 3: // • (E2 80 A2) or – (E2 80 93)
+            let start = content.startIndex
+            return content[start] == 0xE2 && content[start + 1] == 0x80 && (content[start + 2] == 0xA2 || content[start + 2] == 0x93)
+        default:
+            return false
+        }
     }
 
     static func endsTable(_ line: ContainerLine) -> Bool {
@@ -117,6 +139,24 @@ struct ScrapedTextParser {
         if content.contains(ASCII.pipe) { return false }
         return content.first == ASCII.greater || isLoneBullet(content) || LineClassifier.isTitle(content) || isHeading(content)
             || LineClassifier.listMarker(content) != nil || LineClassifier.labelled(content) != nil
+    }
+
+    /// `text.lowercased().contains("payer")`, on bytes for ASCII text.
+    static func mentionsPayer(_ text: String) -> Bool {
+        var text = text
+        let ascii: Bool? = text.withUTF8 { bytes in
+            var sawNonASCII = false
+            for byte in bytes where byte >= 0x80 || byte < 0x20 { sawNonASCII = true; break }
+            if sawNonASCII { return nil }
+            let count = bytes.count
+            guard count >= 5 else { return false }
+            for start in 0...(count - 5) where bytes[start] | 0x20 == 0x70 /* p */ {
+                if bytes[start + 1] | 0x20 == 0x61, bytes[start + 2] | 0x20 == 0x79, bytes[start + 3] | 0x20 == 0x65,
+                   bytes[start + 4] | 0x20 == 0x72 { return true }
+            }
+            return false
+        }
+        return ascii ?? text.lowercased().contains("payer")
     }
 
     static func isSectionName(_ text: String) -> Bool {
@@ -129,14 +169,23 @@ struct ScrapedTextParser {
         guard let last = content.last, !(last == ASCII.dot || last == 0x2C || last == 0x3B || last == ASCII.colon
                                           || last == 0x21 || last == 0x3F || last == ASCII.pipe) else { return false }
         if content.contains(ASCII.pipe) { return false }
-        let words = content.split(whereSeparator: { ASCII.isSpaceOrTab($0) })
-        guard words.count <= 8 else { return false }
+        // Words: runs of bytes between spaces and tabs (at most 8).
+        var words = 0
         var significant = 0
         var capitalised = 0
-        for word in words {
+        var index = content.startIndex
+        while index < content.endIndex {
+            while index < content.endIndex && ASCII.isSpaceOrTab(content[index]) { index += 1 }
+            guard index < content.endIndex else { break }
+            let start = index
+            while index < content.endIndex && !ASCII.isSpaceOrTab(content[index]) { index += 1 }
+            words += 1
+            if words > 8 { return false }
+            let word = content[start..<index]
             if word.count <= 4, smallWords.contains(where: { $0.elementsEqual(word) }) { continue }
             significant += 1
-            if let initial = word.first, ASCII.isUpper(initial) || ASCII.isDigit(initial) || initial >= 0xC0 { capitalised += 1 }
+            let initial = content[start]
+            if ASCII.isUpper(initial) || ASCII.isDigit(initial) || initial >= 0xC0 { capitalised += 1 }
         }
         return significant > 0 && capitalised * 10 >= significant * 7
     }
@@ -153,13 +202,47 @@ struct ScrapedTextParser {
 
     /// Tabs and runs of spaces read as one space.
     static func collapse(_ text: String) -> String {
+        var copy = text
+        guard copy.withUTF8({ needsCollapse($0) }) else { return text }
+        return copy.withUTF8 { collapseSlow(text, $0) }
+    }
+
+    /// `collapse(bytes.string)`, without building the string twice.
+    static func collapse(bytes: ArraySlice<UInt8>) -> String {
+        bytes.withUnsafeBufferPointer { buffer in
+            let text = String(decoding: buffer, as: UTF8.self)
+            return needsCollapse(buffer) ? collapseSlow(text, buffer) : text
+        }
+    }
+
+    @inline(__always) private static func needsCollapse(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var previousSpace = false
-        var needsWork = false
-        for byte in text.utf8 {
-            if byte == ASCII.tab || (byte == ASCII.space && previousSpace) { needsWork = true; break }
+        for byte in bytes {
+            if byte == ASCII.tab || (byte == ASCII.space && previousSpace) { return true }
             previousSpace = byte == ASCII.space
         }
-        guard needsWork else { return text }
-        return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        return false
+    }
+
+    /// Splits on space and tab characters, drops empty pieces, joins with one space. Text whose characters are
+    /// single bytes or lone punctuation scalars is done on bytes (the same result); other text by characters.
+    private static func collapseSlow(_ text: String, _ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard TextSearch.isSimple(bytes) else {
+            return text.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        }
+        return String(unsafeUninitializedCapacity: bytes.count) { output in
+            var written = 0
+            var pendingSpace = false
+            for byte in bytes {
+                if byte == ASCII.space || byte == ASCII.tab {
+                    pendingSpace = written > 0
+                    continue
+                }
+                if pendingSpace { output[written] = ASCII.space; written += 1; pendingSpace = false }
+                output[written] = byte
+                written += 1
+            }
+            return written
+        }
     }
 }

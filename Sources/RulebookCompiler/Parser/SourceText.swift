@@ -1,3 +1,5 @@
+import Foundation
+
 /// Bytes → lines, the first stage of parsing. Validates UTF-8 (naming the offset of the first
 /// bad byte), drops a byte-order mark, splits on LF, CRLF or CR, reads non-breaking spaces as
 /// spaces and NUL as U+FFFD (as cmark-gfm does).
@@ -17,8 +19,15 @@ enum SourceText {
     static func firstInvalidUTF8Offset(_ bytes: [UInt8]) -> Int? {
         bytes.withUnsafeBufferPointer { buffer -> Int? in
             let count = buffer.count
+            guard let base = buffer.baseAddress else { return nil }
+            let raw = UnsafeRawPointer(base)
             var index = 0
             while index < count {
+                // ASCII runs, 8 bytes at a time.
+                if index + 8 <= count && raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                    index += 8
+                    continue
+                }
                 let byte = buffer[index]
                 if byte < 0x80 {
                     index += 1
@@ -50,6 +59,33 @@ enum SourceText {
     static func lines(_ input: [UInt8]) -> (buffer: [UInt8], lines: [SourceLine]) {
         var start = 0
         if input.count >= 3 && input[0] == 0xEF && input[1] == 0xBB && input[2] == 0xBF { start = 3 }
+        let plain = input.withUnsafeBufferPointer { source -> Bool in
+            guard let base = source.baseAddress, source.count > start else { return true }
+            let rest = source.count - start
+            return memchr(base + start, 0x0D, rest) == nil && memchr(base + start, 0x00, rest) == nil
+                && memchr(base + start, 0xC2, rest) == nil
+        }
+        if plain {
+            // Nothing to rewrite (no CR, NUL or non-breaking space, the common case): lines are slices of the input.
+            let buffer = start == 0 ? input : Array(input[start...])
+            var lines: [SourceLine] = []
+            lines.reserveCapacity(buffer.count / 40 + 1)
+            buffer.withUnsafeBufferPointer { source in
+                guard let base = source.baseAddress else { return }
+                let count = source.count
+                var lineStart = 0
+                while lineStart < count {
+                    guard let found = memchr(base + lineStart, 0x0A, count - lineStart) else {
+                        lines.append(SourceLine(bytes: buffer[lineStart..<count], number: lines.count + 1))
+                        break
+                    }
+                    let end = UnsafeRawPointer(found) - UnsafeRawPointer(base)
+                    lines.append(SourceLine(bytes: buffer[lineStart..<end], number: lines.count + 1))
+                    lineStart = end + 1
+                }
+            }
+            return (buffer, lines)
+        }
         var buffer: [UInt8] = []
         buffer.reserveCapacity(input.count - start + 16)
         var bounds: [(Int, Int)] = []
