@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+@testable import RulebookCompiler
+
+/// `TextSearch` searches bytes only when that cannot differ from Foundation's character-based search;
+/// checked against Foundation on generated strings that mix simple text with combining marks, joiners,
+/// non-breaking spaces, case variants, decomposed letters and the punctuation the byte path accepts.
+@Suite struct TextSearchTests {
+    static let pieces = ["a", "b", "e", "A", " ", "\t", "-", "–", "—", "’", "“", "”", "•", "…", "©", "°", "·", "™", "§",
+                         "\u{301}", "e\u{301}", "é", "\u{200D}", "\u{00A0}", "ß", "İ", "ﬁ", "🇺🇸", "👍🏽", "\r\n", "\n", "prior",
+                         "authorization", "Aetna", "payer", ":", "x"]
+
+    /// A deterministic generator (SplitMix64), so a failure names a reproducible case.
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func text(maxPieces: Int) -> String {
+            let count = Int(next() % UInt64(maxPieces + 1))
+            return (0..<count).map { _ in TextSearchTests.pieces[Int(next() % UInt64(TextSearchTests.pieces.count))] }.joined()
+        }
+    }
+
+    @Test func agreesWithFoundation() {
+        var generator = Generator(state: 2026)
+        var byteSearches = 0
+        for _ in 0..<20_000 {
+            let text = generator.text(maxPieces: 12)
+            var needle = generator.text(maxPieces: 3)
+            if generator.next() % 3 == 0, !text.isEmpty {  // often a real substring of the text
+                let characters = Array(text)
+                let start = Int(generator.next() % UInt64(characters.count))
+                let length = 1 + Int(generator.next() % UInt64(min(4, characters.count - start)))
+                needle = String(characters[start..<(start + length)])
+            }
+            #expect(TextSearch.contains(text, needle) == text.contains(needle), "\(text.debugDescription) contains \(needle.debugDescription)")
+            let expected = text.range(of: needle)
+            let found = TextSearch.range(of: needle, in: text)
+            #expect(found == expected, "\(text.debugDescription) range of \(needle.debugDescription)")
+            var t = text, n = needle
+            if t.withUTF8({ TextSearch.isSimple($0) }) && n.withUTF8({ TextSearch.isSimple($0) }) { byteSearches += 1 }
+        }
+        #expect(byteSearches > 1_000, "the byte path was hardly exercised (\(byteSearches) cases)")
+    }
+}
