@@ -243,6 +243,33 @@ enum GeneratedCorpus {
         #expect(moved.outcome.diagnostics == movedFull.outcome.diagnostics)
     }
 
+    /// Documents whose file identity is the one the build stamp recorded are not read again, unless
+    /// they changed less than two seconds before that run started (coarse file times).
+    @Test func unchangedDocumentsAreNotRead() throws {
+        let corpus = try GeneratedCorpus.write(count: 30, seed: 5)
+        defer {
+            try? FileManager.default.removeItem(at: corpus)
+            try? FileManager.default.removeItem(at: work)
+        }
+        let fresh = generate(corpus, output: "out", incremental: true)
+        #expect(fresh.outcome.reusedDocuments == 0)
+        let tooRecent = generate(corpus, output: "out", incremental: true)
+        #expect(tooRecent.outcome.reusedDocuments == 30)
+        #expect(tooRecent.outcome.unreadDocuments == 0, "documents written just before the run were trusted")
+        Thread.sleep(forTimeInterval: 2.2)
+        _ = generate(corpus, output: "out", incremental: true)  // records identities older than 2 s
+        let trusted = generate(corpus, output: "out", incremental: true)
+        #expect(trusted.outcome.reusedDocuments == 30)
+        #expect(trusted.outcome.unreadDocuments == 30)
+        #expect(trusted.files == fresh.files)
+        // A changed document is read (its identity changed), the others are not.
+        let document = try #require(try GeneratedCorpus.documents(corpus).first)
+        try (try String(contentsOf: document, encoding: .utf8) + "\nMore text.\n").write(to: document, atomically: true, encoding: .utf8)
+        let edited = generate(corpus, output: "out", incremental: true)
+        #expect(edited.outcome.reusedDocuments == 29)
+        #expect(edited.outcome.unreadDocuments == 29)
+    }
+
     /// The manifest text with the first document hash's last digit changed.
     func writerManifestWithFirstHashChanged(_ text: String) -> String? {
         guard let range = text.range(of: "\"hash\":\"") else { return nil }

@@ -81,8 +81,12 @@ enum BuildStamp {
         /// The recorded hash of `path` if its identity is unchanged and it was not modified while or after
         /// that run read it (then its bytes might differ from the recorded hash).
         func hash(of path: String, identity: FileIdentity) -> String? {
+            // File times come from a coarse clock (a jiffy, or a second on some file systems): a change
+            // just after that run read the file could carry a time just before its start. So a file
+            // changed less than two seconds before that start is read again.
+            let margin: Int64 = 2_000_000_000
             guard let entry = files[path], entry.identity == identity,
-                  identity.modified < startedReading, identity.changed < startedReading else { return nil }
+                  identity.modified < startedReading - margin, identity.changed < startedReading - margin else { return nil }
             return entry.hash
         }
     }

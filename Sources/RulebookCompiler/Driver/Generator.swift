@@ -47,6 +47,8 @@ public struct GenerateOutcome: Sendable {
     public var files: [GeneratedFile] = []
     /// Documents that were not compiled because the manifest knew their bytes.
     public var reusedDocuments = 0
+    /// Of those, documents not even read: their file identity was the one the build stamp recorded.
+    public var unreadDocuments = 0
 
     public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
     public var warningCount: Int { diagnostics.filter { $0.severity == .warning }.count }
@@ -71,6 +73,8 @@ struct DocumentState: Sendable {
     var reused: Manifest.Document?
     /// The document's file identity when it was read (for the next run's ``BuildStamp``).
     var identity: BuildStamp.FileIdentity?
+    /// Whether its hash came from the build stamp (the file was not read).
+    var unread = false
 
     var summary: Manifest.RecordSummary? {
         if let fresh { return fresh.record.map { Manifest.RecordSummary($0) } }
@@ -92,9 +96,15 @@ public enum Generator {
         let accessLevel = options.accessLevel ?? config.accessLevel ?? .public
         let extraction = ExtractionOptions(payers: PayerDirectory(extra: config.knownPayers))
 
-        // 1. Inputs, in sorted path order.
+        // 1. Inputs, in sorted path order, and their file identities (`stat`); meanwhile the previous
+        //    run's manifest is read and decoded on another thread.
         let timing = PhaseTimer()
+        var writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
+        let useState = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
+        let manifestReader = writer
+        let manifestTask = BackgroundTask { useState ? manifestReader.readManifestAndHash() : nil }
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
+        let identities = useState ? Self.identities(files, jobs: options.jobs) : nil
         outcome.diagnostics += inputDiagnostics
         outcome.documentCount = files.count
         let shardCount = max(1, options.swiftShards ?? EmbeddedShards.shardCount(documents: files.count))
@@ -102,11 +112,9 @@ public enum Generator {
 
         // 2. The previous run's manifest: its document entries are reused when the salt (format, compiler
         //    version, configuration, output shape) matches and this executable wrote it (`BuildStamp`).
-        var writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
         let salt = Self.salt(config: config, accessLevel: accessLevel, shardCount: shardCount)
-        let useState = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
         let stampURL = useState ? BuildStamp.location(forOutput: options.output, directory: options.cacheDirectory) : nil
-        let previous = useState ? writer.readManifestAndHash() : nil
+        let previous = manifestTask.wait()
         writer.decodedManifest = previous
         var previousDocuments: [String: Manifest.Document] = [:]
         var recordedInputs: BuildStamp.Inputs?
@@ -122,7 +130,7 @@ public enum Generator {
         // 3. Read and hash every document, in parallel; compile those whose bytes the manifest does not know.
         let startedReading = BuildStamp.now()
         var states = compileAll(files, options: extraction, jobs: options.jobs, progress: options.progress,
-                                previous: previousDocuments, recorded: recordedInputs)
+                                previous: previousDocuments, recorded: recordedInputs, identities: identities)
         timing.lap("compile (\(states.filter { $0.reused != nil }.count) reused)")
 
         // 4. Which record is emitted for each code: the first in input order. Documents involved in a
@@ -138,6 +146,7 @@ public enum Generator {
             states[index] = recompile(files[index], options: extraction, hash: states[index].hash)
         }
         outcome.reusedDocuments = states.filter { $0.reused != nil }.count
+        outcome.unreadDocuments = states.filter { $0.reused != nil && $0.unread }.count
         let kept = states.indices.filter { index in
             guard let summary = states[index].summary else { return false }
             return firstByKey[RuleBook.Key(summary.system, summary.code)] == index
@@ -235,6 +244,19 @@ public enum Generator {
         for key in sorted(config.knownPayers.keys) { text += "; payer \(key.utf8.count):\(key)=\(config.knownPayers[key]!)" }
         for modifier in sorted(config.knownModifiers) { text += "; modifier \(modifier.utf8.count):\(modifier)" }
         return ContentHash.hex(text)
+    }
+
+    /// The file identity of each document, on `jobs` threads.
+    static func identities(_ files: [InputFile], jobs: Int?) -> [BuildStamp.FileIdentity?] {
+        var result = [BuildStamp.FileIdentity?](repeating: nil, count: files.count)
+        result.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let slots = slots
+            let chunk = 256
+            DispatchQueue.concurrentPerform(iterations: (files.count + chunk - 1) / chunk) { part in
+                for index in (part * chunk)..<min(files.count, (part + 1) * chunk) { slots[index] = BuildStamp.FileIdentity(files[index]) }
+            }
+        }
+        return result
     }
 
     static func recompile(_ file: InputFile, options: ExtractionOptions, hash: String?) -> DocumentState {
@@ -423,7 +445,7 @@ public enum Generator {
     /// is not even read (its recorded hash is its hash).
     static func compileAll(_ files: [InputFile], options: ExtractionOptions, jobs: Int?,
                            progress: (@Sendable (Int, Int, String) -> Void)?, previous: [String: Manifest.Document],
-                           recorded: BuildStamp.Inputs?) -> [DocumentState] {
+                           recorded: BuildStamp.Inputs?, identities: [BuildStamp.FileIdentity?]? = nil) -> [DocumentState] {
         let box = SlotBox<DocumentState>(count: files.count)
         let finished = AtomicCounter()
         let workers = max(1, min(jobs ?? ProcessInfo.processInfo.activeProcessorCount, files.count))
@@ -434,10 +456,11 @@ public enum Generator {
                 guard index < files.count else { return }
                 let file = files[index]
                 defer { if let progress { progress(finished.increment() + 1, files.count, file.displayPath) } }
-                let identity = BuildStamp.FileIdentity(file)
+                let identity = identities?[index] ?? BuildStamp.FileIdentity(file)
                 if let known = previous[file.displayPath], known.record == nil || known.emitted, let identity,
                    let hash = recorded?.hash(of: file.displayPath, identity: identity), hash == known.hash {
-                    box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known, identity: identity))
+                    box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known, identity: identity,
+                                                 unread: true))
                     continue
                 }
                 switch Result(catching: { () throws(InputReadError) -> [UInt8] in try file.read() }) {
@@ -512,6 +535,22 @@ final class RecordSource: @unchecked Sendable {
         decoded[index] = record
         lock.unlock()
         return record
+    }
+}
+
+/// Work started on a global queue; `wait()` returns its result.
+final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
+    private var value: Value?
+    private let done = DispatchSemaphore(value: 0)
+    init(_ work: @escaping @Sendable () -> Value) {
+        DispatchQueue.global().async {
+            self.value = work()
+            self.done.signal()
+        }
+    }
+    func wait() -> Value {
+        done.wait()
+        return value!
     }
 }
 

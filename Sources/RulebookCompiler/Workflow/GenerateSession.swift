@@ -45,7 +45,8 @@ public enum GenerateSession {
                 + "\(record.payers.count) payer notes, \(record.policyUpdates.count) policy updates")
         }
         if outcome.reusedDocuments > 0 {
-            presenter.verbose("reused \(outcome.reusedDocuments) unchanged document\(outcome.reusedDocuments == 1 ? "" : "s") (not compiled again)")
+            presenter.verbose("reused \(outcome.reusedDocuments) unchanged document\(outcome.reusedDocuments == 1 ? "" : "s") (not compiled again"
+                + (outcome.unreadDocuments > 0 ? "; \(outcome.unreadDocuments) not even read)" : ")"))
         }
         if let report = outcome.report {
             presenter.verbose("wrote \(options.output): \(report.written.count) written, \(report.unchanged.count) unchanged, \(report.removed.count) removed")
