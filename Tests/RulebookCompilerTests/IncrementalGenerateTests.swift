@@ -268,6 +268,19 @@ enum GeneratedCorpus {
         let edited = generate(corpus, output: "out", incremental: true)
         #expect(edited.outcome.reusedDocuments == 29)
         #expect(edited.outcome.unreadDocuments == 29)
+
+        // Nothing changed, but an output was edited behind the generator's back: --check names it, and a
+        // run restores it.
+        let bundle = try #require(try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("out/JSON"), includingPropertiesForKeys: nil)
+            .first { $0.lastPathComponent.hasPrefix("cpt-") || $0.lastPathComponent.hasPrefix("hcpcs-") })
+        let original = try Data(contentsOf: bundle)
+        try Data("{}\n".utf8).write(to: bundle)
+        let check = generate(corpus, output: "out", incremental: true, check: true)
+        #expect(check.outcome.staleFiles == ["stale: JSON/\(bundle.lastPathComponent)"])
+        let repaired = generate(corpus, output: "out", incremental: true)
+        #expect(try Data(contentsOf: bundle) == original)
+        #expect(repaired.outcome.report?.written == ["JSON/\(bundle.lastPathComponent)"])
+        #expect(generate(corpus, output: "out", incremental: true, check: true).outcome.staleFiles.isEmpty)
     }
 
     /// The manifest text with the first document hash's last digit changed.

@@ -350,6 +350,59 @@ public struct OutputWriter: Sendable {
         return report
     }
 
+    /// Whether the output folder holds exactly what `manifest` (whose bytes hash to `manifestHash`) lists:
+    /// the manifest file itself unchanged, and every listed file a regular file of the recorded size,
+    /// not modified since the manifest was written (else read and compared with the recorded hash). Reads
+    /// only; false on any doubt. A run whose inputs are all unchanged produces exactly the files of the
+    /// manifest it reused, so this is its whole comparison (`--check` of 10,000 unchanged documents
+    /// without producing or even naming each output again).
+    func holdsExactly(_ manifest: Manifest, manifestHash: String) -> Bool {
+        guard let root = try? openRoot(create: false) else { return false }
+        defer { root.closeAll() }
+        flock(root.fd, LOCK_SH)
+        guard let bytes = Self.readManifestBytes(root: root), ContentHash.hex(bytes) == manifestHash else { return false }
+        var info = stat()
+        guard fstatat(root.fd, Self.manifestName, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+        let written = Self.modificationTime(info)
+        let paths = Array(manifest.files.keys)
+        var folders: [Int32] = []
+        folders.reserveCapacity(paths.count)
+        for path in paths {
+            guard !(manifest.files[path] ?? "").isEmpty, manifest.sizes[path] != nil,
+                  let components = try? Self.validatedComponents(of: path),
+                  let folder = try? root.folder(components.dropLast(), create: false, for: path) else { return false }
+            folders.append(folder)
+        }
+        let failed = AtomicCounter()
+        let targets = folders
+        DispatchQueue.concurrentPerform(iterations: ProcessInfo.processInfo.activeProcessorCount) { worker in
+            var index = worker
+            while index < paths.count {
+                let path = paths[index]
+                let name = String(path[path.index(after: path.lastIndex(of: "/") ?? path.index(before: path.startIndex))...])
+                var info = stat()
+                let fine: Bool
+                if fstatat(targets[index], name, &info, AT_SYMLINK_NOFOLLOW) != 0 || info.st_mode & S_IFMT != S_IFREG
+                    || Int(info.st_size) != manifest.sizes[path]! {
+                    fine = false
+                } else if Self.modificationTime(info) < written {
+                    fine = true
+                } else {
+                    let fd = openat(targets[index], name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+                    if fd >= 0, let bytes = try? FSCalls.readAll(fd: fd, sizeHint: Int(info.st_size)) {
+                        fine = ContentHash.hex(bytes) == manifest.files[path]!
+                    } else {
+                        fine = false
+                    }
+                    if fd >= 0 { close(fd) }
+                }
+                if !fine { _ = failed.increment() }
+                index += ProcessInfo.processInfo.activeProcessorCount
+            }
+        }
+        return failed.increment() == 0
+    }
+
     /// The manifest currently in the output folder, if any (nil when missing or unreadable).
     public func readManifest() -> Manifest? {
         readManifestAndHash()?.manifest
