@@ -375,7 +375,8 @@ public struct OutputWriter: Sendable {
         }
         let failed = AtomicCounter()
         let targets = folders
-        DispatchQueue.concurrentPerform(iterations: ProcessInfo.processInfo.activeProcessorCount) { worker in
+        let workers = ProcessInfo.processInfo.activeProcessorCount
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var index = worker
             while index < paths.count {
                 let path = paths[index]
@@ -397,7 +398,7 @@ public struct OutputWriter: Sendable {
                     if fd >= 0 { close(fd) }
                 }
                 if !fine { _ = failed.increment() }
-                index += ProcessInfo.processInfo.activeProcessorCount
+                index += workers
             }
         }
         return failed.increment() == 0
