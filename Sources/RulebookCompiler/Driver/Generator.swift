@@ -584,16 +584,19 @@ final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
     }
 }
 
-/// Values written by worker threads, each index by exactly one worker.
+/// Values written by worker threads, each index by exactly one worker, and read once they all finished
+/// (`DispatchQueue.concurrentPerform` returns after every iteration): no lock is needed.
 final class SlotBox<Value>: @unchecked Sendable {
-    private var storage: [Value?]
-    private let lock = NSLock()
-    init(count: Int) { storage = Array(repeating: nil, count: count) }
-    func set(_ index: Int, _ value: Value) {
-        lock.lock()
-        storage[index] = value
-        lock.unlock()
+    private let storage: UnsafeMutableBufferPointer<Value?>
+    init(count: Int) {
+        storage = .allocate(capacity: count)
+        storage.initialize(repeating: nil)
     }
+    deinit {
+        storage.deinitialize()
+        storage.deallocate()
+    }
+    func set(_ index: Int, _ value: Value) { storage[index] = value }
     func values() -> [Value] { storage.map { $0! } }
 }
 

@@ -365,22 +365,40 @@ public struct OutputWriter: Sendable {
         guard fstatat(root.fd, Self.manifestName, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
         let written = Self.modificationTime(info)
         let paths = Array(manifest.files.keys)
+        // Each path validated (on all cores) and its folder opened once per distinct folder.
+        var components = [[String]?](repeating: nil, count: paths.count)
+        components.withUnsafeMutableBufferPointer { slots in
+            nonisolated(unsafe) let slots = slots
+            let chunk = 512
+            DispatchQueue.concurrentPerform(iterations: (paths.count + chunk - 1) / chunk) { part in
+                for index in (part * chunk)..<min(paths.count, (part + 1) * chunk) {
+                    slots[index] = try? Self.validatedComponents(of: paths[index])
+                }
+            }
+        }
         var folders: [Int32] = []
         folders.reserveCapacity(paths.count)
-        for path in paths {
-            guard !(manifest.files[path] ?? "").isEmpty, manifest.sizes[path] != nil,
-                  let components = try? Self.validatedComponents(of: path),
-                  let folder = try? root.folder(components.dropLast(), create: false, for: path) else { return false }
-            folders.append(folder)
+        var opened: [ArraySlice<String>: Int32] = [:]
+        for (path, parts) in zip(paths, components) {
+            guard let parts, !(manifest.files[path] ?? "").isEmpty, manifest.sizes[path] != nil else { return false }
+            let parent = parts.dropLast()
+            if let folder = opened[parent] {
+                folders.append(folder)
+            } else {
+                guard let folder = try? root.folder(parent, create: false, for: path) else { return false }
+                opened[parent] = folder
+                folders.append(folder)
+            }
         }
         let failed = AtomicCounter()
         let targets = folders
+        let names = components.map { $0!.last! }
         let workers = ProcessInfo.processInfo.activeProcessorCount
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var index = worker
             while index < paths.count {
                 let path = paths[index]
-                let name = String(path[path.index(after: path.lastIndex(of: "/") ?? path.index(before: path.startIndex))...])
+                let name = names[index]
                 var info = stat()
                 let fine: Bool
                 if fstatat(targets[index], name, &info, AT_SYMLINK_NOFOLLOW) != 0 || info.st_mode & S_IFMT != S_IFREG
