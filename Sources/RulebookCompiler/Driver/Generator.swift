@@ -62,24 +62,37 @@ public struct GenerateOutcome: Sendable {
     }
 }
 
-/// One input document in a run: compiled now, or known from the previous run's manifest.
-struct DocumentState: Sendable {
-    var path: String
+/// One input document in a run: compiled now, or known from the previous run's manifest. A class: a
+/// run passes 10,000 of these through several passes, and copying the struct's fields costs.
+final class DocumentState: Sendable {
+    let path: String
     /// `ContentHash.hex` of its bytes; nil when it could not be read.
-    var hash: String?
+    let hash: String?
     /// The result of compiling it in this run.
-    var fresh: Pipeline.Result?
+    let fresh: Pipeline.Result?
     /// What the previous run recorded, when its bytes are unchanged (then it is not compiled).
-    var reused: Manifest.Document?
+    let reused: Manifest.Document?
     /// The document's file identity when it was read (for the next run's ``BuildStamp``).
-    var identity: BuildStamp.FileIdentity?
+    let identity: BuildStamp.FileIdentity?
     /// Whether its hash came from the build stamp (the file was not read).
-    var unread = false
+    let unread: Bool
+    /// Its record's summary, and the code as `RuleBook.Key` (computed once).
+    let summary: Manifest.RecordSummary?
+    let key: RuleBook.Key?
 
-    var summary: Manifest.RecordSummary? {
-        if let fresh { return fresh.record.map { Manifest.RecordSummary($0) } }
-        return reused?.record
+    init(path: String, hash: String?, fresh: Pipeline.Result?, reused: Manifest.Document? = nil,
+         identity: BuildStamp.FileIdentity? = nil, unread: Bool = false) {
+        self.path = path
+        self.hash = hash
+        self.fresh = fresh
+        self.reused = reused
+        self.identity = identity
+        self.unread = unread
+        let summary = fresh.map { $0.record.map { Manifest.RecordSummary($0) } } ?? reused?.record
+        self.summary = summary
+        self.key = summary.map { RuleBook.Key($0.system, $0.code) }
     }
+
     var compileDiagnostics: [Diagnostic] { fresh?.diagnostics ?? reused?.diagnostics ?? [] }
 }
 
@@ -137,9 +150,8 @@ public enum Generator {
         //    duplicate are compiled (their full records are compared).
         var firstByKey: [RuleBook.Key: Int] = [:]
         var duplicates: [(first: Int, second: Int)] = []
-        for index in states.indices {
-            guard let summary = states[index].summary else { continue }
-            let key = RuleBook.Key(summary.system, summary.code)
+        for (index, state) in states.enumerated() {
+            guard let key = state.key else { continue }
             if let first = firstByKey[key] { duplicates.append((first, index)) } else { firstByKey[key] = index }
         }
         for index in Set(duplicates.flatMap { [$0.first, $0.second] }) where states[index].reused != nil {
@@ -148,8 +160,8 @@ public enum Generator {
         outcome.reusedDocuments = states.filter { $0.reused != nil }.count
         outcome.unreadDocuments = states.filter { $0.reused != nil && $0.unread }.count
         let kept = states.indices.filter { index in
-            guard let summary = states[index].summary else { return false }
-            return firstByKey[RuleBook.Key(summary.system, summary.code)] == index
+            guard let key = states[index].key else { return false }
+            return firstByKey[key] == index
         }
         // Nothing changed (every document reused, none added or removed, no duplicate): a full run would
         // produce exactly the files of the reused manifest, so checking that the folder still holds them

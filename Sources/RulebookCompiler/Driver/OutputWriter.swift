@@ -497,15 +497,26 @@ public struct OutputWriter: Sendable {
 
     private static let reservedStems: Set<String> = ["CON", "PRN", "AUX", "NUL"]
 
-    struct Wanted: Sendable {
-        var path: String
-        var components: [String]
+    /// A class: the writer passes 10,000 of these through sorting and several passes; copying a struct
+    /// of strings, arrays and a closure costs a retain and a release per field each time.
+    final class Wanted: Sendable {
+        let path: String
+        let components: [String]
         /// The file's text (native UTF-8: hashed, compared and written without copying it to an array);
         /// nil for a known file, produced by `produce` when needed.
-        var contents: String?
-        var size: Int
-        var hash: String
-        var produce: (@Sendable () -> String)? = nil
+        let contents: String?
+        let size: Int
+        let hash: String
+        let produce: (@Sendable () -> String)?
+
+        init(path: String, components: [String], contents: String?, size: Int, hash: String, produce: (@Sendable () -> String)? = nil) {
+            self.path = path
+            self.components = components
+            self.contents = contents
+            self.size = size
+            self.hash = hash
+            self.produce = produce
+        }
 
         func text() -> String { contents ?? produce!() }
 
