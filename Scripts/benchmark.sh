@@ -36,8 +36,9 @@ Options:
   --engine          also run Scripts/bench-engine.sh (a million rule-engine evaluate calls)
   --no-build        use the existing release build of rulebook
 Environment: RULEBOOK_BIN=PATH measures that rulebook executable instead of building one.
-The incremental cache of rulebook generate goes to .build-bench/cache (RULEBOOK_CACHE_DIR); it is
-removed before each full run, so "rulebook" is a first run and "incr"/"check" reuse the full run's cache.
+The build stamp of rulebook generate goes to .build-bench/cache (RULEBOOK_CACHE_DIR); it is removed
+before each full run (with the output folder), so "rulebook" is a first run and "incr"/"check" reuse
+the full run's output folder and manifest.
 Work files (corpora, outputs, logs) go to .build-bench/.
 EOF
 }
@@ -68,7 +69,7 @@ for n in $SIZES; do [[ "$n" =~ ^[1-9][0-9]*$ ]] || die "--sizes must be positive
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WORK="$ROOT/.build-bench"
 mkdir -p "$WORK"
-export RULEBOOK_CACHE_DIR="$WORK/cache"   # rulebook generate's incremental cache (removed before each full run)
+export RULEBOOK_CACHE_DIR="$WORK/cache"   # rulebook generate's build stamp (removed before each full run)
 export LC_ALL=C
 
 # ---------------------------------------------------------------------------------------------
@@ -203,7 +204,7 @@ for N in $SIZES; do
         say "N=$N: rulebook generate (full), $REPS repetitions"
         ts=""; rss=""; cpu=""; cpus=""
         for ((r = 1; r <= REPS; r++)); do
-            rm -rf "$OUT" "$RULEBOOK_CACHE_DIR"   # a true full run: no output folder, no incremental cache
+            rm -rf "$OUT" "$RULEBOOK_CACHE_DIR"   # a true full run: no output folder, no build stamp
             run_timed "$LOG/full-$r" "$BIN" generate --input "$CORPUS" --output "$OUT"
             check_rc "rulebook generate" "$LOG/full-$r"
             ts+=" $T"; rss+=" $RSS_KB"; cpu+=" ${CPU_PCT%\%}"; cpus+=" $CPU_S"
