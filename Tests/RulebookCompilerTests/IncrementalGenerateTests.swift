@@ -283,6 +283,32 @@ enum GeneratedCorpus {
         #expect(generate(corpus, output: "out", incremental: true, check: true).outcome.staleFiles.isEmpty)
     }
 
+    /// The build stamp reads back what it wrote: identities with huge inodes, paths with spaces and
+    /// non-ASCII letters; another manifest hash, or a damaged line, and it is not used.
+    @Test func buildStampRoundTrips() throws {
+        defer { try? FileManager.default.removeItem(at: work) }
+        let url = work.appendingPathComponent("stamp/out.stamp")
+        var inputs = BuildStamp.Inputs(startedReading: 1_700_000_000_123_456_789, files: [:])
+        inputs.files["docs/a b.md"] = (BuildStamp.FileIdentity(size: 4096, modified: 1_600_000_000_000_000_001, changed: 1_600_000_000_000_000_002,
+                                                                inode: UInt64.max - 3), "0123456789abcdef")
+        inputs.files["docs/é/ü.txt"] = (BuildStamp.FileIdentity(size: 0, modified: 5, changed: 6, inode: 7), "fedcba9876543210")
+        BuildStamp.save(url, manifestHash: "00ff", inputs: inputs)
+        let loaded = try #require(BuildStamp.load(url, manifestHash: "00ff"))
+        #expect(loaded.startedReading == inputs.startedReading)
+        #expect(loaded.files.count == 2)
+        for (path, entry) in inputs.files {
+            #expect(loaded.files[path]?.identity == entry.identity)
+            #expect(loaded.files[path]?.hash == entry.hash)
+        }
+        #expect(loaded.hash(of: "docs/é/ü.txt", identity: BuildStamp.FileIdentity(size: 0, modified: 5, changed: 6, inode: 7)) == "fedcba9876543210")
+        #expect(loaded.hash(of: "docs/é/ü.txt", identity: BuildStamp.FileIdentity(size: 0, modified: 5, changed: 6, inode: 8)) == nil)
+        #expect(BuildStamp.load(url, manifestHash: "00fe") == nil)
+        var bytes = [UInt8](try Data(contentsOf: url))
+        bytes[bytes.count - 3] = 0x0A  // "…ü.txt" becomes "…ü.t", then a line "t" that is no entry
+        try Data(bytes).write(to: url)
+        #expect(BuildStamp.load(url, manifestHash: "00ff") == nil)
+    }
+
     /// The manifest text with the first document hash's last digit changed.
     func writerManifestWithFirstHashChanged(_ text: String) -> String? {
         guard let range = text.range(of: "\"hash\":\"") else { return nil }

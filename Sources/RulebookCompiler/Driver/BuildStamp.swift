@@ -103,23 +103,60 @@ enum BuildStamp {
         let header = Array(text(manifestHash: manifestHash).utf8)
         let bytes = [UInt8](data)
         guard bytes.count >= header.count, bytes[..<header.count].elementsEqual(header) else { return nil }
-        // Then: "started <ns>\n", and per document "<size> <mtime> <ctime> <inode> <hash> <path>\n".
+        // Then: "started <ns>\n", and per document "<size> <mtime> <ctime> <inode> <hash> <path>\n"; read
+        // byte by byte (10,000 lines on every incremental run).
         var inputs = Inputs(startedReading: 0, files: [:])
-        let lines = bytes[header.count...].split(separator: 0x0A, omittingEmptySubsequences: true)
-        for (number, line) in lines.enumerated() {
-            let fields = line.split(separator: 0x20, maxSplits: 5, omittingEmptySubsequences: false)
-            if number == 0 {
-                guard fields.count == 2, fields[0].elementsEqual("started".utf8),
-                      let started = Int64(String(decoding: fields[1], as: UTF8.self)) else { return nil }
-                inputs.startedReading = started
-                continue
+        var position = header.count
+        func integer() -> Int64? {
+            var value: Int64 = 0
+            var digits = 0
+            var negative = false
+            if position < bytes.count, bytes[position] == 0x2D { negative = true; position += 1 }
+            while position < bytes.count, (0x30...0x39).contains(bytes[position]) {
+                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[position] - 0x30))
+                guard !overflow1 && !overflow2 else { return nil }
+                value = sum
+                digits += 1
+                position += 1
             }
-            guard fields.count == 6, let size = Int64(String(decoding: fields[0], as: UTF8.self)),
-                  let modified = Int64(String(decoding: fields[1], as: UTF8.self)),
-                  let changed = Int64(String(decoding: fields[2], as: UTF8.self)),
-                  let inode = UInt64(String(decoding: fields[3], as: UTF8.self)) else { return nil }
-            let identity = FileIdentity(size: size, modified: modified, changed: changed, inode: inode)
-            inputs.files[String(decoding: fields[5], as: UTF8.self)] = (identity, String(decoding: fields[4], as: UTF8.self))
+            guard digits > 0 else { return nil }
+            return negative ? -value : value
+        }
+        func unsigned() -> UInt64? {
+            var value: UInt64 = 0
+            var digits = 0
+            while position < bytes.count, (0x30...0x39).contains(bytes[position]) {
+                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(UInt64(bytes[position] - 0x30))
+                guard !overflow1 && !overflow2 else { return nil }
+                value = sum
+                digits += 1
+                position += 1
+            }
+            return digits > 0 ? value : nil
+        }
+        func expect(_ byte: UInt8) -> Bool {
+            guard position < bytes.count, bytes[position] == byte else { return false }
+            position += 1
+            return true
+        }
+        func field(until terminator: UInt8) -> String? {
+            guard let end = bytes[position...].firstIndex(of: terminator) else { return nil }
+            defer { position = end + 1 }
+            return String(decoding: bytes[position..<end], as: UTF8.self)
+        }
+        let started = Array("started ".utf8)
+        guard bytes.count >= position + started.count, bytes[position..<(position + started.count)].elementsEqual(started) else { return nil }
+        position += started.count
+        guard let start = integer(), expect(0x0A) else { return nil }
+        inputs.startedReading = start
+        inputs.files.reserveCapacity(bytes.count / 96)
+        while position < bytes.count {
+            guard let size = integer(), expect(0x20), let modified = integer(), expect(0x20),
+                  let changed = integer(), expect(0x20), let inode = unsigned(), expect(0x20),
+                  let hash = field(until: 0x20), let path = field(until: 0x0A) else { return nil }
+            inputs.files[path] = (FileIdentity(size: size, modified: modified, changed: changed, inode: inode), hash)
         }
         return inputs
     }
