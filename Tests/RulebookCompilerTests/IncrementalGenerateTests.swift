@@ -68,7 +68,8 @@ enum GeneratedCorpus {
 
     /// Full run into a fresh folder vs the incremental run into the long-lived one.
     /// `duplicates`: documents involved in a duplicate code (always compiled again).
-    func expectSame(_ corpus: URL, step: String, config: String? = nil, duplicates: Int = 0, expectReused: (Int) -> Bool) {
+    func expectSame(_ corpus: URL, step: String, config: String? = nil, duplicates: Int = 0, strategy: String? = nil,
+                    expectReused: (Int) -> Bool) {
         let fresh = "full-\(UUID().uuidString)"
         let full = generate(corpus, output: fresh, incremental: false, config: config)
         let incremental = generate(corpus, output: "incremental", incremental: true, config: config)
@@ -81,6 +82,7 @@ enum GeneratedCorpus {
         #expect(incremental.outcome.records.allSatisfy { full.outcome.records.contains($0) }, "\(step): records differ")
         #expect(full.outcome.summary == incremental.outcome.summary)
         #expect(expectReused(incremental.outcome.reusedDocuments), "\(step): reused \(incremental.outcome.reusedDocuments) documents")
+        if let strategy { #expect(incremental.outcome.strategy == strategy, "\(step): strategy") }
         // --check against the incremental folder passes, and reuses every document.
         let check = generate(corpus, output: "incremental", incremental: true, config: config, check: true)
         #expect(check.outcome.staleFiles.isEmpty, "\(step): --check after the incremental run: \(check.outcome.staleFiles.prefix(5))")
@@ -100,7 +102,7 @@ enum GeneratedCorpus {
         // First run: nothing cached.
         expectSame(corpus, step: "first run") { $0 == 0 }
         // No change: everything reused.
-        expectSame(corpus, step: "no change") { $0 == 120 }
+        expectSame(corpus, step: "no change", strategy: "unchanged") { $0 == 120 }
 
         // Outputs changed behind the generator's back (same size, other size, deleted) are restored,
         // although their documents are unchanged and their bundles are not produced unless needed.
@@ -116,7 +118,7 @@ enum GeneratedCorpus {
         try Data(sameSize).write(to: bundles[0])
         try Data("{}\n".utf8).write(to: bundles[1])
         try FileManager.default.removeItem(at: bundles[2])
-        expectSame(corpus, step: "tampered outputs") { $0 == 120 }
+        expectSame(corpus, step: "tampered outputs", strategy: "general") { $0 == 120 }
 
         // Edit one document (append a paragraph) and break another one's table.
         let edited = documents[10]
@@ -124,7 +126,7 @@ enum GeneratedCorpus {
         let broken = documents[20]
         let brokenText = try String(contentsOf: broken, encoding: .utf8)
         try brokenText.replacingOccurrences(of: "|", with: " ").write(to: broken, atomically: true, encoding: .utf8)
-        expectSame(corpus, step: "two edits") { $0 == 118 }
+        expectSame(corpus, step: "two edits", strategy: "delta") { $0 == 118 }
 
         // Same size, modification time set back: still noticed (the status-change time and the content
         // hash), although an unchanged document is not even read.
@@ -137,7 +139,7 @@ enum GeneratedCorpus {
         try sneakyText.write(to: sneaky, atomically: false, encoding: .utf8)
         var times = [info.st_atim, info.st_mtim]
         #expect(utimensat(AT_FDCWD, sneaky.path, &times, 0) == 0)
-        expectSame(corpus, step: "same size and time") { $0 == 119 }
+        expectSame(corpus, step: "same size and time", strategy: "delta") { $0 == 119 }
 
         // Add a document that duplicates another's code (cross-document diagnostics), and a new one.
         let duplicate = corpus.appendingPathComponent("zz_duplicate.md")
@@ -146,7 +148,7 @@ enum GeneratedCorpus {
         defer { try? FileManager.default.removeItem(at: extra) }
         let newcomer = try GeneratedCorpus.documents(extra)[125]
         try FileManager.default.copyItem(at: newcomer, to: corpus.appendingPathComponent(newcomer.lastPathComponent))
-        expectSame(corpus, step: "additions", duplicates: 2) { $0 == 119 }
+        expectSame(corpus, step: "additions", duplicates: 2, strategy: "general") { $0 == 119 }
 
         // Delete one, rename another (its provenance path changes, so it is compiled again).
         try FileManager.default.removeItem(at: documents[40])
@@ -222,6 +224,22 @@ enum GeneratedCorpus {
         #expect(before.outcome.diagnostics == full().outcome.diagnostics)
         let manifest = try #require(Manifest.decode([UInt8](try Data(contentsOf: work.appendingPathComponent("out/" + OutputWriter.manifestName)))))
         #expect(manifest.documents.first { $0.key.hasSuffix("knee.md") }?.value.exampleKeys == ["CPT 29881"])
+
+        // The other record changes (its RT row goes) but keeps its code: a delta run; knee.md is unchanged,
+        // yet its example is checked again and its result changes, as in a full run.
+        let arthroscopyText = try String(contentsOf: arthroscopy, encoding: .utf8)
+        try arthroscopyText.replacingOccurrences(of: "| RT | Right side | Right knee |\n", with: "")
+            .write(to: arthroscopy, atomically: true, encoding: .utf8)
+        let changed = run()
+        let changedFull = full()
+        #expect(changed.outcome.strategy == "delta")
+        #expect(changed.outcome.diagnostics == changedFull.outcome.diagnostics)
+        #expect(changed.outcome.diagnostics != before.outcome.diagnostics, "the example's result did not change")
+        #expect(changed.files == changedFull.files, "\(changed.files.keys.filter { changed.files[$0] != changedFull.files[$0] }.sorted())")
+        try arthroscopyText.write(to: arthroscopy, atomically: true, encoding: .utf8)
+        let restored = run()
+        #expect(restored.outcome.strategy == "delta")
+        #expect(restored.files == before.files)
 
         // The other record disappears: the example now names an unknown code (a failed example at knee.md).
         try FileManager.default.removeItem(at: arthroscopy)

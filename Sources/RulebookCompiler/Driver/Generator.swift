@@ -49,6 +49,10 @@ public struct GenerateOutcome: Sendable {
     public var reusedDocuments = 0
     /// Of those, documents not even read: their file identity was the one the build stamp recorded.
     public var unreadDocuments = 0
+    /// How the run compared with the output folder: `full` (nothing reused), `unchanged` (every document
+    /// reused; the folder verified against the manifest), `delta` (only the changed documents' files
+    /// produced), `general` (every output named, the unchanged ones by hash).
+    public var strategy = "full"
 
     public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
     public var warningCount: Int { diagnostics.filter { $0.severity == .warning }.count }
@@ -115,7 +119,7 @@ public enum Generator {
         var writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
         let useState = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
         let manifestReader = writer
-        let manifestTask = BackgroundTask { useState ? manifestReader.readManifestAndHash() : nil }
+        let manifestTask = BackgroundTask { useState ? manifestReader.readManifestKeepingLines() : nil }
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
         let identities = useState ? Self.identities(files, jobs: options.jobs) : nil
         outcome.diagnostics += inputDiagnostics
@@ -127,7 +131,9 @@ public enum Generator {
         //    version, configuration, output shape) matches and this executable wrote it (`BuildStamp`).
         let salt = Self.salt(config: config, accessLevel: accessLevel, shardCount: shardCount)
         let stampURL = useState ? BuildStamp.location(forOutput: options.output, directory: options.cacheDirectory) : nil
-        let previous = manifestTask.wait()
+        let previousRead = manifestTask.wait()
+        let previous = previousRead.map { (manifest: $0.manifest, hash: $0.hash) }
+        let previousLines = previousRead?.lines
         writer.decodedManifest = previous
         var previousDocuments: [String: Manifest.Document] = [:]
         var recordedInputs: BuildStamp.Inputs?
@@ -178,6 +184,7 @@ public enum Generator {
                 outcome.payerNoteCount += summary.payers
             }
             timing.lap("unchanged: output folder verified")
+            outcome.strategy = "unchanged"
             if !options.check {
                 outcome.report = OutputWriter.WriteReport(written: [], unchanged: previous.manifest.files.keys.sorted { $0.utf8Precedes($1) },
                                                           removed: [], manifestWritten: false, manifestHash: previous.hash)
@@ -219,6 +226,91 @@ public enum Generator {
             if let record = states[index].fresh?.record { outcome.records.append(record) }
         }
 
+        // 6a. A few documents changed and nothing else (same documents, same codes, no duplicate): only
+        //     their bundles, their Swift shards and perhaps the index change; the writer checks that the
+        //     folder is what the manifest says and writes just those (see `OutputWriter.writeDelta`).
+        if !options.check, let previous, duplicates.isEmpty, states.count == previousDocuments.count,
+           states.contains(where: { $0.fresh != nil }),
+           states.allSatisfy({ state in
+               guard let before = previousDocuments[state.path] else { return false }
+               guard let fresh = state.fresh else { return true }
+               guard let old = before.record, before.emitted, let new = state.summary, state.hash != nil else { return false }
+               return old.system == new.system && old.code == new.code
+           }) {
+            let started = DispatchTime.now().uptimeNanoseconds
+            var bundleNames: [Int: String] = [:]
+            for index in kept { bundleNames[index] = previousDocuments[states[index].path]?.record?.file ?? "" }
+            var changes: [GeneratedFile] = []
+            var shardsToEmit = Set<Int>()
+            var indexChanged = false
+            for index in kept where states[index].fresh != nil {
+                let record = states[index].fresh!.record!
+                changes.append(GeneratedFile(path: "JSON/" + bundleNames[index]!, contents: JSONEmitter.bundle([record])))
+                shardsToEmit.insert(EmbeddedShards.shard(system: record.system, code: record.code, count: shardCount))
+                let old = previousDocuments[states[index].path]!.record!
+                if old.title != record.title || old.source != record.source { indexChanged = true }
+            }
+            // Members of the changed shards, in canonical order (as the general path groups them).
+            var members: [Int: [Int]] = [:]
+            for index in kept {
+                let summary = states[index].summary!
+                let shard = EmbeddedShards.shard(system: summary.system, code: summary.code, count: shardCount)
+                if shardsToEmit.contains(shard) { members[shard, default: []].append(index) }
+            }
+            for shard in shardsToEmit.sorted() {
+                let indices = members[shard] ?? []
+                let keys = indices.map { index in
+                    let summary = states[index].summary!
+                    return JSONEmitter.OrderKey(system: summary.system, code: summary.code, path: summary.source.path, line: summary.source.line)
+                }
+                let shardRecords = JSONEmitter.canonicalOrder(keys: keys).compactMap { records.record(indices[$0]) }
+                changes.append(GeneratedFile(
+                    path: "Swift/" + SwiftEmitter.shardFileName(shard, count: shardCount),
+                    contents: SwiftEmitter.shardFile(number: shard, count: shardCount, records: shardRecords, access: accessLevel.rawValue,
+                                                     header: SwiftEmitter.headerLines(sourcePaths: shardRecords.map(\.source.path)))))
+            }
+            if indexChanged {
+                let summaries = kept.map { states[$0].summary! }
+                let keys = summaries.map { JSONEmitter.OrderKey(system: $0.system, code: $0.code, path: $0.source.path, line: $0.source.line) }
+                let order = JSONEmitter.canonicalOrder(keys: keys)
+                let names = JSONEmitter.bundleFileNames(keys: keys, order: order)
+                let entries = order.map { position in
+                    JSONEmitter.IndexEntry(system: summaries[position].system, code: summaries[position].code, title: summaries[position].title,
+                                           source: summaries[position].source, file: names[position])
+                }
+                changes.append(GeneratedFile(path: "JSON/index.json", contents: JSONEmitter.index(entries: entries)))
+            }
+            let documents = manifestDocuments(states: states, kept: kept, bundleNames: bundleNames,
+                                              modifierDiagnostics: modifierDiagnostics, examples: examples)
+            var unchangedDocuments = Set<String>()
+            for state in states where state.fresh == nil {
+                if let before = state.reused, documents[state.path] == before { unchangedDocuments.insert(state.path) }
+            }
+            timing.lap("emit changed documents (\(changes.count) files, \(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)) s)")
+            do throws(OutputError) {
+                if let report = try writer.writeDelta(base: previous.manifest, baseHash: previous.hash, baseLines: previousLines,
+                                                      unchangedDocuments: unchangedDocuments, changes: changes,
+                                                      state: OutputWriter.IncrementalState(documents: documents, salt: salt)) {
+                    outcome.report = report
+                    outcome.files = changes
+                    outcome.strategy = "delta"
+                    if useState {
+                        BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: stampInputs(states, startedReading: startedReading))
+                    }
+                    timing.lap("write (changed files only)")
+                    outcome.diagnostics = sortedStable(outcome.diagnostics)
+                    return outcome
+                }
+            } catch {
+                outcome.diagnostics.append(error.diagnostic)
+                outcome.diagnostics = sortedStable(outcome.diagnostics)
+                return outcome
+            }
+            timing.lap("the folder is not what the manifest says: general path")
+        }
+
+        outcome.strategy = outcome.reusedDocuments > 0 ? "general" : "full"
+
         // 6. Emit. A file whose inputs did not change is known by the hash and size the manifest recorded,
         //    and produced only if the output folder does not hold it.
         let emitted = emit(states: states, kept: kept, records: records, shardCount: shardCount, access: accessLevel,
@@ -228,25 +320,8 @@ public enum Generator {
         timing.lap("emit (\(emitted.files.count) produced, \(emitted.known.count) known)")
 
         // 7. The manifest's document entries for the next run.
-        var documents: [String: Manifest.Document] = [:]
-        let keptSet = Set(kept)
-        for index in states.indices {
-            let state = states[index]
-            guard let hash = state.hash else { continue }
-            var document = Manifest.Document(hash: hash, diagnostics: state.compileDiagnostics)
-            if var summary = state.summary {
-                let isKept = keptSet.contains(index)
-                summary.file = isKept ? emitted.bundleNames[index] ?? "" : ""
-                document.record = summary
-                document.emitted = isKept
-                if isKept {
-                    document.modifierDiagnostics = modifierDiagnostics[index] ?? []
-                    document.exampleDiagnostics = examples.diagnostics[index] ?? []
-                    document.exampleKeys = examples.keys[index] ?? []
-                }
-            }
-            documents[state.path] = document
-        }
+        let documents = manifestDocuments(states: states, kept: kept, bundleNames: emitted.bundleNames,
+                                          modifierDiagnostics: modifierDiagnostics, examples: examples)
         let state = OutputWriter.IncrementalState(documents: documents, salt: salt)
 
         // 8. Compare or write.
@@ -266,6 +341,32 @@ public enum Generator {
         }
         outcome.diagnostics = sortedStable(outcome.diagnostics)
         return outcome
+    }
+
+    /// The manifest's entry of each readable document.
+    static func manifestDocuments(states: [DocumentState], kept: [Int], bundleNames: [Int: String],
+                                  modifierDiagnostics: [Int: [Diagnostic]],
+                                  examples: (diagnostics: [Int: [Diagnostic]], keys: [Int: [String]])) -> [String: Manifest.Document] {
+        var documents: [String: Manifest.Document] = [:]
+        documents.reserveCapacity(states.count)
+        let keptSet = Set(kept)
+        for (index, state) in states.enumerated() {
+            guard let hash = state.hash else { continue }
+            var document = Manifest.Document(hash: hash, diagnostics: state.compileDiagnostics)
+            if var summary = state.summary {
+                let isKept = keptSet.contains(index)
+                summary.file = isKept ? bundleNames[index] ?? "" : ""
+                document.record = summary
+                document.emitted = isKept
+                if isKept {
+                    document.modifierDiagnostics = modifierDiagnostics[index] ?? []
+                    document.exampleDiagnostics = examples.diagnostics[index] ?? []
+                    document.exampleKeys = examples.keys[index] ?? []
+                }
+            }
+            documents[state.path] = document
+        }
+        return documents
     }
 
     /// The documents' file identities and hashes, for the build stamp.

@@ -139,9 +139,22 @@ public struct Manifest: Sendable, Hashable {
         }
     }
 
+    /// The document lines of a manifest's text, as ``decodeKeepingLines(_:)`` found them: for each path,
+    /// the byte range of its entry's compact JSON in `bytes`.
+    struct DocumentLines: Sendable {
+        var bytes: [UInt8]
+        var values: [String: Range<Int>]
+    }
+
     /// Byte-stable JSON (the canonical writer: keys sorted by their UTF-8 bytes, two-space indentation),
     /// written straight to the writer (no intermediate tree: the manifest of a large run is megabytes).
     public func encoded() -> [UInt8] {
+        encoded(reusing: nil, unchanged: [])
+    }
+
+    /// As ``encoded()``; the entries of the documents in `unchanged` are copied from `previous` (the text
+    /// they were decoded from) instead of being written again. The caller guarantees they are equal.
+    func encoded(reusing previous: DocumentLines?, unchanged: Set<String>) -> [UInt8] {
         var writer = CanonicalJSONWriter(capacity: 256 + files.count * 120 + documents.count * 400)
         func sortedKeys<Value>(_ dictionary: [String: Value]) -> [String] {
             dictionary.keys.sorted { $0.utf8Precedes($1) }
@@ -167,6 +180,7 @@ public struct Manifest: Sendable, Hashable {
                 let chunk = 256
                 DispatchQueue.concurrentPerform(iterations: (keys.count + chunk - 1) / chunk) { part in
                     for index in (part * chunk)..<min(keys.count, (part + 1) * chunk) {
+                        if let previous, unchanged.contains(keys[index]), previous.values[keys[index]] != nil { continue }
                         var line = CanonicalJSONWriter(style: .compact, capacity: 512)
                         Self.write(documents[keys[index]]!, to: &line)
                         slots[index] = line.bytes
@@ -175,7 +189,11 @@ public struct Manifest: Sendable, Hashable {
             }
             for (key, line) in zip(keys, lines) {
                 writer.key(key)
-                writer.rawValue(line)
+                if line.isEmpty, let previous, let range = previous.values[key] {
+                    writer.rawValue(previous.bytes[range])
+                } else {
+                    writer.rawValue(line)
+                }
             }
             writer.endObject()
         }
@@ -212,14 +230,39 @@ public struct Manifest: Sendable, Hashable {
     /// Parses a manifest; nil when the bytes are not a manifest (then the writer owns no old files).
     /// Document entries that do not parse are dropped (those documents are compiled again).
     public static func decode(_ bytes: [UInt8]) -> Manifest? {
+        decodeKeepingLines(bytes)?.manifest
+    }
+
+    /// As ``decode(_:)``, with the byte ranges of the document entries when the text has the layout
+    /// `encoded()` writes (one line per document).
+    static func decodeKeepingLines(_ bytes: [UInt8]) -> (manifest: Manifest, lines: DocumentLines?)? {
         // Fast path for the layout `encoded()` writes: the document lines parsed on all cores, the rest as
         // one JSON value with an empty documents object. Anything else: one parse of the whole text.
         if let split = splitDocumentLines(bytes), let rest = JSONValueParser.parse(split.rest),
            let manifest = decode(root: rest, documentLines: split.lines, in: bytes) {
-            return manifest
+            var values: [String: Range<Int>] = [:]
+            values.reserveCapacity(split.lines.count)
+            for line in split.lines {
+                guard let (key, value) = keyAndValue(of: line, in: bytes) else { continue }
+                values[key] = value
+            }
+            return (manifest, DocumentLines(bytes: bytes, values: values))
         }
-        guard let root = JSONValueParser.parse(bytes) else { return nil }
-        return decode(root: root, documentLines: [], in: bytes)
+        guard let root = JSONValueParser.parse(bytes), let manifest = decode(root: root, documentLines: [], in: bytes) else { return nil }
+        return (manifest, nil)
+    }
+
+    /// `    "key": value` (plus an optional comma): the decoded key and the byte range of the value.
+    private static func keyAndValue(of line: Range<Int>, in bytes: [UInt8]) -> (String, Range<Int>)? {
+        var position = line.lowerBound + 5  // after the indentation and the opening quote
+        while position < line.upperBound, bytes[position] != 0x22 {
+            position += bytes[position] == 0x5C ? 2 : 1
+        }
+        guard position + 2 < line.upperBound, bytes[position + 1] == 0x3A, bytes[position + 2] == 0x20,
+              case .string(let key)? = JSONValueParser.parse(Array(bytes[(line.lowerBound + 4)...position])) else { return nil }
+        var end = line.upperBound
+        if bytes[end - 1] == 0x2C { end -= 1 }
+        return (key, (position + 3)..<end)
     }
 
     private static let documentsOpening = Array("{\n  \"documents\": {\n".utf8)

@@ -363,8 +363,13 @@ public struct OutputWriter: Sendable {
         guard let bytes = Self.readManifestBytes(root: root), ContentHash.hex(bytes) == manifestHash else { return false }
         var info = stat()
         guard fstatat(root.fd, Self.manifestName, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
-        let written = Self.modificationTime(info)
-        let paths = Array(manifest.files.keys)
+        return verify(manifest, except: [], root: root, written: Self.modificationTime(info))
+    }
+
+    /// Whether every file `manifest` lists (but those in `except`) is a regular file of the recorded size,
+    /// not modified since `written` (else read and compared with the recorded hash). On all cores.
+    func verify(_ manifest: Manifest, except: Set<String>, root: Folders, written: Int64) -> Bool {
+        let paths = manifest.files.keys.filter { !except.contains($0) }
         // Each path validated (on all cores) and its folder opened once per distinct folder.
         var components = [[String]?](repeating: nil, count: paths.count)
         components.withUnsafeMutableBufferPointer { slots in
@@ -422,6 +427,67 @@ public struct OutputWriter: Sendable {
         return failed.increment() == 0
     }
 
+    /// A run that changes a few files the previous manifest already lists, and nothing else: when the
+    /// folder still holds exactly what `base` (the manifest file, bytes hashing to `baseHash`) lists, the
+    /// changed files are compared and, if different, written (temporary file + rename; no intent manifest
+    /// is needed, the manifest already owns every path), then the manifest is rewritten — copying the
+    /// entries of unchanged documents from its old text. Nil (nothing touched) when the folder is not as
+    /// `base` says: the caller then takes the general path. This keeps a one-document edit of a 10,000-document
+    /// folder from naming, sorting and comparing every output again.
+    func writeDelta(base: Manifest, baseHash: String, baseLines: Manifest.DocumentLines?, unchangedDocuments: Set<String>,
+                    changes: [GeneratedFile], state: IncrementalState) throws(OutputError) -> WriteReport? {
+        guard !changes.isEmpty, changes.allSatisfy({ base.files[$0.path] != nil && base.sizes[$0.path] != nil }),
+              Set(changes.map(\.path)).count == changes.count,
+              let root = try openRoot(create: false) else { return nil }
+        defer { root.closeAll() }
+        flock(root.fd, LOCK_EX)
+        guard let bytes = Self.readManifestBytes(root: root), ContentHash.hex(bytes) == baseHash else { return nil }
+        var info = stat()
+        guard fstatat(root.fd, Self.manifestName, &info, AT_SYMLINK_NOFOLLOW) == 0,
+              verify(base, except: Set(changes.map(\.path)), root: root, written: Self.modificationTime(info)) else { return nil }
+        var files = base.files, sizes = base.sizes
+        var report = WriteReport()
+        let pid = getpid()
+        for (number, change) in changes.enumerated() {
+            let components = try Self.validatedComponents(of: change.path)
+            guard let folder = try root.folder(components.dropLast(), create: false, for: change.path) else { return nil }
+            var text = change.contents
+            let (hash, size) = text.withUTF8 { (ContentHash.hex($0), $0.count) }
+            files[change.path] = hash
+            sizes[change.path] = size
+            let wanted = Wanted(path: change.path, components: components, contents: text, size: size, hash: hash)
+            var computed: (String, Int)?
+            switch try existing(wanted, folder: folder, trusted: nil, computed: &computed) {
+            case .same:
+                report.unchanged.append(change.path)
+                continue
+            case .notAFile:
+                throw OutputError(kind: .unsafePath, path: shown(change.path),
+                                  description: "cannot write \(shown(change.path)): a folder or special file is in the way")
+            case .different, .absent:
+                break
+            }
+            let temp = "\(Self.temporaryPrefix)\(pid)-d\(number + 1)"
+            try writeTemporary(text, folder: folder, temp: temp, path: change.path, flush: durable)
+            guard renameat(folder, temp, folder, components.last!) == 0 else {
+                let code = errno
+                unlinkat(folder, temp, 0)
+                throw ioError(change.path, code)
+            }
+            report.written.append(change.path)
+        }
+        report.written.sort { $0.utf8Precedes($1) }
+        report.unchanged = (base.files.keys.filter { !report.written.contains($0) }).sorted { $0.utf8Precedes($1) }
+        let final = Manifest(files: files, sizes: sizes, inputs: base.inputs, documents: state.documents, salt: state.salt)
+        let finalBytes = final.encoded(reusing: baseLines, unchanged: unchangedDocuments)
+        report.manifestHash = ContentHash.hex(finalBytes)
+        if report.manifestHash != baseHash {
+            try writeManifest(finalBytes, root: root)
+            report.manifestWritten = true
+        }
+        return report
+    }
+
     /// The manifest currently in the output folder, if any (nil when missing or unreadable).
     public func readManifest() -> Manifest? {
         readManifestAndHash()?.manifest
@@ -444,11 +510,16 @@ public struct OutputWriter: Sendable {
 
     /// The manifest and `ContentHash.hex` of its bytes.
     func readManifestAndHash() -> (manifest: Manifest, hash: String)? {
+        readManifestKeepingLines().map { ($0.manifest, $0.hash) }
+    }
+
+    /// The manifest, the hash of its bytes, and where its document entries are in them.
+    func readManifestKeepingLines() -> (manifest: Manifest, hash: String, lines: Manifest.DocumentLines?)? {
         guard let root = try? openRoot(create: false) else { return nil }
         defer { root.closeAll() }
         flock(root.fd, LOCK_SH)
-        guard let bytes = Self.readManifestBytes(root: root), let manifest = Manifest.decode(bytes) else { return nil }
-        return (manifest, ContentHash.hex(bytes))
+        guard let bytes = Self.readManifestBytes(root: root), let decoded = Manifest.decodeKeepingLines(bytes) else { return nil }
+        return (decoded.manifest, ContentHash.hex(bytes), decoded.lines)
     }
 
     /// Checks that `path` is a safe relative output path and returns its components. Rejected: empty,

@@ -110,6 +110,11 @@ struct CanonicalJSONWriter {
         bytes += json
     }
 
+    mutating func rawValue(_ json: ArraySlice<UInt8>) {
+        beforeValue()
+        bytes += json
+    }
+
     mutating func stringArray(_ values: [String]) {
         beginArray()
         for value in values { string(value) }
