@@ -286,6 +286,36 @@ import Testing
         Self.expectSame("same-size output edit, manifest edited", run, workspace)
     }
 
+    /// A manifest edited by hand in a field the generator always writes empty (`inputs`, e.g. left by an
+    /// older version): `--check` must report the manifest as stale (a full run writes another one), and
+    /// a run must rewrite it.
+    @Test func manifestWithForeignInputsEntry() throws {
+        let workspace = try Workspace()
+        for name in Self.fiveSeeds.prefix(2) { try workspace.copySeed(name) }
+        workspace.run()
+        let manifestURL = workspace.root.appendingPathComponent("out/" + OutputWriter.manifestName)
+        let text = try String(contentsOf: manifestURL, encoding: .utf8)
+        #expect(text.contains("\"inputs\": {},"))
+        try text.replacingOccurrences(of: "\"inputs\": {},", with: "\"inputs\": {\"seeds/x.md\": \"0123456789abcdef\"},")
+            .write(to: manifestURL, atomically: true, encoding: .utf8)
+        let check = workspace.run(check: true)
+        #expect(check.outcome.staleFiles == ["stale: \(OutputWriter.manifestName)"], "--check: \(check.outcome.staleFiles)")
+        Self.expectSame("manifest with an inputs entry", workspace.run(), workspace)
+    }
+
+    /// A manifest from an older format version (`"version": 1`) with otherwise the same content.
+    @Test func manifestOfAnOlderVersion() throws {
+        let workspace = try Workspace()
+        for name in Self.fiveSeeds.prefix(2) { try workspace.copySeed(name) }
+        workspace.run()
+        let manifestURL = workspace.root.appendingPathComponent("out/" + OutputWriter.manifestName)
+        let text = try String(contentsOf: manifestURL, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"version\": 2", with: "\"version\": 1").write(to: manifestURL, atomically: true, encoding: .utf8)
+        let check = workspace.run(check: true)
+        #expect(check.outcome.staleFiles == ["stale: \(OutputWriter.manifestName)"], "--check: \(check.outcome.staleFiles)")
+        Self.expectSame("manifest of version 1", workspace.run(), workspace)
+    }
+
     /// An output deleted by hand and its folder replaced by a file; outputs of another run left in the
     /// folder; and a foreign file the generator does not own: it must survive every run.
     @Test func foreignFilesAndDeletedFolders() throws {
