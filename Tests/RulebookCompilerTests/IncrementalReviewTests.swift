@@ -502,6 +502,66 @@ import Testing
         Self.expectSame("identities trusted", workspace.run(), workspace)
     }
 
+    /// Codes whose bundle file names collide (`G0283` and `g0283` both want `hcpcs-g0283.json`, and a
+    /// code `G0283-2` wants the suffixed name): names shift as documents come and go.
+    @Test func collidingBundleNames() throws {
+        let workspace = try Workspace()
+        let seed = "009_hcpcs-G0283-electrical-stimulation-unattended.md"
+        let text = try String(contentsOf: RulebookProcess.packageRoot.appendingPathComponent("seeds/" + seed), encoding: .utf8)
+        try workspace.write(text, to: "b.md")
+        try workspace.write(text.replacingOccurrences(of: "G0283", with: "g0283"), to: "c.md")
+        try workspace.write(text.replacingOccurrences(of: "G0283", with: "G0283-2"), to: "d.md")
+        let settings = Workspace.Settings(shards: 2)
+        Self.expectSame("start", workspace.run(settings), workspace, settings)
+        try FileManager.default.removeItem(at: workspace.docs.appendingPathComponent("b.md"))
+        Self.expectSame("first of the colliding names removed", workspace.run(settings), workspace, settings)
+        try workspace.write(text, to: "a.md")
+        Self.expectSame("it comes back under another path", workspace.run(settings), workspace, settings)
+        try workspace.write(text.replacingOccurrences(of: "G0283", with: "G0283-3"), to: "c.md")
+        Self.expectSame("the lower-case one changes code", workspace.run(settings), workspace, settings)
+        Self.expectCheckClean("colliding names", workspace, settings)
+    }
+
+    /// Two documents whose names differ only in Unicode normalisation (NFC `café` and NFD `café`): two
+    /// files on Linux, but equal as Swift strings (the manifest's and the stamp's keys).
+    @Test func namesEqualUnderUnicodeNormalisation() throws {
+        let workspace = try Workspace()
+        try workspace.copySeed(Self.fiveSeeds[0], as: "caf\u{E9}.md")
+        try workspace.copySeed(Self.fiveSeeds[1], as: "cafe\u{301}.md")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workspace.docs.path).count == 2)
+        Self.expectSame("start", workspace.run(), workspace)
+        Self.expectSame("no change", workspace.run(), workspace)
+        Thread.sleep(forTimeInterval: 2.1)
+        workspace.run()
+        Self.expectSame("identities old enough to be trusted", workspace.run(), workspace)
+        try workspace.write(try workspace.text("cafe\u{301}.md") + "\nMore.\n", to: "cafe\u{301}.md")
+        Self.expectSame("the NFD one edited", workspace.run(), workspace)
+    }
+
+    /// One folder given twice, and a folder inside another given as a second input.
+    @Test func overlappingInputFolders() throws {
+        let workspace = try Workspace()
+        try FileManager.default.createDirectory(at: workspace.docs.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try workspace.copySeed(Self.fiveSeeds[0])
+        try workspace.copySeed(Self.fiveSeeds[1], as: "sub/" + Self.fiveSeeds[1])
+        func run(incremental: Bool) -> Run {
+            var options = workspace.options(output: incremental ? "out" : "full-\(UUID().uuidString)", .init(), incremental: incremental)
+            options.inputs = [workspace.docs.path, workspace.docs.appendingPathComponent("sub").path, workspace.docs.path]
+            let outcome = Generator.run(options)
+            defer { if !incremental { try? FileManager.default.removeItem(atPath: options.output) } }
+            return Run(outcome: outcome, files: GeneratedCorpus.snapshot(URL(fileURLWithPath: options.output)))
+        }
+        for step in ["start", "no change", "edited"] {
+            if step == "edited" {
+                try workspace.write(try workspace.text("sub/" + Self.fiveSeeds[1]) + "\nMore.\n", to: "sub/" + Self.fiveSeeds[1])
+            }
+            let incremental = run(incremental: true)
+            let full = run(incremental: false)
+            #expect(full.files == incremental.files, "\(step): \(Self.difference(incremental.files, full.files))")
+            #expect(full.outcome.diagnostics == incremental.outcome.diagnostics, "\(step): diagnostics differ")
+        }
+    }
+
     /// Two output folders fed from the same inputs, and the same folder reached through a symbolic link,
     /// with edits in between.
     @Test func twoOutputFoldersAndALinkedOne() throws {
