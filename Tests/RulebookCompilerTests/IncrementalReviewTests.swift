@@ -477,6 +477,28 @@ import Testing
         Self.expectSame("link restored", workspace.run(), workspace)
     }
 
+    /// A document replaced by a FIFO (reported and skipped), then by a folder holding a document, then
+    /// restored with its old bytes.
+    @Test func documentReplacedBySpecialFiles() throws {
+        let workspace = try Workspace()
+        for name in Self.fiveSeeds.prefix(3) { try workspace.copySeed(name) }
+        let target = workspace.docs.appendingPathComponent(Self.fiveSeeds[1])
+        let original = try Data(contentsOf: target)
+        Self.expectSame("start", workspace.run(), workspace)
+        try FileManager.default.removeItem(at: target)
+        #expect(mkfifo(target.path, 0o644) == 0)
+        Self.expectSame("FIFO in place of a document", workspace.run(), workspace)
+        Self.expectSame("FIFO, no change", workspace.run(), workspace)
+        try FileManager.default.removeItem(at: target)
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        try original.write(to: target.appendingPathComponent("inner.txt"))
+        Self.expectSame("folder in place of a document", workspace.run(), workspace)
+        try FileManager.default.removeItem(at: target)
+        try original.write(to: target)
+        Self.expectSame("document restored", workspace.run(), workspace)
+        Self.expectCheckClean("special files", workspace)
+    }
+
     /// Unusual file names: quotes, backslashes, spaces, non-ASCII, and two names that are not valid
     /// UTF-8 and are shown with the same U+FFFD display path.
     @Test func unusualFileNames() throws {
