@@ -142,8 +142,10 @@ public enum Generator {
             previousDocuments = previous.manifest.documents
             recordedInputs = inputs
         }
-        let previousFiles = previous?.manifest.files ?? [:]
-        let previousSizes = previous?.manifest.sizes ?? [:]
+        // Files are known by the manifest's hashes only when its state is trusted (else nothing is reused:
+        // a shard or index that is empty now must not be taken from a manifest of another configuration).
+        let previousFiles = recordedInputs != nil ? previous?.manifest.files ?? [:] : [:]
+        let previousSizes = recordedInputs != nil ? previous?.manifest.sizes ?? [:] : [:]
         timing.lap("manifest (\(previousDocuments.count) documents known)")
 
         // 3. Read and hash every document, in parallel; compile those whose bytes the manifest does not know.
@@ -186,6 +188,7 @@ public enum Generator {
             timing.lap("unchanged: output folder verified")
             outcome.strategy = "unchanged"
             if !options.check {
+                writer.removeLeftoverTemporaryFiles(paths: previous.manifest.files.keys)
                 outcome.report = OutputWriter.WriteReport(written: [], unchanged: previous.manifest.files.keys.sorted { $0.utf8Precedes($1) },
                                                           removed: [], manifestWritten: false, manifestHash: previous.hash)
                 if useState && states.contains(where: { !$0.unread }) {

@@ -259,7 +259,7 @@ public struct OutputWriter: Sendable {
                     let file = changed[index]
                     do throws(OutputError) {
                         var text = file.text()
-                        lazyInfo.set(index, file.hash.isEmpty ? text.withUTF8 { (ContentHash.hex($0), $0.count) } : nil)
+                        lazyInfo.set(index, file.contents == nil ? text.withUTF8 { (ContentHash.hex($0), $0.count) } : nil)
                         try writeTemporary(text, folder: targets[index], temp: "\(Self.temporaryPrefix)\(pid)-\(index + 1)",
                                            path: file.path, flush: flush)
                         failures.set(index, nil)
@@ -445,6 +445,7 @@ public struct OutputWriter: Sendable {
         var info = stat()
         guard fstatat(root.fd, Self.manifestName, &info, AT_SYMLINK_NOFOLLOW) == 0,
               verify(base, except: Set(changes.map(\.path)), root: root, written: Self.modificationTime(info)) else { return nil }
+        try removeTemporaryFiles(root: root, folders: Self.folders(of: base.files.keys))
         var files = base.files, sizes = base.sizes
         var report = WriteReport()
         let pid = getpid()
@@ -486,6 +487,27 @@ public struct OutputWriter: Sendable {
             report.manifestWritten = true
         }
         return report
+    }
+
+    /// The folders (as components) that hold `paths`, the output folder itself included, shallowest first.
+    static func folders(of paths: some Sequence<String>) -> [[String]] {
+        var prefixes: Set<Substring> = []
+        for path in paths { if let slash = path.lastIndex(of: "/") { prefixes.insert(path[..<slash]) } }
+        var folders: Set<[String]> = [[]]
+        for prefix in prefixes {
+            guard let components = try? validatedComponents(of: String(prefix)) else { continue }
+            folders.insert(components)
+        }
+        return folders.sorted { $0.count < $1.count }
+    }
+
+    /// Removes the temporary files a killed run left in the output folder and in the folders of `paths`
+    /// (a run that writes nothing still cleans up after an interrupted one).
+    func removeLeftoverTemporaryFiles(paths: some Sequence<String>) {
+        guard let root = try? openRoot(create: false) else { return }
+        defer { root.closeAll() }
+        flock(root.fd, LOCK_EX)
+        try? removeTemporaryFiles(root: root, folders: Self.folders(of: paths))
     }
 
     /// The manifest currently in the output folder, if any (nil when missing or unreadable).
@@ -755,7 +777,8 @@ public struct OutputWriter: Sendable {
         files.reserveCapacity(wanted.count)
         sizes.reserveCapacity(wanted.count)
         for file in wanted {
-            let info = file.hash.isEmpty ? produced[file.path] ?? ("", 0) : (file.hash, file.size)
+            // What was produced (lazy files, and known files written again) is what the folder holds.
+            let info = produced[file.path] ?? (file.hash.isEmpty ? ("", 0) : (file.hash, file.size))
             files[file.path] = info.0
             sizes[file.path] = info.1
         }
