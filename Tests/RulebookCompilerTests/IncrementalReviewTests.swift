@@ -139,7 +139,7 @@ import Testing
     /// The build stamp is gone (a rebuilt compiler, another machine, a fresh clone of a committed
     /// output folder), and a document is deleted whose record was alone in its Swift shard: the shard
     /// is now empty and must be written empty.
-    /// FAILS on main 0827592 (bug A): Generator.emit treats a shard/index with no members now and no members in the
+    /// failed before the fix of bug A (review of 2026-11-29): Generator.emit treats a shard/index with no members now and no members in the
     /// (discarded) previous document state as clean and reuses the untrusted previous manifest's hash (Generator.swift:139-140, 430, 444).
     @Test func lostStampAndDeletionEmptyingAShard() throws {
         let workspace = try Workspace()
@@ -158,7 +158,7 @@ import Testing
 
     /// `--swift-shards` changes from one run to the next (the salt changes, no document is reused): every
     /// file must be the one a full run writes with the new count.
-    /// FAILS on main 0827592 (bug A): Generator.emit treats a shard/index with no members now and no members in the
+    /// failed before the fix of bug A (review of 2026-11-29): Generator.emit treats a shard/index with no members now and no members in the
     /// (discarded) previous document state as clean and reuses the untrusted previous manifest's hash (Generator.swift:139-140, 430, 444).
     @Test func swiftShardCountChanges() throws {
         let workspace = try Workspace()
@@ -173,7 +173,7 @@ import Testing
 
     /// After a shard count change, later incremental runs with nothing changed must settle: the
     /// manifest must record the bytes actually written, so `--check` passes.
-    /// FAILS on main 0827592 (bug A): Generator.emit treats a shard/index with no members now and no members in the
+    /// failed before the fix of bug A (review of 2026-11-29): Generator.emit treats a shard/index with no members now and no members in the
     /// (discarded) previous document state as clean and reuses the untrusted previous manifest's hash (Generator.swift:139-140, 430, 444).
     @Test func shardCountChangeSettles() throws {
         let workspace = try Workspace()
@@ -200,7 +200,7 @@ import Testing
 
     /// A config change (salt changes) together with every document losing its record: the index must
     /// be the empty index, not the previous one.
-    /// FAILS on main 0827592 (bug A): Generator.emit treats a shard/index with no members now and no members in the
+    /// failed before the fix of bug A (review of 2026-11-29): Generator.emit treats a shard/index with no members now and no members in the
     /// (discarded) previous document state as clean and reuses the untrusted previous manifest's hash (Generator.swift:139-140, 430, 444).
     @Test func configChangeAndNoRecordLeft() throws {
         let workspace = try Workspace()
@@ -218,7 +218,7 @@ import Testing
     }
 
     /// Same as above with the build stamp lost instead of a config change.
-    /// FAILS on main 0827592 (bug A): Generator.emit treats a shard/index with no members now and no members in the
+    /// failed before the fix of bug A (review of 2026-11-29): Generator.emit treats a shard/index with no members now and no members in the
     /// (discarded) previous document state as clean and reuses the untrusted previous manifest's hash (Generator.swift:139-140, 430, 444).
     @Test func lostStampAndNoRecordLeft() throws {
         let workspace = try Workspace()
@@ -235,7 +235,7 @@ import Testing
 
     /// A killed run left a temporary file; the next run, with nothing changed, must remove it (issue 3:
     /// "leftover temporary files of a killed run are removed by the next run").
-    /// FAILS on main 0827592 (bug B): the no-change fast path (Generator.swift:169-189) returns without the writer's
+    /// failed before the fix of bug B (review of 2026-11-29): the no-change fast path (Generator.swift:169-189) returns without the writer's
     /// temporary-file cleanup (OutputWriter.swift:208).
     @Test func leftoverTemporaryFileWithNothingChanged() throws {
         let workspace = try Workspace()
@@ -253,7 +253,7 @@ import Testing
     /// An output edited by hand (same size), then the manifest's modification time moves past it (a
     /// tool rewriting it with the same bytes, `touch`, a checkout): the edited output must still be
     /// repaired by a run and reported by `--check`.
-    /// FAILS on main 0827592 (bug C): outputs older than the manifest file are trusted by hash and size without being
+    /// failed before the fix of bug C (review of 2026-11-29): outputs older than the manifest file are trusted by hash and size without being
     /// read (OutputWriter.swift:407 in holdsExactly, :802 and :835 in existing).
     @Test func sameSizeOutputEditThenManifestTouched() throws {
         let workspace = try Workspace()
@@ -277,7 +277,7 @@ import Testing
 
     /// As above, but the manifest is edited by hand (a document hash changed, so nothing is reused):
     /// the outputs the run produces are compared with the folder by the manifest's hashes and time.
-    /// FAILS on main 0827592 (bug C): outputs older than the manifest file are trusted by hash and size without being
+    /// failed before the fix of bug C (review of 2026-11-29): outputs older than the manifest file are trusted by hash and size without being
     /// read (OutputWriter.swift:407 in holdsExactly, :802 and :835 in existing).
     @Test func sameSizeOutputEditThenManifestEdited() throws {
         let workspace = try Workspace()

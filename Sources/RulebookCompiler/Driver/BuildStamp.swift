@@ -54,6 +54,19 @@ enum BuildStamp {
             self.inode = inode
         }
 
+        /// The identity in `info`.
+        init(_ info: stat) {
+            size = Int64(info.st_size)
+            #if canImport(Darwin)
+            modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+            changed = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
+            #else
+            modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+            changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+            #endif
+            inode = UInt64(info.st_ino)
+        }
+
         /// `stat` of `file`; nil when it cannot be read.
         init?(_ file: InputFile) {
             var info = stat()
@@ -77,6 +90,10 @@ enum BuildStamp {
         var files: [String: (identity: FileIdentity, hash: String)]
         /// The paths of `files` in the order to write them (the run's input order); nil = sorted.
         var order: [String]? = nil
+        /// The identity of each output file (relative path) when the run left the folder: an output is
+        /// taken as unchanged without reading it only if its identity is still exactly this one (its
+        /// status-change time cannot be set back, so an edit is always noticed).
+        var outputs: [String: FileIdentity] = [:]
 
         /// The recorded hash of `path` if its identity is unchanged and it was not modified while or after
         /// that run read it (then its bytes might differ from the recorded hash).
@@ -152,11 +169,24 @@ enum BuildStamp {
         guard let start = integer(), expect(0x0A) else { return nil }
         inputs.startedReading = start
         inputs.files.reserveCapacity(bytes.count / 96)
+        let outputsMarker = Array("outputs\n".utf8)
+        var readingOutputs = false
         while position < bytes.count {
+            if !readingOutputs, bytes.count >= position + outputsMarker.count,
+               bytes[position..<(position + outputsMarker.count)].elementsEqual(outputsMarker) {
+                readingOutputs = true
+                position += outputsMarker.count
+                continue
+            }
             guard let size = integer(), expect(0x20), let modified = integer(), expect(0x20),
                   let changed = integer(), expect(0x20), let inode = unsigned(), expect(0x20),
                   let hash = field(until: 0x20), let path = field(until: 0x0A) else { return nil }
-            inputs.files[path] = (FileIdentity(size: size, modified: modified, changed: changed, inode: inode), hash)
+            let identity = FileIdentity(size: size, modified: modified, changed: changed, inode: inode)
+            if readingOutputs {
+                inputs.outputs[path] = identity
+            } else {
+                inputs.files[path] = (identity, hash)
+            }
         }
         return inputs
     }
@@ -181,13 +211,24 @@ enum BuildStamp {
             bytes += path.utf8
             bytes.append(0x0A)
         }
+        bytes += "outputs\n".utf8
+        for path in inputs.outputs.keys.sorted(by: { $0.utf8Precedes($1) }) where !path.utf8.contains(0x0A) {
+            let identity = inputs.outputs[path]!
+            number(identity.size)
+            number(identity.modified)
+            number(identity.changed)
+            number(identity.inode)
+            bytes += "- ".utf8
+            bytes += path.utf8
+            bytes.append(0x0A)
+        }
         let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         guard FileManager.default.createFile(atPath: temp.path, contents: Data(bytes)) else { return }
         if rename(temp.path, url.path) != 0 { unlink(temp.path) }
     }
 
     private static func text(manifestHash: String) -> String {
-        "rulebook build stamp 2\n" + executableIdentity() + "\nmanifest " + manifestHash + "\n"
+        "rulebook build stamp 3\n" + executableIdentity() + "\nmanifest " + manifestHash + "\n"
     }
 
     /// Path, size, modification time and inode of the running executable (a rebuild changes them).

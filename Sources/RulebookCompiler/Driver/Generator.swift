@@ -141,6 +141,7 @@ public enum Generator {
            let inputs = BuildStamp.load(stampURL, manifestHash: previous.hash) {
             previousDocuments = previous.manifest.documents
             recordedInputs = inputs
+            writer.knownOutputs = inputs.outputs
         }
         // Files are known by the manifest's hashes only when its state is trusted (else nothing is reused:
         // a shard or index that is empty now must not be taken from a manifest of another configuration).
@@ -175,7 +176,7 @@ public enum Generator {
         // produce exactly the files of the reused manifest, so checking that the folder still holds them
         // is the whole comparison. On any difference, the general path below repairs or reports it.
         if let previous, !states.isEmpty, duplicates.isEmpty, states.allSatisfy({ $0.reused != nil }),
-           states.count == previousDocuments.count, writer.holdsExactly(previous.manifest, manifestHash: previous.hash) {
+           states.count == previousDocuments.count, let outputs = writer.holdsExactly(previous.manifest, manifestHash: previous.hash) {
             for state in states { outcome.diagnostics += state.compileDiagnostics }
             for index in kept { outcome.diagnostics += states[index].reused?.modifierDiagnostics ?? [] }
             for index in kept { outcome.diagnostics += states[index].reused?.exampleDiagnostics ?? [] }
@@ -191,8 +192,9 @@ public enum Generator {
                 writer.removeLeftoverTemporaryFiles(paths: previous.manifest.files.keys)
                 outcome.report = OutputWriter.WriteReport(written: [], unchanged: previous.manifest.files.keys.sorted { $0.utf8Precedes($1) },
                                                           removed: [], manifestWritten: false, manifestHash: previous.hash)
-                if useState && states.contains(where: { !$0.unread }) {
-                    BuildStamp.save(stampURL, manifestHash: previous.hash, inputs: stampInputs(states, startedReading: startedReading))
+                if useState && (states.contains(where: { !$0.unread }) || outputs != recordedInputs?.outputs) {
+                    BuildStamp.save(stampURL, manifestHash: previous.hash,
+                                    inputs: stampInputs(states, startedReading: startedReading, outputs: outputs))
                 }
             }
             outcome.diagnostics = sortedStable(outcome.diagnostics)
@@ -298,7 +300,8 @@ public enum Generator {
                     outcome.files = changes
                     outcome.strategy = "delta"
                     if useState {
-                        BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: stampInputs(states, startedReading: startedReading))
+                        BuildStamp.save(stampURL, manifestHash: report.manifestHash,
+                                        inputs: stampInputs(states, startedReading: startedReading, outputs: report.identities))
                     }
                     timing.lap("write (changed files only)")
                     outcome.diagnostics = sortedStable(outcome.diagnostics)
@@ -335,7 +338,8 @@ public enum Generator {
                 let report = try writer.write(files: outcome.files, known: emitted.known, state: state)
                 outcome.report = report
                 if useState {
-                    BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: stampInputs(states, startedReading: startedReading))
+                    BuildStamp.save(stampURL, manifestHash: report.manifestHash,
+                                        inputs: stampInputs(states, startedReading: startedReading, outputs: report.identities))
                 }
             }
             timing.lap(options.check ? "check" : "write")
@@ -373,8 +377,9 @@ public enum Generator {
     }
 
     /// The documents' file identities and hashes, for the build stamp.
-    static func stampInputs(_ states: [DocumentState], startedReading: Int64) -> BuildStamp.Inputs {
-        var inputs = BuildStamp.Inputs(startedReading: startedReading, files: [:], order: states.map(\.path))
+    static func stampInputs(_ states: [DocumentState], startedReading: Int64,
+                            outputs: [String: BuildStamp.FileIdentity]) -> BuildStamp.Inputs {
+        var inputs = BuildStamp.Inputs(startedReading: startedReading, files: [:], order: states.map(\.path), outputs: outputs)
         inputs.files.reserveCapacity(states.count)
         for state in states {
             if let hash = state.hash, let identity = state.identity { inputs.files[state.path] = (identity, hash) }

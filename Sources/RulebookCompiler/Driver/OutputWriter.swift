@@ -78,6 +78,11 @@ public struct OutputWriter: Sendable {
     /// folder's manifest again when that still has these bytes.
     var decodedManifest: (manifest: Manifest, hash: String)?
 
+    /// The identities the output files had when this executable last left the folder (from the build
+    /// stamp). A file whose manifest hash is the wanted one is taken as unchanged without reading it only
+    /// if its identity is still exactly this one; otherwise it is read and compared.
+    var knownOutputs: [String: BuildStamp.FileIdentity] = [:]
+
     public init(outputDirectory: URL, displayPath: String? = nil) {
         self.outputDirectory = outputDirectory
         var shown = displayPath ?? outputDirectory.path
@@ -111,6 +116,9 @@ public struct OutputWriter: Sendable {
         public var manifestWritten: Bool = false
         /// `ContentHash.hex` of the manifest in the folder after the write.
         public var manifestHash: String = ""
+        /// The identity of every file the manifest lists, after the write (for the build stamp); empty
+        /// when not known.
+        var identities: [String: BuildStamp.FileIdentity] = [:]
     }
 
     // MARK: - Public API
@@ -217,6 +225,7 @@ public struct OutputWriter: Sendable {
         func finalManifest() -> Manifest {
             Self.finalManifest(wanted, produced: produced, inputs: inputHashes, state: state)
         }
+        report.identities = survey.identities
         if changed.isEmpty && survey.plan.extra.isEmpty {
             let finalBytes = finalManifest().encoded()
             report.manifestHash = ContentHash.hex(finalBytes)
@@ -318,6 +327,22 @@ public struct OutputWriter: Sendable {
             renamed += 1
             if index == 0 && durable { fsync(root.fd) }
         }
+        // The identities of the files just written (for the build stamp), on all cores.
+        let written = staged.filter { $0.path != Self.manifestName }
+        let writtenIdentities = SlotBox<BuildStamp.FileIdentity?>(count: written.count)
+        DispatchQueue.concurrentPerform(iterations: written.count >= 64 ? ProcessInfo.processInfo.activeProcessorCount : 1) { worker in
+            let workers = written.count >= 64 ? ProcessInfo.processInfo.activeProcessorCount : 1
+            var index = worker
+            while index < written.count {
+                var info = stat()
+                writtenIdentities.set(index, fstatat(written[index].folder, written[index].name, &info, AT_SYMLINK_NOFOLLOW) == 0
+                                      ? BuildStamp.FileIdentity(info) : nil)
+                index += workers
+            }
+        }
+        for (item, identity) in zip(written, writtenIdentities.values()) {
+            if let identity { report.identities[item.path] = identity }
+        }
 
         // 3. Files the previous run wrote and this one does not produce.
         var emptied: Set<[String]> = []
@@ -356,19 +381,19 @@ public struct OutputWriter: Sendable {
     /// only; false on any doubt. A run whose inputs are all unchanged produces exactly the files of the
     /// manifest it reused, so this is its whole comparison (`--check` of 10,000 unchanged documents
     /// without producing or even naming each output again).
-    func holdsExactly(_ manifest: Manifest, manifestHash: String) -> Bool {
-        guard let root = try? openRoot(create: false) else { return false }
+    /// The identities of the files when it does (for the build stamp); nil otherwise.
+    func holdsExactly(_ manifest: Manifest, manifestHash: String) -> [String: BuildStamp.FileIdentity]? {
+        guard let root = try? openRoot(create: false) else { return nil }
         defer { root.closeAll() }
         flock(root.fd, LOCK_SH)
-        guard let bytes = Self.readManifestBytes(root: root), ContentHash.hex(bytes) == manifestHash else { return false }
-        var info = stat()
-        guard fstatat(root.fd, Self.manifestName, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
-        return verify(manifest, except: [], root: root, written: Self.modificationTime(info))
+        guard let bytes = Self.readManifestBytes(root: root), ContentHash.hex(bytes) == manifestHash else { return nil }
+        return verify(manifest, except: [], root: root)
     }
 
-    /// Whether every file `manifest` lists (but those in `except`) is a regular file of the recorded size,
-    /// not modified since `written` (else read and compared with the recorded hash). On all cores.
-    func verify(_ manifest: Manifest, except: Set<String>, root: Folders, written: Int64) -> Bool {
+    /// Whether every file `manifest` lists (but those in `except`) is a regular file of the recorded size
+    /// whose identity is the one ``knownOutputs`` recorded (else it is read and compared with the recorded
+    /// hash); their identities if so, else nil. On all cores.
+    func verify(_ manifest: Manifest, except: Set<String>, root: Folders) -> [String: BuildStamp.FileIdentity]? {
         let paths = manifest.files.keys.filter { !except.contains($0) }
         // Each path validated (on all cores) and its folder opened once per distinct folder.
         var components = [[String]?](repeating: nil, count: paths.count)
@@ -385,12 +410,12 @@ public struct OutputWriter: Sendable {
         folders.reserveCapacity(paths.count)
         var opened: [ArraySlice<String>: Int32] = [:]
         for (path, parts) in zip(paths, components) {
-            guard let parts, !(manifest.files[path] ?? "").isEmpty, manifest.sizes[path] != nil else { return false }
+            guard let parts, !(manifest.files[path] ?? "").isEmpty, manifest.sizes[path] != nil else { return nil }
             let parent = parts.dropLast()
             if let folder = opened[parent] {
                 folders.append(folder)
             } else {
-                guard let folder = try? root.folder(parent, create: false, for: path) else { return false }
+                guard let folder = try? root.folder(parent, create: false, for: path) else { return nil }
                 opened[parent] = folder
                 folders.append(folder)
             }
@@ -398,6 +423,8 @@ public struct OutputWriter: Sendable {
         let failed = AtomicCounter()
         let targets = folders
         let names = components.map { $0!.last! }
+        let found = SlotBox<BuildStamp.FileIdentity?>(count: paths.count)
+        let known = knownOutputs
         let workers = ProcessInfo.processInfo.activeProcessorCount
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             var index = worker
@@ -406,12 +433,15 @@ public struct OutputWriter: Sendable {
                 let name = names[index]
                 var info = stat()
                 let fine: Bool
+                var identity: BuildStamp.FileIdentity?
                 if fstatat(targets[index], name, &info, AT_SYMLINK_NOFOLLOW) != 0 || info.st_mode & S_IFMT != S_IFREG
                     || Int(info.st_size) != manifest.sizes[path]! {
                     fine = false
-                } else if Self.modificationTime(info) < written {
+                } else if let recorded = known[path], recorded == BuildStamp.FileIdentity(info) {
                     fine = true
+                    identity = recorded
                 } else {
+                    identity = BuildStamp.FileIdentity(info)
                     let fd = openat(targets[index], name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
                     if fd >= 0, let bytes = try? FSCalls.readAll(fd: fd, sizeHint: Int(info.st_size)) {
                         fine = ContentHash.hex(bytes) == manifest.files[path]!
@@ -421,10 +451,15 @@ public struct OutputWriter: Sendable {
                     if fd >= 0 { close(fd) }
                 }
                 if !fine { _ = failed.increment() }
+                found.set(index, fine ? identity : nil)
                 index += workers
             }
         }
-        return failed.increment() == 0
+        guard failed.increment() == 0 else { return nil }
+        var identities: [String: BuildStamp.FileIdentity] = [:]
+        identities.reserveCapacity(paths.count)
+        for (path, identity) in zip(paths, found.values()) { if let identity { identities[path] = identity } }
+        return identities
     }
 
     /// A run that changes a few files the previous manifest already lists, and nothing else: when the
@@ -442,12 +477,11 @@ public struct OutputWriter: Sendable {
         defer { root.closeAll() }
         flock(root.fd, LOCK_EX)
         guard let bytes = Self.readManifestBytes(root: root), ContentHash.hex(bytes) == baseHash else { return nil }
-        var info = stat()
-        guard fstatat(root.fd, Self.manifestName, &info, AT_SYMLINK_NOFOLLOW) == 0,
-              verify(base, except: Set(changes.map(\.path)), root: root, written: Self.modificationTime(info)) else { return nil }
+        guard let identities = verify(base, except: Set(changes.map(\.path)), root: root) else { return nil }
         try removeTemporaryFiles(root: root, folders: Self.folders(of: base.files.keys))
         var files = base.files, sizes = base.sizes
         var report = WriteReport()
+        report.identities = identities
         let pid = getpid()
         for (number, change) in changes.enumerated() {
             let components = try Self.validatedComponents(of: change.path)
@@ -458,9 +492,11 @@ public struct OutputWriter: Sendable {
             sizes[change.path] = size
             let wanted = Wanted(path: change.path, components: components, contents: text, size: size, hash: hash)
             var computed: (String, Int)?
-            switch try existing(wanted, folder: folder, trusted: nil, computed: &computed) {
+            var identity: BuildStamp.FileIdentity?
+            switch try existing(wanted, folder: folder, trusted: nil, computed: &computed, identity: &identity) {
             case .same:
                 report.unchanged.append(change.path)
+                if let identity { report.identities[change.path] = identity }
                 continue
             case .notAFile:
                 throw OutputError(kind: .unsafePath, path: shown(change.path),
@@ -476,6 +512,8 @@ public struct OutputWriter: Sendable {
                 throw ioError(change.path, code)
             }
             report.written.append(change.path)
+            var info = stat()
+            if fstatat(folder, components.last!, &info, AT_SYMLINK_NOFOLLOW) == 0 { report.identities[change.path] = BuildStamp.FileIdentity(info) }
         }
         report.written.sort { $0.utf8Precedes($1) }
         report.unchanged = (base.files.keys.filter { !report.written.contains($0) }).sorted { $0.utf8Precedes($1) }
@@ -639,6 +677,8 @@ public struct OutputWriter: Sendable {
         var foldersToClean: [[String]]
         /// Hash and size of each lazy file that was produced for the comparison.
         var produced: [String: (String, Int)] = [:]
+        /// The identity of each unchanged file.
+        var identities: [String: BuildStamp.FileIdentity] = [:]
     }
 
     /// `path.lowercased()`, without Unicode tables for the usual all-ASCII path.
@@ -806,8 +846,8 @@ public struct OutputWriter: Sendable {
         var folderSet: Set<[String]> = [[]]
         // A file the previous manifest lists with the wanted hash, of the wanted size and not modified
         // after the manifest was written, is taken as unchanged without reading it.
-        let trusted: ManifestTrust? = plan.manifestExists && previous != nil
-            ? ManifestTrust(files: previous!.files, written: Self.modificationTime(manifestInfo)) : nil
+        let trusted: ManifestTrust? = plan.manifestExists && previous != nil && !knownOutputs.isEmpty
+            ? ManifestTrust(files: previous!.files, identities: knownOutputs) : nil
         var produced: [String: (String, Int)] = [:]
         // Folders resolved here (one descriptor cache); the files compared on all cores when there are
         // many (comparing means producing lazy files).
@@ -817,7 +857,7 @@ public struct OutputWriter: Sendable {
             folderSet.insert(Array(file.components.dropLast()))
             folders.append(try root.folder(file.components.dropLast(), create: false, for: file.path))
         }
-        let outcomes = SlotBox<Result<(Existing, (String, Int)?), OutputError>>(count: wanted.count)
+        let outcomes = SlotBox<Result<(Existing, (String, Int)?, BuildStamp.FileIdentity?), OutputError>>(count: wanted.count)
         let targets = folders
         let next = AtomicCounter()
         DispatchQueue.concurrentPerform(iterations: wanted.count >= 256 ? ProcessInfo.processInfo.activeProcessorCount : 1) { _ in
@@ -825,19 +865,25 @@ public struct OutputWriter: Sendable {
                 let index = next.increment()
                 guard index < wanted.count else { return }
                 var computed: (String, Int)?
+                var identity: BuildStamp.FileIdentity?
                 do throws(OutputError) {
-                    let state = try existing(wanted[index], folder: targets[index], trusted: trusted, computed: &computed)
-                    outcomes.set(index, .success((state, computed)))
+                    let state = try existing(wanted[index], folder: targets[index], trusted: trusted, computed: &computed,
+                                             identity: &identity)
+                    outcomes.set(index, .success((state, computed, identity)))
                 } catch {
                     outcomes.set(index, .failure(error))
                 }
             }
         }
+        var identities: [String: BuildStamp.FileIdentity] = [:]
+        identities.reserveCapacity(wanted.count)
         for (file, outcome) in zip(wanted, outcomes.values()) {
-            let (state, computed) = try outcome.get()
+            let (state, computed, identity) = try outcome.get()
             if let computed { produced[file.path] = computed }
             switch state {
-            case .same: plan.unchanged.append(file.path)
+            case .same:
+                plan.unchanged.append(file.path)
+                if let identity { identities[file.path] = identity }
             case .different: plan.stale.append(file.path); changed.insert(file.path)
             case .notAFile: plan.stale.append(file.path); changed.insert(file.path); blocked.append(file.path)
             case .absent: plan.missing.append(file.path); changed.insert(file.path)
@@ -867,14 +913,14 @@ public struct OutputWriter: Sendable {
             }
         }
         return Survey(plan: plan, changed: changed, blocked: blocked, previous: previous, previousHash: previousHash,
-                      foldersToClean: folderSet.sorted { $0.count < $1.count }, produced: produced)
+                      foldersToClean: folderSet.sorted { $0.count < $1.count }, produced: produced, identities: identities)
     }
 
     enum Existing { case same, different, absent, notAFile }
 
     struct ManifestTrust: Sendable {
         var files: [String: String]
-        var written: Int64
+        var identities: [String: BuildStamp.FileIdentity]
     }
 
     static func modificationTime(_ info: stat) -> Int64 {
@@ -887,13 +933,21 @@ public struct OutputWriter: Sendable {
 
     /// `computed`: set to the hash and size of a lazy file's bytes when they had to be produced.
     func existing(_ file: Wanted, folder: Int32?, trusted: ManifestTrust? = nil, computed: inout (String, Int)?) throws(OutputError) -> Existing {
+        var identity: BuildStamp.FileIdentity?
+        return try existing(file, folder: folder, trusted: trusted, computed: &computed, identity: &identity)
+    }
+
+    /// As above; `identity` is set to the file's identity when it exists.
+    func existing(_ file: Wanted, folder: Int32?, trusted: ManifestTrust?, computed: inout (String, Int)?,
+                  identity: inout BuildStamp.FileIdentity?) throws(OutputError) -> Existing {
         guard let folder else { return .absent }
         // Most files of a large incremental run are unchanged and known to the manifest: one `fstatat`
         // settles them (a symbolic link or anything else falls through to the checks below).
         if let trusted, !file.hash.isEmpty, trusted.files[file.path] == file.hash {
             var info = stat()
             if fstatat(folder, file.components.last!, &info, AT_SYMLINK_NOFOLLOW) == 0, info.st_mode & S_IFMT == S_IFREG,
-               Int(info.st_size) == file.size, Self.modificationTime(info) < trusted.written {
+               Int(info.st_size) == file.size, let known = trusted.identities[file.path], known == BuildStamp.FileIdentity(info) {
+                identity = known
                 return .same
             }
         }
@@ -912,6 +966,7 @@ public struct OutputWriter: Sendable {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ioError(file.path, errno, "read") }
         guard info.st_mode & S_IFMT == S_IFREG else { return .notAFile }
+        identity = BuildStamp.FileIdentity(info)
         if file.hash.isEmpty {  // lazy: produce it once, compare, remember its hash
             var text = file.text()
             let (hash, size) = text.withUTF8 { (ContentHash.hex($0), $0.count) }
@@ -925,10 +980,6 @@ public struct OutputWriter: Sendable {
             }
         }
         guard Int(info.st_size) == file.size else { return .different }
-        if let trusted, !file.hash.isEmpty, trusted.files[file.path] == file.hash,
-           Self.modificationTime(info) < trusted.written {
-            return .same
-        }
         do {
             return file.hasBytes(try FSCalls.readAll(fd: fd, sizeHint: file.size)) ? .same : .different
         } catch {
