@@ -199,7 +199,20 @@ enum BuildStamp {
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var bytes = Array((text(manifestHash: manifestHash) + "started \(inputs.startedReading)\n").utf8)
         bytes.reserveCapacity(bytes.count + inputs.files.count * 100)
-        func number<T: BinaryInteger>(_ value: T) { bytes += String(value).utf8; bytes.append(0x20) }
+        // Decimal digits written straight into the buffer (20,000 lines of four numbers each).
+        var digits = [UInt8](repeating: 0, count: 20)
+        func number<T: BinaryInteger>(_ value: T) {
+            var magnitude = UInt64(truncatingIfNeeded: value.magnitude)
+            if value < 0 { bytes.append(0x2D) }
+            var count = 0
+            repeat {
+                digits[count] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
+            bytes.append(0x20)
+        }
         for path in inputs.order ?? inputs.files.keys.sorted() where !path.utf8.contains(0x0A) {
             guard let (identity, hash) = inputs.files[path] else { continue }
             number(identity.size)
