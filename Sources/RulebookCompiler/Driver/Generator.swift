@@ -119,7 +119,12 @@ public enum Generator {
         var writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
         let useState = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
         let manifestReader = writer
-        let manifestTask = BackgroundTask { useState ? manifestReader.readManifestKeepingLines() : nil }
+        let stampURL = useState ? BuildStamp.location(forOutput: options.output, directory: options.cacheDirectory) : nil
+        // The manifest, then the build stamp that must name its hash.
+        let manifestTask = BackgroundTask { () -> (read: (manifest: Manifest, hash: String, lines: Manifest.DocumentLines?)?, stamp: BuildStamp.Inputs?) in
+            guard useState, let read = manifestReader.readManifestKeepingLines() else { return (nil, nil) }
+            return (read, BuildStamp.load(stampURL, manifestHash: read.hash))
+        }
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
         let identities = useState ? Self.identities(files, jobs: options.jobs) : nil
         outcome.diagnostics += inputDiagnostics
@@ -130,15 +135,14 @@ public enum Generator {
         // 2. The previous run's manifest: its document entries are reused when the salt (format, compiler
         //    version, configuration, output shape) matches and this executable wrote it (`BuildStamp`).
         let salt = Self.salt(config: config, accessLevel: accessLevel, shardCount: shardCount)
-        let stampURL = useState ? BuildStamp.location(forOutput: options.output, directory: options.cacheDirectory) : nil
-        let previousRead = manifestTask.wait()
+        let (previousRead, stamp) = manifestTask.wait()
         let previous = previousRead.map { (manifest: $0.manifest, hash: $0.hash) }
         let previousLines = previousRead?.lines
         writer.decodedManifest = previous
         var previousDocuments: [String: Manifest.Document] = [:]
         var recordedInputs: BuildStamp.Inputs?
         if let previous, previous.manifest.version == Manifest.currentVersion, previous.manifest.salt == salt,
-           let inputs = BuildStamp.load(stampURL, manifestHash: previous.hash) {
+           let inputs = stamp {
             previousDocuments = previous.manifest.documents
             recordedInputs = inputs
             writer.knownOutputs = inputs.outputs

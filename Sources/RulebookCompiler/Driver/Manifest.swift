@@ -240,6 +240,7 @@ public struct Manifest: Sendable, Hashable {
         // one JSON value with an empty documents object. Anything else: one parse of the whole text.
         if let split = splitDocumentLines(bytes), let rest = JSONValueParser.parse(split.rest),
            let manifest = decode(root: rest, documentLines: split.lines, in: bytes) {
+            // (`decode` parses the document lines on all cores.)
             var values: [String: Range<Int>] = [:]
             values.reserveCapacity(split.lines.count)
             for line in split.lines {

@@ -408,15 +408,15 @@ public struct OutputWriter: Sendable {
         }
         var folders: [Int32] = []
         folders.reserveCapacity(paths.count)
-        var opened: [ArraySlice<String>: Int32] = [:]
+        var opened: [Substring: Int32] = [:]
         for (path, parts) in zip(paths, components) {
             guard let parts, !(manifest.files[path] ?? "").isEmpty, manifest.sizes[path] != nil else { return nil }
-            let parent = parts.dropLast()
-            if let folder = opened[parent] {
+            let parentPath = path[..<(path.lastIndex(of: "/") ?? path.startIndex)]
+            if let folder = opened[parentPath] {
                 folders.append(folder)
             } else {
-                guard let folder = try? root.folder(parent, create: false, for: path) else { return nil }
-                opened[parent] = folder
+                guard let folder = try? root.folder(parts.dropLast(), create: false, for: path) else { return nil }
+                opened[parentPath] = folder
                 folders.append(folder)
             }
         }
