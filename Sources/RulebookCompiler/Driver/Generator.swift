@@ -242,7 +242,7 @@ public enum Generator {
            states.contains(where: { $0.fresh != nil }),
            states.allSatisfy({ state in
                guard let before = previousDocuments[state.path] else { return false }
-               guard let fresh = state.fresh else { return true }
+               guard state.fresh != nil else { return true }
                guard let old = before.record, before.emitted, let new = state.summary, state.hash != nil else { return false }
                return old.system == new.system && old.code == new.code
            }) {
