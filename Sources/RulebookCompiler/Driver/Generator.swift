@@ -544,6 +544,10 @@ public enum Generator {
                         && Set(memberIndices.map { states[$0].path }) == previousMembers[task]
                     if clean, let file = known(path, produce: text) {
                         knownHere.append(file)
+                    } else if onDemand && previousFiles[path] == nil {
+                        // A large first run: produced by the writer's threads together with the bundles
+                        // (no shard text held in memory, no phase waiting for the slowest shard).
+                        knownHere.append(OutputWriter.KnownFile(lazy: path, produce: text))
                     } else {
                         files.append(GeneratedFile(path: path, contents: text()))
                     }
