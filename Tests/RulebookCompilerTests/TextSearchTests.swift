@@ -48,3 +48,29 @@ import Testing
         #expect(byteSearches > 1_000, "the byte path was hardly exercised (\(byteSearches) cases)")
     }
 }
+
+/// The JSON writer's string escaping (which skips eight plain bytes at a time) round-trips every string:
+/// generated strings mixing plain runs of every length with quotes, backslashes, control characters,
+/// DEL, non-ASCII letters, bidirectional controls and emoji, in both writer styles.
+@Suite struct JSONEscapingTests {
+    @Test func stringsRoundTripThroughTheWriter() {
+        let pieces = ["a", "abcdefgh", "abcdefghijklmnopq", "\"", "\\", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "é", "ß",
+                      "\u{202E}", "\u{2066}", "\u{200B}", "\u{2028}", "\u{FEFF}", "😀", " ", "/", "0123456789"]
+        var generator = TextSearchTests.Generator(state: 7)
+        for _ in 0..<5_000 {
+            let count = Int(generator.next() % 14)
+            let text = (0..<count).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined()
+            for (style, invisibles) in [(CanonicalJSONWriter.Style.pretty, false), (.compact, true)] {
+                var writer = CanonicalJSONWriter(style: style, escapeInvisibles: invisibles)
+                writer.stringArray([text])
+                let bytes = writer.bytes
+                #expect(JSONValueParser.parse(bytes)?.elements?.first?.stringValue == text, "\(text.debugDescription)")
+                if invisibles {
+                    // Nothing a Swift raw literal or a terminal would misread is left unescaped.
+                    let decoded = String(decoding: bytes, as: UTF8.self)
+                    #expect(!decoded.unicodeScalars.contains { SwiftStringLiteral.mustEscape($0.value) }, "\(text.debugDescription)")
+                }
+            }
+        }
+    }
+}

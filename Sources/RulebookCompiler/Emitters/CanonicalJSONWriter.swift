@@ -154,6 +154,14 @@ struct CanonicalJSONWriter {
             var index = 0
             let count = source.count
             while index < count {
+                // Eight bytes at a time while none of them needs a look (no control character, quote,
+                // backslash, and — when invisibles are escaped — nothing at or above 0x7F).
+                while index + 8 <= count {
+                    let word = UnsafeRawPointer(source.baseAddress! + index).loadUnaligned(as: UInt64.self)
+                    if Self.needsLook(word, invisibles: escapeInvisibles) { break }
+                    index += 8
+                }
+                guard index < count else { break }
                 let byte = source[index]
                 var escapeLength = 0
                 var scalar: UInt32 = 0
@@ -184,6 +192,18 @@ struct CanonicalJSONWriter {
             if runStart < count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<count])) }
         }
         bytes.append(0x22)
+    }
+
+    /// Whether any byte of `word` is below 0x20, `"` or `\` (or, with `invisibles`, 0x7F or above).
+    @inline(__always)
+    private static func needsLook(_ word: UInt64, invisibles: Bool) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // Exact "some byte is zero" / "some byte is below n (n ≤ 128)" tests (bit-twiddling hacks).
+        func hasZeroByte(_ value: UInt64) -> Bool { (value &- ones) & ~value & highs != 0 }
+        if (word &- ones &* 0x20) & ~word & highs != 0 { return true }  // a control character
+        if invisibles && (word & highs != 0 || hasZeroByte(word ^ (ones &* 0x7F))) { return true }
+        return hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
     }
 
     /// If the UTF-8 sequence at `index` is a code point of `SwiftStringLiteral.mustEscape`, its length and
