@@ -33,12 +33,20 @@ private func temporaryFiles(in folder: DriverIOTempFolder) -> [String] {
 }
 
 @Suite struct OutputWriterTests {
-    @Test func contentHashIsFNV1a64() {
-        // Published FNV-1a 64-bit test vectors.
-        #expect(ContentHash.hex(Array("".utf8)) == "cbf29ce484222325")
-        #expect(ContentHash.hex(Array("a".utf8)) == "af63dc4c8601ec8c")
-        #expect(ContentHash.hex("foobar") == "85944171f73967e8")
+    @Test func contentHashIsXXH64() {
+        // Reference XXH64 (seed 0) values, from the `xxhash` Python package: every length class (< 4,
+        // 4–7, 8–31, ≥ 32 with a tail of 1–31 bytes).
+        #expect(ContentHash.hex(Array("".utf8)) == "ef46db3751d8e999")
+        #expect(ContentHash.hex(Array("a".utf8)) == "d24ec4f1a98c6e5b")
+        #expect(ContentHash.hex("abc") == "44bc2cf5ad770999")
+        #expect(ContentHash.hex("foobar") == "a2aa05ed9085aaf9")
+        #expect(ContentHash.hex("0123456789abcdefghijklmnopqrstuvwxyz") == "69196c1b3af0bff9")
+        #expect(ContentHash.hex(Array(repeating: Array(0...255), count: 3).flatMap { $0.map(UInt8.init) } + Array("tail!".utf8)) == "26bbff34e506daff")
         #expect(ContentHash.hex("foobar") == ContentHash.hex(Array("foobar".utf8)[...]))
+        // FNV-1a 64-bit (bundle file names): published vectors.
+        #expect(ContentHash.fnv1a("") == "cbf29ce484222325")
+        #expect(ContentHash.fnv1a("a") == "af63dc4c8601ec8c")
+        #expect(ContentHash.fnv1a("foobar") == "85944171f73967e8")
     }
 
     /// The byte order of every listing: `utf8Precedes` agrees with comparing the UTF-8 bytes one by one.

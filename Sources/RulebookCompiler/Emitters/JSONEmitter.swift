@@ -137,7 +137,7 @@ public enum JSONEmitter {
             while sanitized.last == 0x2D { sanitized.removeLast() }
             base = system + "-"
             if !sanitized.isEmpty { base += String(decoding: sanitized, as: UTF8.self) + "-" }
-            base += String(ContentHash.hex(code).prefix(8))
+            base += String(ContentHash.fnv1a(code).prefix(8))
         }
         if reservedNames.contains(base.uppercased()) { base += "-x" }
         return base + ".json"
