@@ -71,15 +71,7 @@ enum BuildStamp {
         init?(_ file: InputFile) {
             var info = stat()
             guard FSCalls.withCPath(file.pathBytes, { stat($0, &info) }) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-            size = Int64(info.st_size)
-            #if canImport(Darwin)
-            modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
-            changed = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
-            #else
-            modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-            changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
-            #endif
-            inode = UInt64(info.st_ino)
+            self.init(info)
         }
     }
 
@@ -125,20 +117,10 @@ enum BuildStamp {
         var inputs = Inputs(startedReading: 0, files: [:])
         var position = header.count
         func integer() -> Int64? {
-            var value: Int64 = 0
-            var digits = 0
-            var negative = false
-            if position < bytes.count, bytes[position] == 0x2D { negative = true; position += 1 }
-            while position < bytes.count, (0x30...0x39).contains(bytes[position]) {
-                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[position] - 0x30))
-                guard !overflow1 && !overflow2 else { return nil }
-                value = sum
-                digits += 1
-                position += 1
-            }
-            guard digits > 0 else { return nil }
-            return negative ? -value : value
+            let negative = position < bytes.count && bytes[position] == 0x2D
+            if negative { position += 1 }
+            guard let magnitude = unsigned(), magnitude <= UInt64(Int64.max) else { return nil }
+            return negative ? -Int64(magnitude) : Int64(magnitude)
         }
         func unsigned() -> UInt64? {
             var value: UInt64 = 0
@@ -253,11 +235,7 @@ enum BuildStamp {
         #endif
         var info = stat()
         guard stat(path, &info) == 0 else { return "unknown executable \(path)" }
-        #if canImport(Darwin)
-        let modified = "\(info.st_mtimespec.tv_sec).\(info.st_mtimespec.tv_nsec)"
-        #else
-        let modified = "\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
-        #endif
-        return "\(path) \(info.st_size) \(modified) \(info.st_ino)"
+        let identity = FileIdentity(info)
+        return "\(path) \(identity.size) \(identity.modified) \(identity.inode)"
     }
 }

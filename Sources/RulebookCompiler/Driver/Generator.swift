@@ -176,6 +176,14 @@ public enum Generator {
             guard let key = states[index].key else { return false }
             return firstByKey[key] == index
         }
+        for index in kept {
+            let summary = states[index].summary!
+            outcome.codeCount += 1
+            outcome.modifierCount += summary.modifiers
+            outcome.payerNoteCount += summary.payers
+            if let record = states[index].fresh?.record { outcome.records.append(record) }
+        }
+
         // Nothing changed (every document reused, none added or removed, no duplicate): a full run would
         // produce exactly the files of the reused manifest, so checking that the folder still holds them
         // is the whole comparison. On any difference, the general path below repairs or reports it.
@@ -184,12 +192,6 @@ public enum Generator {
             for state in states { outcome.diagnostics += state.compileDiagnostics }
             for index in kept { outcome.diagnostics += states[index].reused?.modifierDiagnostics ?? [] }
             for index in kept { outcome.diagnostics += states[index].reused?.exampleDiagnostics ?? [] }
-            for index in kept {
-                let summary = states[index].summary!
-                outcome.codeCount += 1
-                outcome.modifierCount += summary.modifiers
-                outcome.payerNoteCount += summary.payers
-            }
             timing.lap("unchanged: output folder verified")
             outcome.strategy = "unchanged"
             if !options.check {
@@ -227,14 +229,6 @@ public enum Generator {
         for index in kept { outcome.diagnostics += examples.diagnostics[index] ?? [] }
         timing.lap("validate")
 
-        for index in kept {
-            let summary = states[index].summary!
-            outcome.codeCount += 1
-            outcome.modifierCount += summary.modifiers
-            outcome.payerNoteCount += summary.payers
-            if let record = states[index].fresh?.record { outcome.records.append(record) }
-        }
-
         // 6a. A few documents changed and nothing else (same documents, same codes, no duplicate): only
         //     their bundles, their Swift shards and perhaps the index change; the writer checks that the
         //     folder is what the manifest says and writes just those (see `OutputWriter.writeDelta`).
@@ -268,10 +262,7 @@ public enum Generator {
             }
             for shard in shardsToEmit.sorted() {
                 let indices = members[shard] ?? []
-                let keys = indices.map { index in
-                    let summary = states[index].summary!
-                    return JSONEmitter.OrderKey(system: summary.system, code: summary.code, path: summary.source.path, line: summary.source.line)
-                }
+                let keys = indices.map { states[$0].summary!.orderKey }
                 let shardRecords = JSONEmitter.canonicalOrder(keys: keys).compactMap { records.record(indices[$0]) }
                 changes.append(GeneratedFile(
                     path: "Swift/" + SwiftEmitter.shardFileName(shard, count: shardCount),
@@ -280,13 +271,10 @@ public enum Generator {
             }
             if indexChanged {
                 let summaries = kept.map { states[$0].summary! }
-                let keys = summaries.map { JSONEmitter.OrderKey(system: $0.system, code: $0.code, path: $0.source.path, line: $0.source.line) }
+                let keys = summaries.map(\.orderKey)
                 let order = JSONEmitter.canonicalOrder(keys: keys)
                 let names = JSONEmitter.bundleFileNames(keys: keys, order: order)
-                let entries = order.map { position in
-                    JSONEmitter.IndexEntry(system: summaries[position].system, code: summaries[position].code, title: summaries[position].title,
-                                           source: summaries[position].source, file: names[position])
-                }
+                let entries = order.map { summaries[$0].indexEntry(file: names[$0]) }
                 changes.append(GeneratedFile(path: "JSON/index.json", contents: JSONEmitter.index(entries: entries)))
             }
             let documents = manifestDocuments(states: states, kept: kept, bundleNames: bundleNames,
@@ -403,15 +391,7 @@ public enum Generator {
 
     /// The file identity of each document, on `jobs` threads.
     static func identities(_ files: [InputFile], jobs: Int?) -> [BuildStamp.FileIdentity?] {
-        var result = [BuildStamp.FileIdentity?](repeating: nil, count: files.count)
-        result.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let slots = slots
-            let chunk = 256
-            DispatchQueue.concurrentPerform(iterations: (files.count + chunk - 1) / chunk) { part in
-                for index in (part * chunk)..<min(files.count, (part + 1) * chunk) { slots[index] = BuildStamp.FileIdentity(files[index]) }
-            }
-        }
-        return result
+        concurrentMap(count: files.count) { BuildStamp.FileIdentity(files[$0]) }
     }
 
     static func recompile(_ file: InputFile, options: ExtractionOptions, hash: String?) -> DocumentState {
@@ -484,7 +464,7 @@ public enum Generator {
         -> (files: [GeneratedFile], known: [OutputWriter.KnownFile], bundleNames: [Int: String]) {
         let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
         let summaries = kept.map { states[$0].summary! }
-        let orderKeys = summaries.map { JSONEmitter.OrderKey(system: $0.system, code: $0.code, path: $0.source.path, line: $0.source.line) }
+        let orderKeys = summaries.map(\.orderKey)
         let order = JSONEmitter.canonicalOrder(keys: orderKeys)  // positions in `kept`
         let names = JSONEmitter.bundleFileNames(keys: orderKeys, order: order)
         var bundleNames: [Int: String] = [:]
@@ -552,11 +532,7 @@ public enum Generator {
                         files.append(GeneratedFile(path: path, contents: text()))
                     }
                 } else if task == shardCount {
-                    let entries = order.map { position in
-                        let summary = summaries[position]
-                        return JSONEmitter.IndexEntry(system: summary.system, code: summary.code, title: summary.title,
-                                                      source: summary.source, file: names[position])
-                    }
+                    let entries = order.map { summaries[$0].indexEntry(file: names[$0]) }
                     let previousEmitted = Set(previousDocuments.compactMap { $0.value.emitted ? $0.key : nil })
                     let clean = kept.indices.allSatisfy(unchanged) && previousEmitted == Set(kept.map { states[$0].path })
                     if clean, let file = known("JSON/index.json", produce: { JSONEmitter.index(entries: entries) }) {
@@ -652,6 +628,16 @@ public enum Generator {
     }
 }
 
+extension Manifest.RecordSummary {
+    /// What the canonical order and the bundle file name depend on.
+    var orderKey: JSONEmitter.OrderKey { JSONEmitter.OrderKey(system: system, code: code, path: source.path, line: source.line) }
+
+    /// This record's entry in `index.json`, with bundle file `file`.
+    func indexEntry(file: String) -> JSONEmitter.IndexEntry {
+        JSONEmitter.IndexEntry(system: system, code: code, title: title, source: source, file: file)
+    }
+}
+
 /// The full record of a document, whether compiled in this run or not: a reused document's record is
 /// its JSON bundle in the output folder (the previous run's output), or, when that is missing or does
 /// not parse, the document compiled again. Each record is decoded at most once; thread-safe.
@@ -697,40 +683,6 @@ final class RecordSource: @unchecked Sendable {
     }
 }
 
-/// Work started on a global queue; `wait()` returns its result.
-final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
-    private var value: Value?
-    private let done = DispatchSemaphore(value: 0)
-    init(_ work: @escaping @Sendable () -> Value) {
-        DispatchQueue.global().async {
-            self.value = work()
-            self.done.signal()
-        }
-    }
-    func wait() -> Value {
-        done.wait()
-        return value!
-    }
-}
-
-/// Values written by worker threads, each index by exactly one worker, and read once they all finished
-/// (`DispatchQueue.concurrentPerform` returns after every iteration): no lock is needed.
-final class SlotBox<Value>: @unchecked Sendable {
-    private let storage: UnsafeMutableBufferPointer<Value?>
-    init(count: Int) {
-        storage = .allocate(capacity: count)
-        storage.initialize(repeating: nil)
-    }
-    deinit {
-        storage.deinitialize()
-        storage.deallocate()
-    }
-    func set(_ index: Int, _ value: Value) { storage[index] = value }
-    func values() -> [Value] { storage.map { $0! } }
-}
-
-
-
 /// `RULEBOOK_TIMING=1`: prints the time of each phase of a run to standard error.
 final class PhaseTimer {
     let enabled = ProcessInfo.processInfo.environment["RULEBOOK_TIMING"] == "1"
@@ -742,17 +694,5 @@ final class PhaseTimer {
         let now = DispatchTime.now().uptimeNanoseconds
         FileHandle.standardError.write(Data("timing: \(prefix)\(name): \(String(format: "%.3f", Double(now - last) / 1e9)) s\n".utf8))
         last = now
-    }
-}
-
-final class AtomicCounter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
-    func increment() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        let current = value
-        value += 1
-        return current
     }
 }

@@ -252,18 +252,11 @@ public struct Manifest: Sendable, Hashable {
             writer.key("documents")
             writer.beginObject()
             let keys = sortedKeys(documents)
-            var lines = [[UInt8]](repeating: [], count: keys.count)
-            lines.withUnsafeMutableBufferPointer { slots in
-                nonisolated(unsafe) let slots = slots
-                let chunk = 256
-                DispatchQueue.concurrentPerform(iterations: (keys.count + chunk - 1) / chunk) { part in
-                    for index in (part * chunk)..<min(keys.count, (part + 1) * chunk) {
-                        if let previous, unchanged.contains(keys[index]), previous.values[keys[index]] != nil { continue }
-                        var line = CanonicalJSONWriter(style: .compact, capacity: 512)
-                        Self.write(documents[keys[index]]!, to: &line)
-                        slots[index] = line.bytes
-                    }
-                }
+            let lines = concurrentMap(count: keys.count) { index -> [UInt8] in
+                if let previous, unchanged.contains(keys[index]), previous.values[keys[index]] != nil { return [] }  // copied below
+                var line = CanonicalJSONWriter(style: .compact, capacity: 512)
+                Self.write(documents[keys[index]]!, to: &line)
+                return line.bytes
             }
             for (key, line) in zip(keys, lines) {
                 writer.key(key)
@@ -388,31 +381,24 @@ public struct Manifest: Sendable, Hashable {
         }
         if !documentLines.isEmpty {
             // Each line is `"path": {…}` plus an optional comma: parsed as the object `{"path": {…}}`.
-            var parsed = [(String, Document)?](repeating: nil, count: documentLines.count)
-            var malformed = false
-            parsed.withUnsafeMutableBufferPointer { slots in
-                nonisolated(unsafe) let slots = slots
-                let chunk = 256
-                DispatchQueue.concurrentPerform(iterations: (documentLines.count + chunk - 1) / chunk) { part in
-                    for index in (part * chunk)..<min(documentLines.count, (part + 1) * chunk) {
-                        var range = documentLines[index]
-                        if bytes[range.upperBound - 1] == 0x2C { range = range.lowerBound..<(range.upperBound - 1) }
-                        var object: [UInt8] = [0x7B]
-                        object += bytes[range]
-                        object.append(0x7D)
-                        guard let member = JSONValueParser.parse(object)?.members, member.count == 1 else { continue }
-                        slots[index] = document(member[0].value).map { (member[0].key, $0) }
-                    }
+            enum Line: Sendable { case entry(String, Document), dropped, malformed }
+            let parsed = concurrentMap(count: documentLines.count) { index -> Line in
+                var range = documentLines[index]
+                if bytes[range.upperBound - 1] == 0x2C { range = range.lowerBound..<(range.upperBound - 1) }
+                var object: [UInt8] = [0x7B]
+                object += bytes[range]
+                object.append(0x7D)
+                guard let members = JSONValueParser.parse(object)?.members else { return .malformed }
+                guard members.count == 1, let document = document(members[0].value) else { return .dropped }
+                return .entry(members[0].key, document)
+            }
+            for line in parsed {
+                switch line {
+                case .entry(let path, let document): documents[path] = document
+                case .dropped: continue  // JSON, but not a document entry: that document is compiled again
+                case .malformed: return nil  // not JSON at all: the whole text is not a manifest
                 }
             }
-            for (index, entry) in parsed.enumerated() {
-                if let (path, document) = entry {
-                    documents[path] = document
-                } else if JSONValueParser.parse([0x7B] + bytes[documentLines[index]].dropLast(bytes[documentLines[index].upperBound - 1] == 0x2C ? 1 : 0) + [0x7D]) == nil {
-                    malformed = true  // not JSON at all: the whole text is not a manifest
-                }
-            }
-            if malformed { return nil }
         }
         return Manifest(files: files, sizes: sizes, inputs: inputs, documents: documents,
                         salt: root["salt"]?.stringValue ?? "", version: root["version"]?.integerValue ?? 0)
@@ -460,11 +446,7 @@ public struct Manifest: Sendable, Hashable {
             writer.key("modifiers"); writer.integer(record.modifiers)
             writer.key("payers"); writer.integer(record.payers)
             writer.key("source")
-            writer.beginObject()
-            writer.key("line"); writer.integer(record.source.line)
-            writer.key("path"); writer.string(record.source.path)
-            writer.key("section"); writer.stringArray(record.source.section)
-            writer.endObject()
+            JSONEmitter.write(record.source, to: &writer)
             writer.key("system"); writer.string(record.system.rawValue)
             writer.key("title"); writer.string(record.title)
             writer.endObject()

@@ -377,7 +377,7 @@ public struct OutputWriter: Sendable {
 
     /// Whether the output folder holds exactly what `manifest` (whose bytes hash to `manifestHash`) lists:
     /// the manifest file itself unchanged, and every listed file a regular file of the recorded size,
-    /// not modified since the manifest was written (else read and compared with the recorded hash). Reads
+    /// with the identity ``knownOutputs`` recorded (else read and compared with the recorded hash). Reads
     /// only; false on any doubt. A run whose inputs are all unchanged produces exactly the files of the
     /// manifest it reused, so this is its whole comparison (`--check` of 10,000 unchanged documents
     /// without producing or even naming each output again).
@@ -396,16 +396,7 @@ public struct OutputWriter: Sendable {
     func verify(_ manifest: Manifest, except: Set<String>, root: Folders) -> [String: BuildStamp.FileIdentity]? {
         let paths = manifest.files.keys.filter { !except.contains($0) }
         // Each path validated (on all cores) and its folder opened once per distinct folder.
-        var components = [[String]?](repeating: nil, count: paths.count)
-        components.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let slots = slots
-            let chunk = 512
-            DispatchQueue.concurrentPerform(iterations: (paths.count + chunk - 1) / chunk) { part in
-                for index in (part * chunk)..<min(paths.count, (part + 1) * chunk) {
-                    slots[index] = try? Self.validatedComponents(of: paths[index])
-                }
-            }
-        }
+        let components = concurrentMap(count: paths.count, chunk: 512) { try? Self.validatedComponents(of: paths[$0]) }
         var folders: [Int32] = []
         folders.reserveCapacity(paths.count)
         var opened: [Substring: Int32] = [:]
@@ -710,35 +701,16 @@ public struct OutputWriter: Sendable {
                 return Wanted(path: file.path, components: components, contents: contents, size: size, hash: hash)
             }
         }
-        var made = [Result<Wanted, OutputError>?](repeating: nil, count: files.count)
-        if files.count >= 64 {
-            let chunk = 32
-            made.withUnsafeMutableBufferPointer { slots in
-                nonisolated(unsafe) let slots = slots
-                DispatchQueue.concurrentPerform(iterations: (files.count + chunk - 1) / chunk) { part in
-                    for index in (part * chunk)..<min(files.count, (part + 1) * chunk) { slots[index] = make(files[index]) }
-                }
-            }
-        } else {
-            for index in files.indices { made[index] = make(files[index]) }
-        }
+        let made = files.count >= 64 ? concurrentMap(count: files.count, chunk: 32) { make(files[$0]) } : files.map(make)
         var wanted: [Wanted] = []
-        wanted.reserveCapacity(files.count)
-        for result in made { wanted.append(try result!.get()) }
-        made = []
+        wanted.reserveCapacity(files.count + known.count)
+        for result in made { wanted.append(try result.get()) }
         // Validated on all cores when there are many (an incremental run names 10,000 known files).
-        var validated = [Result<[String], OutputError>?](repeating: nil, count: known.count)
-        validated.withUnsafeMutableBufferPointer { slots in
-            nonisolated(unsafe) let slots = slots
-            let chunk = 512
-            DispatchQueue.concurrentPerform(iterations: (known.count + chunk - 1) / chunk) { part in
-                for index in (part * chunk)..<min(known.count, (part + 1) * chunk) {
-                    slots[index] = Result { () throws(OutputError) in try Self.validatedComponents(of: known[index].path) }
-                }
-            }
+        let validated = concurrentMap(count: known.count, chunk: 512) { index in
+            Result { () throws(OutputError) in try Self.validatedComponents(of: known[index].path) }
         }
         for (file, components) in zip(known, validated) {
-            wanted.append(Wanted(path: file.path, components: try components!.get(), contents: nil,
+            wanted.append(Wanted(path: file.path, components: try components.get(), contents: nil,
                                  size: file.size, hash: file.hash, produce: file.produce))
         }
         // Sorted through their indices: moving the structs themselves in the sort costs a retain and a
@@ -923,13 +895,6 @@ public struct OutputWriter: Sendable {
         var identities: [String: BuildStamp.FileIdentity]
     }
 
-    static func modificationTime(_ info: stat) -> Int64 {
-        #if canImport(Darwin)
-        Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
-        #else
-        Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-        #endif
-    }
 
     /// `computed`: set to the hash and size of a lazy file's bytes when they had to be produced.
     func existing(_ file: Wanted, folder: Int32?, trusted: ManifestTrust? = nil, computed: inout (String, Int)?) throws(OutputError) -> Existing {

@@ -274,15 +274,7 @@ public enum SwiftEmitter {
             }
             return (writer.bytes, lengths)
         }
-        var chunks = [(bytes: [UInt8], lengths: [Int])](repeating: ([], []), count: chunkCount)
-        if jobs > 1 && chunkCount > 1 {
-            chunks.withUnsafeMutableBufferPointer { slots in
-                nonisolated(unsafe) let slots = slots
-                DispatchQueue.concurrentPerform(iterations: chunkCount) { number in slots[number] = chunk(number) }
-            }
-        } else {
-            for number in 0..<chunkCount { chunks[number] = chunk(number) }
-        }
+        var chunks = jobs > 1 && chunkCount > 1 ? concurrentMap(count: chunkCount, chunk: 1, chunk) : (0..<chunkCount).map(chunk)
         var payload: [UInt8] = []
         payload.reserveCapacity(chunks.reduce(chunkCount) { $0 + $1.bytes.count })
         var index = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: records.count * 40)
