@@ -232,6 +232,33 @@ import Testing
         #expect(SwiftStringLiteral.rawMultiline("x\"#\ny") == "##\"\"\"\nx\"#\ny\n\"\"\"##")
     }
 
+    /// The word-at-a-time and memchr scans agree with a plain byte-by-byte reading on random texts made of
+    /// the characters that matter (quotes, backslashes, `#` runs, controls, DEL, bidi and other escapes).
+    @Test func rawLiteralScansAgreeWithByteByByteReading() {
+        let alphabet: [String] = ["a", " ", "\"", "\\", "#", "##", "\n", "\r", "\t", "\u{7F}", "é", "\u{200B}", "\u{202E}",
+                                  "\u{85}", "😀", "{", "~"]
+        var generator = SystemRandomNumberGenerator()
+        func expectedCount(_ text: String) -> Int {
+            let bytes = Array(text.utf8)
+            var longest = 0
+            for index in bytes.indices where bytes[index] == 0x22 || bytes[index] == 0x5C {
+                var run = 0
+                while index + 1 + run < bytes.count, bytes[index + 1 + run] == 0x23 { run += 1 }
+                longest = max(longest, run)
+            }
+            return longest + 1
+        }
+        func expectedSafe(_ text: String) -> Bool {
+            !text.unicodeScalars.contains { $0 != "\n" && SwiftStringLiteral.mustEscape($0.value) }
+        }
+        for _ in 0..<3000 {
+            let length = Int.random(in: 0...40, using: &generator)
+            let text = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }.joined()
+            #expect(SwiftStringLiteral.rawDelimiterCount(text) == expectedCount(text), "\(Array(text.utf8))")
+            #expect(SwiftStringLiteral.isRawMultilineSafe(text) == expectedSafe(text), "\(Array(text.utf8))")
+        }
+    }
+
     @Test func quotedLiteralEscapesEverythingDangerous() {
         let literal = SwiftStringLiteral.quoted(EmitterFixtures.hostileText)
         #expect(literal.hasPrefix("\"") && literal.hasSuffix("\""))

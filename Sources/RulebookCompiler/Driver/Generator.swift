@@ -313,7 +313,8 @@ public enum Generator {
         //    and produced only if the output folder does not hold it.
         let emitted = emit(states: states, kept: kept, records: records, shardCount: shardCount, access: accessLevel,
                            jobs: options.jobs, previousFiles: previousFiles, previousSizes: previousSizes,
-                           previousDocuments: previousDocuments, bundlesOnDemandFrom: options.bundlesOnDemandFrom)
+                           previousDocuments: previousDocuments, bundlesOnDemandFrom: options.bundlesOnDemandFrom,
+                           shareBundles: !options.check)
         outcome.files = emitted.files
         timing.lap("emit (\(emitted.files.count) produced, \(emitted.known.count) known)")
 
@@ -460,7 +461,7 @@ public enum Generator {
     /// `bundleNames`: the bundle file name of each emitted document, by document index.
     static func emit(states: [DocumentState], kept: [Int], records: RecordSource, shardCount: Int, access: AccessLevel,
                      jobs: Int?, previousFiles: [String: String], previousSizes: [String: Int],
-                     previousDocuments: [String: Manifest.Document], bundlesOnDemandFrom: Int)
+                     previousDocuments: [String: Manifest.Document], bundlesOnDemandFrom: Int, shareBundles: Bool = false)
         -> (files: [GeneratedFile], known: [OutputWriter.KnownFile], bundleNames: [Int: String]) {
         let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
         let summaries = kept.map { states[$0].summary! }
@@ -486,6 +487,9 @@ public enum Generator {
             members[EmbeddedShards.shard(system: summary.system, code: summary.code, count: shardCount)].append(position)
         }
         let shardMembers = members
+        var shardOf = [Int](repeating: 0, count: kept.count)
+        for (shard, positions) in members.enumerated() { for position in positions { shardOf[position] = shard } }
+        let shardOfPosition = shardOf
         var previous = [Set<String>](repeating: [], count: shardCount)
         for (path, document) in previousDocuments where document.emitted {
             guard let record = document.record else { continue }
@@ -497,6 +501,13 @@ public enum Generator {
         let chunks = (kept.count + chunk - 1) / chunk
         let taskCount = shardCount + 1 + chunks
         let onDemand = kept.count >= bundlesOnDemandFrom
+        // A shard produced by the writer (a large first run) embeds its records as they are in their bundles:
+        // each bundle's text is left here by the writer thread that produced it, and the shard's data lines
+        // are taken from those bytes (`JSONEmitter.dataLine(fromBundle:)`) instead of walking the records
+        // again. The writer produces a shard's bundles, then the shard (`KnownFile.order`), so only a few
+        // texts wait here at a time. (Not for `--check`, which compares in path order.)
+        let lazyShards = (0..<shardCount).map { onDemand && shareBundles && previousFiles["Swift/" + SwiftEmitter.shardFileName($0, count: shardCount)] == nil }
+        let bundleTexts = Handoff<String>()
         let produced = SlotBox<[GeneratedFile]>(count: taskCount)
         let knownFiles = SlotBox<[OutputWriter.KnownFile]>(count: taskCount)
         let next = AtomicCounter()
@@ -514,9 +525,20 @@ public enum Generator {
                     let members = shardMembers[task]
                     let path = "Swift/" + SwiftEmitter.shardFileName(task, count: shardCount)
                     let memberIndices = members.map { kept[$0] }
+                    let shareLines = lazyShards[task]
                     @Sendable func text() -> String {
-                        let shardRecords = memberIndices.compactMap { records.record($0) }
-                        return SwiftEmitter.shardFile(number: task, count: shardCount, records: shardRecords, access: accessName,
+                        var shardRecords: [CodeRecord] = []
+                        var lines: [[UInt8]] = []
+                        shardRecords.reserveCapacity(members.count)
+                        for position in members {
+                            guard let record = records.record(kept[position]) else { continue }
+                            shardRecords.append(record)
+                            if shareLines {
+                                lines.append(JSONEmitter.dataLine(fromBundle: bundleTexts.take(position) ?? JSONEmitter.bundle([record])))
+                            }
+                        }
+                        return SwiftEmitter.shardFile(number: task, count: shardCount, records: shardRecords,
+                                                      lines: shareLines ? lines : nil, access: accessName,
                                                       header: SwiftEmitter.headerLines(sourcePaths: shardRecords.map(\.source.path)),
                                                       jobs: shardCount == 1 ? workers : 1)
                     }
@@ -527,7 +549,7 @@ public enum Generator {
                     } else if onDemand && previousFiles[path] == nil {
                         // A large first run: produced by the writer's threads together with the bundles
                         // (no shard text held in memory, no phase waiting for the slowest shard).
-                        knownHere.append(OutputWriter.KnownFile(lazy: path, produce: text))
+                        knownHere.append(OutputWriter.KnownFile(lazy: path, order: 2 * task + 1, produce: text))
                     } else {
                         files.append(GeneratedFile(path: path, contents: text()))
                     }
@@ -553,7 +575,16 @@ public enum Generator {
                         if onDemand {
                             // Large runs do not hold the bundles (most of the output) in memory: the writer
                             // produces each one when it compares or writes it, on its own threads.
-                            knownHere.append(OutputWriter.KnownFile(lazy: path, produce: text))
+                            let shard = shardOfPosition[position]
+                            if lazyShards[shard] {
+                                knownHere.append(OutputWriter.KnownFile(lazy: path, order: 2 * shard) {
+                                    let bundle = text()
+                                    if !bundle.isEmpty { bundleTexts.put(position, bundle) }
+                                    return bundle
+                                })
+                            } else {
+                                knownHere.append(OutputWriter.KnownFile(lazy: path, produce: text))
+                            }
                         } else {
                             files.append(GeneratedFile(path: path, contents: text()))
                         }

@@ -178,17 +178,21 @@ public struct OutputWriter: Sendable {
         var hash: String
         var size: Int
         var produce: @Sendable () -> String
+        /// When files are produced to be written, lower `order` first (then path order): lets files that
+        /// share work be produced one after the other (a shard's bundles, then the shard).
+        var order: Int
 
-        init(path: String, hash: String, size: Int, produce: @escaping @Sendable () -> String) {
+        init(path: String, hash: String, size: Int, order: Int = 0, produce: @escaping @Sendable () -> String) {
             self.path = path
             self.hash = hash
             self.size = size
+            self.order = order
             self.produce = produce
         }
 
         /// A file known only by how to produce it.
-        init(lazy path: String, produce: @escaping @Sendable () -> String) {
-            self.init(path: path, hash: "", size: -1, produce: produce)
+        init(lazy path: String, order: Int = 0, produce: @escaping @Sendable () -> String) {
+            self.init(path: path, hash: "", size: -1, order: order, produce: produce)
         }
     }
 
@@ -261,10 +265,13 @@ public struct OutputWriter: Sendable {
             let next = AtomicCounter()
             let workers = changed.count >= 32 ? ProcessInfo.processInfo.activeProcessorCount : 1
             let targets = folders
+            // Production order: by `order`, then path (temporary names follow `changed` whatever the order).
+            let sequence = changed.indices.sorted { (changed[$0].order, $0) < (changed[$1].order, $1) }
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
                 while true {
-                    let index = next.increment()
-                    guard index < changed.count else { return }
+                    let step = next.increment()
+                    guard step < changed.count else { return }
+                    let index = sequence[step]
                     let file = changed[index]
                     do throws(OutputError) {
                         var text = file.text()
@@ -630,13 +637,17 @@ public struct OutputWriter: Sendable {
         let size: Int
         let hash: String
         let produce: (@Sendable () -> String)?
+        /// ``KnownFile/order``.
+        let order: Int
 
-        init(path: String, components: [String], contents: String?, size: Int, hash: String, produce: (@Sendable () -> String)? = nil) {
+        init(path: String, components: [String], contents: String?, size: Int, hash: String, order: Int = 0,
+             produce: (@Sendable () -> String)? = nil) {
             self.path = path
             self.components = components
             self.contents = contents
             self.size = size
             self.hash = hash
+            self.order = order
             self.produce = produce
         }
 
@@ -711,7 +722,7 @@ public struct OutputWriter: Sendable {
         }
         for (file, components) in zip(known, validated) {
             wanted.append(Wanted(path: file.path, components: try components.get(), contents: nil,
-                                 size: file.size, hash: file.hash, produce: file.produce))
+                                 size: file.size, hash: file.hash, order: file.order, produce: file.produce))
         }
         // Sorted through their indices: moving the structs themselves in the sort costs a retain and a
         // release per field and swap.

@@ -46,8 +46,24 @@ final class SlotBox<Value>: @unchecked Sendable {
     func values() -> [Value] { storage.map { $0! } }
 }
 
+/// Values one thread leaves for another to take once: what a producer made that a later producer
+/// can reuse (a bundle's text for its shard's data line). Taking leaves the slot empty.
+final class Handoff<Value>: @unchecked Sendable {
+    private var storage: [Int: Value] = [:]
+    private let lock = NSLock()
+    func put(_ key: Int, _ value: Value) {
+        lock.lock()
+        defer { lock.unlock() }
+        storage[key] = value
+    }
+    func take(_ key: Int) -> Value? {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage.removeValue(forKey: key)
+    }
+}
 
-
+/// A counter shared by worker threads: each `increment()` returns the next value once.
 final class AtomicCounter: @unchecked Sendable {
     private var value = 0
     private let lock = NSLock()

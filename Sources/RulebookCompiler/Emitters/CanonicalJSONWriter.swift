@@ -28,7 +28,15 @@ struct CanonicalJSONWriter {
 
     // MARK: Structure
 
+    /// A line feed and 64 levels of indentation, appended in one piece.
+    private static let lineStart: [UInt8] = [0x0A] + [UInt8](repeating: 0x20, count: 128)
+
     private mutating func newlineAndIndent() {
+        let width = 2 * open.count
+        if width < Self.lineStart.count {
+            Self.lineStart.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0...width])) }
+            return
+        }
         bytes.append(0x0A)
         for _ in 0..<open.count {
             bytes.append(0x20)
@@ -76,7 +84,14 @@ struct CanonicalJSONWriter {
         if open[open.count - 1] { bytes.append(0x2C) }
         open[open.count - 1] = true
         if style == .pretty { newlineAndIndent() }
-        appendQuoted(name)
+        // Keys are the emitters' own names: plain ASCII, copied without an escaping scan.
+        if name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
+            bytes.append(0x22)
+            bytes.append(contentsOf: name.utf8)
+            bytes.append(0x22)
+        } else {
+            appendQuoted(name)
+        }
         bytes.append(0x3A)
         if style == .pretty { bytes.append(0x20) }
         afterKey = true
@@ -138,12 +153,16 @@ struct CanonicalJSONWriter {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     private mutating func appendUnicodeEscape(_ value: UInt32) {
+        Self.appendUnicodeEscape(value, to: &bytes)
+    }
+
+    private static func appendUnicodeEscape(_ value: UInt32, to bytes: inout [UInt8]) {
         bytes.append(0x5C)
         bytes.append(0x75)
-        bytes.append(Self.hexDigits[Int(value >> 12 & 0xF)])
-        bytes.append(Self.hexDigits[Int(value >> 8 & 0xF)])
-        bytes.append(Self.hexDigits[Int(value >> 4 & 0xF)])
-        bytes.append(Self.hexDigits[Int(value & 0xF)])
+        bytes.append(hexDigits[Int(value >> 12 & 0xF)])
+        bytes.append(hexDigits[Int(value >> 8 & 0xF)])
+        bytes.append(hexDigits[Int(value >> 4 & 0xF)])
+        bytes.append(hexDigits[Int(value & 0xF)])
     }
 
     private mutating func appendQuoted(_ value: String) {
@@ -204,6 +223,63 @@ struct CanonicalJSONWriter {
         if (word &- ones &* 0x20) & ~word & highs != 0 { return true }  // a control character
         if invisibles && (word & highs != 0 || hasZeroByte(word ^ (ones &* 0x7F))) { return true }
         return hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
+    }
+
+    /// The compact text, with invisibles escaped (`CanonicalJSONWriter(style: .compact, escapeInvisibles: true)`),
+    /// of the JSON that a pretty writer without `escapeInvisibles` wrote as `pretty` — byte for byte what the
+    /// compact writer makes of the same values, in one pass over bytes instead of a second walk over the model
+    /// (a bundle and its Swift data line are the same record). Whitespace outside strings goes; inside
+    /// strings DEL and the non-ASCII code points of `SwiftStringLiteral.mustEscape` become `\u00xx`
+    /// escapes; everything else (escapes included) is copied.
+    static func compactEscapingInvisibles(pretty: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+        let count = pretty.count
+        guard let base = pretty.baseAddress else { return }
+        output.reserveCapacity(output.count + count)
+        var index = 0
+        while index < count {
+            let byte = pretty[index]
+            if byte == 0x20 || byte == 0x0A {
+                index += 1
+                continue
+            }
+            output.append(byte)
+            index += 1
+            guard byte == 0x22 else { continue }
+            // A string: copied in runs up to the next quote, backslash or byte that may be an invisible.
+            var runStart = index
+            while index < count {
+                while index + 8 <= count {
+                    let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                    if needsLook(word, invisibles: true) { break }
+                    index += 8
+                }
+                guard index < count else { break }
+                let current = pretty[index]
+                if current == 0x5C {  // an escape: two bytes (a `\uXXXX`'s hex digits follow as plain bytes)
+                    index += 2
+                    continue
+                }
+                if current == 0x22 { break }
+                if current < 0x7F {
+                    index += 1
+                    continue
+                }
+                let (length, scalar) = invisible(pretty, at: index)
+                if length == 0 {
+                    index += 1
+                    continue
+                }
+                if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: pretty[runStart..<index])) }
+                appendUnicodeEscape(scalar, to: &output)
+                index += length
+                runStart = index
+            }
+            if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: pretty[runStart..<index])) }
+            if index < count {  // the closing quote
+                output.append(0x22)
+                index += 1
+            }
+        }
     }
 
     /// If the UTF-8 sequence at `index` is a code point of `SwiftStringLiteral.mustEscape`, its length and

@@ -1,18 +1,32 @@
-/// An indentation-aware line writer for generated Swift (four spaces per level, `\n` line ends).
+/// An indentation-aware line writer for generated Swift (four spaces per level, `\n` line ends), into
+/// UTF-8 bytes (a shard file is written line by line: appending to bytes is cheaper than to a `String`).
 struct CodePrinter {
-    private(set) var text = ""
+    private(set) var bytes: [UInt8] = []
     private var level = 0
 
-    init(capacity: Int = 4096) { text.reserveCapacity(capacity) }
+    init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
+
+    var text: String { String(decoding: bytes, as: UTF8.self) }
 
     /// Writes one line at the current indentation; an empty line has no trailing spaces.
     mutating func line(_ content: String = "") {
         if !content.isEmpty {
-            for _ in 0..<level { text += "    " }
-            text += content
+            beginLine()
+            bytes.append(contentsOf: content.utf8)
         }
-        text += "\n"
+        bytes.append(0x0A)
     }
+
+    /// Starts a line built piece by piece with `append`, ended by `endLine()`.
+    mutating func beginLine() {
+        for _ in 0..<level { bytes.append(contentsOf: [0x20, 0x20, 0x20, 0x20] as [UInt8]) }
+    }
+
+    mutating func append(_ piece: String) { bytes.append(contentsOf: piece.utf8) }
+
+    mutating func append(_ number: Int) { bytes.append(contentsOf: String(number).utf8) }
+
+    mutating func endLine() { bytes.append(0x0A) }
 
     mutating func indent() { level += 1 }
 

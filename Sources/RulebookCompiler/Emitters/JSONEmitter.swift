@@ -20,6 +20,19 @@ public enum JSONEmitter {
         return writer.text
     }
 
+    /// The record of a one-record `bundle` text as the Swift data embeds it: compact, invisibles escaped
+    /// (what `CanonicalJSONWriter(style: .compact, escapeInvisibles: true)` writes for the record), taken
+    /// from the bundle's bytes rather than written again from the model.
+    static func dataLine(fromBundle bundle: String) -> [UInt8] {
+        var bundle = bundle
+        var compact: [UInt8] = []
+        bundle.withUTF8 { CanonicalJSONWriter.compactEscapingInvisibles(pretty: $0, into: &compact) }
+        let prefix = Array(#"{"codes":["#.utf8), suffix = Array(#"],"schemaVersion":\#(RuleBundle.currentSchemaVersion)}"#.utf8)
+        precondition(compact.starts(with: prefix) && compact.reversed().starts(with: suffix.reversed())
+                     && compact.count > prefix.count + suffix.count, "not a one-record bundle")
+        return Array(compact[prefix.count..<(compact.count - suffix.count)])
+    }
+
     /// `{"codes": [...], "diagnostics": [...], "schemaVersion": 1}` — the output of `rulebook extract`;
     /// records and diagnostics in the order given.
     public static func extractResult(_ records: [CodeRecord], diagnostics: [Diagnostic]) -> String {

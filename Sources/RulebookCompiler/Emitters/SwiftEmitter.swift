@@ -174,10 +174,17 @@ public enum SwiftEmitter {
     /// lines and their index) and the typed constants of its records. `records`: this shard's records in
     /// canonical order (``shards(_:count:)``). The JSON lines are written in chunks on `jobs` threads
     /// (the same bytes for any `jobs`).
+    /// `lines`: the records' JSON lines when the caller has them (``JSONEmitter/dataLine(fromBundle:)``),
+    /// else they are written here.
     public static func shardFile(number: Int, count: Int, records: [CodeRecord], access: String, header: [String],
                                  jobs: Int = 1) -> String {
+        shardFile(number: number, count: count, records: records, lines: nil, access: access, header: header, jobs: jobs)
+    }
+
+    static func shardFile(number: Int, count: Int, records: [CodeRecord], lines: [[UInt8]]?, access: String,
+                          header: [String], jobs: Int = 1) -> String {
         precondition(count >= 1 && (0..<count).contains(number), "shard \(number) of \(count)")
-        let (payload, index) = dataLiterals(records, jobs: jobs)
+        let (payload, index) = lines.map { dataLiterals(records, lines: $0) } ?? dataLiterals(records, jobs: jobs)
         // The data is written inside a function body, which is not part of the file's interface for an
         // incremental build: a changed record recompiles this file only. (A top-level `let` holding it
         // would change the interface, and every file using `GeneratedCodes` would be recompiled.) Names
@@ -206,7 +213,7 @@ public enum SwiftEmitter {
             var names = SafeIdentifier.Registry()
             for (offset, record) in records.enumerated() {
                 printer.line()
-                for line in docComment(record) { printer.line(line) }
+                appendDocComment(record, to: &printer)
                 let name = names.unique(constantName(system: record.system, code: record.code))
                 printer.line("\(access) static var \(name): CodeRecord { \(recordFunctionName(number))(\(offset)) }")
             }
@@ -214,7 +221,7 @@ public enum SwiftEmitter {
         printer.line()
         printer.line("/// This file's records as JSON lines and their index (literals from column 0).")
         printer.line("private func \(dataFunction)() -> EmbeddedRuleStore.Shard {")
-        var head = Array(printer.text.utf8)
+        var head = printer.bytes
         appendRawLiteral(&head, name: indexName, content: index,
                          comment: "Per record: system, code, and the byte range of its line in `\(recordsName)`.")
         // The records literal, the largest part, is copied once, straight into the string's storage.
@@ -283,19 +290,39 @@ public enum SwiftEmitter {
             var start = payload.count
             payload += chunks[number].bytes
             for (offset, length) in chunks[number].lengths.enumerated() {
-                let record = records[number * chunkSize + offset]
-                if number * chunkSize + offset > 0 { index.lineBreak() }
-                index.beginArray()
-                index.string(record.system.rawValue)
-                index.string(record.code)
-                index.integer(start)
-                index.integer(length)
-                index.endArray()
+                appendIndexEntry(&index, records[number * chunkSize + offset], start: start, length: length,
+                                 first: number * chunkSize + offset == 0)
                 start += length + 1
             }
             chunks[number] = ([], [])
         }
         return (payload, index.bytes)
+    }
+
+    /// ``dataLiterals(_:jobs:)`` from the records' lines, already written.
+    static func dataLiterals(_ records: [CodeRecord], lines: [[UInt8]]) -> (payload: [UInt8], index: [UInt8]) {
+        precondition(records.count == lines.count, "one line per record")
+        var payload: [UInt8] = []
+        payload.reserveCapacity(lines.reduce(lines.count) { $0 + $1.count })
+        var index = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: records.count * 40)
+        for (position, line) in lines.enumerated() {
+            if position > 0 { payload.append(0x0A) }
+            appendIndexEntry(&index, records[position], start: payload.count, length: line.count, first: position == 0)
+            payload += line
+        }
+        return (payload, index.bytes)
+    }
+
+    /// `["CPT","27365",start,length]`, a line of the index.
+    private static func appendIndexEntry(_ index: inout CanonicalJSONWriter, _ record: CodeRecord, start: Int, length: Int,
+                                         first: Bool) {
+        if !first { index.lineBreak() }
+        index.beginArray()
+        index.string(record.system.rawValue)
+        index.string(record.code)
+        index.integer(start)
+        index.integer(length)
+        index.endArray()
     }
 
     /// The text before and after `content` in ``appendRawLiteral(_:name:content:comment:)``.
@@ -320,45 +347,77 @@ public enum SwiftEmitter {
     // MARK: Doc comments
 
     /// `path:line (A > B)`; just `line N (A > B)` when `path` is the record's own (said once, above).
-    private static func provenance(_ source: SourceLocation, recordPath: String? = nil) -> String {
-        var text = source.path == recordPath
-            ? "line \(source.line)"
-            : SwiftStringLiteral.commentText(source.path, limit: 120) + ":\(source.line)"
-        if !source.section.isEmpty {
-            text += " (" + source.section.map { SwiftStringLiteral.commentText($0, limit: 60) }
-                .joined(separator: " > ") + ")"
+    private static func appendProvenance(_ source: SourceLocation, recordPath: String? = nil, to printer: inout CodePrinter) {
+        if source.path == recordPath {
+            printer.append("line ")
+        } else {
+            printer.append(SwiftStringLiteral.commentText(source.path, limit: 120))
+            printer.append(":")
         }
-        return text
+        printer.append(source.line)
+        if !source.section.isEmpty {
+            printer.append(" (")
+            for (position, heading) in source.section.enumerated() {
+                if position > 0 { printer.append(" > ") }
+                printer.append(SwiftStringLiteral.commentText(heading, limit: 60))
+            }
+            printer.append(")")
+        }
     }
 
+    /// The doc comment of a record's constant, as lines without indentation.
     static func docComment(_ record: CodeRecord) -> [String] {
-        var lines = [
-            "/// \(record.system.rawValue) \(SwiftStringLiteral.commentText(record.code, limit: 40)): "
-                + SwiftStringLiteral.commentText(record.title),
-            "///",
-            "/// Source: " + provenance(record.source),
-        ]
+        var printer = CodePrinter(capacity: 1024)
+        appendDocComment(record, to: &printer)
+        return printer.text.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+    }
+
+    /// Title and provenance of the record, of each modifier and of each payer rule, at the printer's indentation.
+    static func appendDocComment(_ record: CodeRecord, to printer: inout CodePrinter) {
+        printer.beginLine()
+        printer.append("/// ")
+        printer.append(record.system.rawValue)
+        printer.append(" ")
+        printer.append(SwiftStringLiteral.commentText(record.code, limit: 40))
+        printer.append(": ")
+        printer.append(SwiftStringLiteral.commentText(record.title))
+        printer.endLine()
+        printer.line("///")
+        printer.beginLine()
+        printer.append("/// Source: ")
+        appendProvenance(record.source, to: &printer)
+        printer.endLine()
         if let effective = record.effective {
-            lines.append("///")
-            lines.append("/// Effective: " + SwiftStringLiteral.commentText(effective, limit: 40))
+            printer.line("///")
+            printer.line("/// Effective: " + SwiftStringLiteral.commentText(effective, limit: 40))
         }
         if !record.modifiers.isEmpty {
-            lines.append("///")
-            lines.append("/// Modifiers:")
+            printer.line("///")
+            printer.line("/// Modifiers:")
             for modifier in record.modifiers {
-                lines.append("/// - \(SwiftStringLiteral.commentText(modifier.code, limit: 20)): "
-                    + provenance(modifier.source, recordPath: record.source.path))
+                printer.beginLine()
+                printer.append("/// - ")
+                printer.append(SwiftStringLiteral.commentText(modifier.code, limit: 20))
+                printer.append(": ")
+                appendProvenance(modifier.source, recordPath: record.source.path, to: &printer)
+                printer.endLine()
             }
         }
         if !record.payers.isEmpty {
-            lines.append("///")
-            lines.append("/// Payer rules:")
+            printer.line("///")
+            printer.line("/// Payer rules:")
             for payer in record.payers {
-                lines.append("/// - \(SwiftStringLiteral.commentText(payer.payer, limit: 40)) "
-                    + "(prior authorization \(payer.priorAuthorization.rawValue), \(payer.coverage.rawValue)): "
-                    + provenance(payer.source, recordPath: record.source.path))
+                printer.beginLine()
+                printer.append("/// - ")
+                printer.append(SwiftStringLiteral.commentText(payer.payer, limit: 40))
+                printer.append(" (prior authorization ")
+                printer.append(payer.priorAuthorization.rawValue)
+                printer.append(", ")
+                printer.append(payer.coverage.rawValue)
+                printer.append("): ")
+                appendProvenance(payer.source, recordPath: record.source.path, to: &printer)
+                printer.endLine()
             }
         }
-        return lines
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Swift string literals for text from documents. A document cannot end a literal early, interpolate,
 /// or hide characters from a reviewer: every character that could do so is written as an escape.
 public enum SwiftStringLiteral {
@@ -58,6 +60,13 @@ public enum SwiftStringLiteral {
         var index = 0
         let count = bytes.count
         while index < count {
+            // Eight bytes at a time while all are printable ASCII (0x20–0x7E), the common case.
+            while index + 8 <= count {
+                let word = UnsafeRawPointer(bytes.baseAddress! + index).loadUnaligned(as: UInt64.self)
+                if !isPrintableASCII(word) { break }
+                index += 8
+            }
+            guard index < count else { break }
             let byte = bytes[index]
             if byte < 0x80 {
                 if (byte < 0x20 && byte != 0x0A) || byte == 0x7F { return false }
@@ -93,21 +102,33 @@ public enum SwiftStringLiteral {
     }
 
     static func rawDelimiterCount(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = bytes.baseAddress else { return 1 }
         var longest = 0
         var index = 0
         let count = bytes.count
         while index < count {
-            let byte = bytes[index]
-            index += 1
-            guard byte == 0x22 || byte == 0x5C else { continue }
-            var run = 0
-            while index < count, bytes[index] == 0x23 {
-                run += 1
-                index += 1
-            }
-            longest = max(longest, run)
+            // `#` is rare in documents: jump from one run of them to the next (memchr is vectorised), and
+            // look at the byte before the run.
+            guard let found = memchr(base + index, 0x23, count - index) else { break }
+            let start = UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+            var end = start + 1
+            while end < count, bytes[end] == 0x23 { end += 1 }
+            if start > 0, bytes[start - 1] == 0x22 || bytes[start - 1] == 0x5C { longest = max(longest, end - start) }
+            index = end
         }
         return longest + 1
+    }
+
+    /// Whether every byte of `word` is in 0x20–0x7E.
+    @inline(__always)
+    static func isPrintableASCII(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        if word & highs != 0 { return false }
+        // With every high bit clear these are exact: some byte below 0x20; some byte equal to 0x7F.
+        if (word &- ones &* 0x20) & ~word & highs != 0 { return false }
+        let del = word ^ (ones &* 0x7F)
+        return (del &- ones) & ~del & highs == 0
     }
 
     /// `text` for a `//` comment on one line: code points of ``mustEscape(_:)`` (newlines included) are
