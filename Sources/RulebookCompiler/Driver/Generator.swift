@@ -501,11 +501,13 @@ public enum Generator {
         let chunks = (kept.count + chunk - 1) / chunk
         let taskCount = shardCount + 1 + chunks
         let onDemand = kept.count >= bundlesOnDemandFrom
-        // A shard produced by the writer (a large first run) embeds its records as they are in their bundles:
-        // each bundle's text is left here by the writer thread that produced it, and the shard's data lines
-        // are taken from those bytes (`JSONEmitter.dataLine(fromBundle:)`) instead of walking the records
-        // again. The writer produces a shard's bundles, then the shard (`KnownFile.order`), so only a few
-        // texts wait here at a time. (Not for `--check`, which compares in path order.)
+        // A shard embeds its records as they are in their bundles: its data lines are taken from the bundles'
+        // bytes (`JSONEmitter.dataLine(fromBundle:)`) instead of walking the records a second time, and a
+        // bundle's text is produced once for both. When the writer produces shards (a large first run),
+        // each bundle's text is left here by the writer thread that produced it, and the writer produces a
+        // shard's bundles, then the shard (`KnownFile.order`), so only a few texts wait here at a time (not
+        // for `--check`, which compares in path order). When the files are produced here, shards come
+        // first and leave their bundles' texts for the bundle tasks.
         let lazyShards = (0..<shardCount).map { onDemand && shareBundles && previousFiles["Swift/" + SwiftEmitter.shardFileName($0, count: shardCount)] == nil }
         let bundleTexts = Handoff<String>()
         let produced = SlotBox<[GeneratedFile]>(count: taskCount)
@@ -525,7 +527,6 @@ public enum Generator {
                     let members = shardMembers[task]
                     let path = "Swift/" + SwiftEmitter.shardFileName(task, count: shardCount)
                     let memberIndices = members.map { kept[$0] }
-                    let shareLines = lazyShards[task]
                     @Sendable func text() -> String {
                         var shardRecords: [CodeRecord] = []
                         var lines: [[UInt8]] = []
@@ -533,12 +534,17 @@ public enum Generator {
                         for position in members {
                             guard let record = records.record(kept[position]) else { continue }
                             shardRecords.append(record)
-                            if shareLines {
-                                lines.append(JSONEmitter.dataLine(fromBundle: bundleTexts.take(position) ?? JSONEmitter.bundle([record])))
-                            }
+                            let bundle = bundleTexts.take(position) ?? {
+                                // Produced here first (a run that holds its files in memory emits shards
+                                // before bundles): left for the bundle's own task.
+                                let bundle = JSONEmitter.bundle([record])
+                                if !onDemand { bundleTexts.put(position, bundle) }
+                                return bundle
+                            }()
+                            lines.append(JSONEmitter.dataLine(fromBundle: bundle))
                         }
                         return SwiftEmitter.shardFile(number: task, count: shardCount, records: shardRecords,
-                                                      lines: shareLines ? lines : nil, access: accessName,
+                                                      lines: lines, access: accessName,
                                                       header: SwiftEmitter.headerLines(sourcePaths: shardRecords.map(\.source.path)),
                                                       jobs: shardCount == 1 ? workers : 1)
                     }
@@ -586,7 +592,7 @@ public enum Generator {
                                 knownHere.append(OutputWriter.KnownFile(lazy: path, produce: text))
                             }
                         } else {
-                            files.append(GeneratedFile(path: path, contents: text()))
+                            files.append(GeneratedFile(path: path, contents: bundleTexts.take(position) ?? text()))
                         }
                     }
                 }

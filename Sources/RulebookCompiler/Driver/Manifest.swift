@@ -240,7 +240,7 @@ public struct Manifest: Sendable, Hashable {
         func stringMap(_ dictionary: [String: String]) {
             writer.beginObject()
             for key in sortedKeys(dictionary) {
-                writer.key(key)
+                writer.dynamicKey(key)
                 writer.string(dictionary[key]!)
             }
             writer.endObject()
@@ -259,7 +259,7 @@ public struct Manifest: Sendable, Hashable {
                 return line.bytes
             }
             for (key, line) in zip(keys, lines) {
-                writer.key(key)
+                writer.dynamicKey(key)
                 if line.isEmpty, let previous, let range = previous.values[key] {
                     writer.rawValue(previous.bytes[range])
                 } else {
@@ -272,7 +272,7 @@ public struct Manifest: Sendable, Hashable {
         writer.key("files")
         writer.beginObject()
         for path in paths {
-            writer.key(path)
+            writer.dynamicKey(path)
             writer.string(files[path]!)
         }
         writer.endObject()
@@ -286,7 +286,7 @@ public struct Manifest: Sendable, Hashable {
             writer.key("sizes")
             writer.beginObject()
             for key in sizes.count == files.count && paths.allSatisfy({ sizes[$0] != nil }) ? paths : sortedKeys(sizes) {
-                writer.key(key)
+                writer.dynamicKey(key)
                 writer.integer(sizes[key]!)
             }
             writer.endObject()
@@ -409,7 +409,7 @@ public struct Manifest: Sendable, Hashable {
     private static func write(_ document: Document, to writer: inout CanonicalJSONWriter) {
         func diagnostics(_ key: String, _ list: [Diagnostic]) {
             guard !list.isEmpty else { return }
-            writer.key(key)
+            writer.dynamicKey(key)
             writer.beginArray()
             for diagnostic in list {
                 writer.beginObject()

@@ -598,7 +598,7 @@ public struct OutputWriter: Sendable {
             if component.utf8.count > 255 { throw reject("name longer than 255 bytes") }
             // Names made of ASCII letters, digits, `-`, `_` and `.` (every name the emitters produce) need
             // no scalar-by-scalar check.
-            let plain = component.utf8.allSatisfy { byte in
+            let plain = component.allUTF8 { byte in
                 (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
                     || byte == 0x2D || byte == 0x5F || byte == 0x2E
             }
@@ -685,8 +685,8 @@ public struct OutputWriter: Sendable {
 
     /// `path.lowercased()`, without Unicode tables for the usual all-ASCII path.
     static func foldedCase(_ path: String) -> String {
-        guard path.utf8.allSatisfy({ $0 < 0x80 }) else { return path.lowercased() }
-        guard path.utf8.contains(where: { (0x41...0x5A).contains($0) }) else { return path }
+        guard path.allUTF8({ $0 < 0x80 }) else { return path.lowercased() }
+        guard !path.allUTF8({ !(0x41...0x5A).contains($0) }) else { return path }
         return String(decoding: path.utf8.map { (0x41...0x5A).contains($0) ? $0 + 0x20 : $0 }, as: UTF8.self)
     }
 
@@ -1058,20 +1058,24 @@ public struct OutputWriter: Sendable {
         }
 
         func closeAll() {
-            for descriptor in cache.values { close(descriptor) }
+            for descriptor in cache.values where descriptor >= 0 { close(descriptor) }
             cache = [:]
             close(fd)
         }
 
         /// The descriptor of the folder at `components`; nil when it (or a parent) does not exist and
         /// `create` is false, or when a regular file stands where a folder is needed and `create` is false.
+        /// A folder found missing is remembered as such (-1) until it is asked for with `create`: a survey
+        /// of 10,000 files in a folder not created yet looks for it once.
         func folder(_ components: ArraySlice<String>, create: Bool, for path: String) throws(OutputError) -> Int32? {
             if components.isEmpty { return fd }
             let key = Array(components)
-            if let cached = cache[key] { return cached }
+            if let cached = cache[key] {
+                if cached >= 0 { return cached }
+                if !create { return nil }
+            }
             guard let parent = try folder(components.dropLast(), create: create, for: path) else { return nil }
             let name = components.last!
-            let shownFolder = writer.shown(key.joined(separator: "/"))
             var child = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if child < 0 && errno == ENOENT && create {
                 if mkdirat(parent, name, 0o755) != 0 && errno != EEXIST { throw writer.ioError(path, errno) }
@@ -1079,13 +1083,17 @@ public struct OutputWriter: Sendable {
             }
             if child < 0 {
                 let code = errno
+                let shownFolder = writer.shown(key.joined(separator: "/"))
                 var info = stat()
                 let isLink = fstatat(parent, name, &info, AT_SYMLINK_NOFOLLOW) == 0 && info.st_mode & S_IFMT == S_IFLNK
                 if isLink {
                     throw OutputError(kind: .unsafePath, path: writer.shown(path),
                                       description: "cannot write \(writer.shown(path)): \(shownFolder) is a symbolic link; refusing to write through it")
                 }
-                if code == ENOENT && !create { return nil }
+                if code == ENOENT && !create {
+                    cache[key] = -1
+                    return nil
+                }
                 if code == ENOTDIR {
                     if !create { return nil }
                     throw OutputError(kind: .unsafePath, path: writer.shown(path),

@@ -20,4 +20,12 @@ extension String {
         if let fast, let result = fast { return result }
         return utf8.lexicographicallyPrecedes(other.utf8)
     }
+
+    /// `utf8.allSatisfy(predicate)` over contiguous storage (the generic `UTF8View` loop costs tens of
+    /// instructions per byte; this one a few).
+    @inline(__always)
+    func allUTF8(_ predicate: (UInt8) -> Bool) -> Bool {
+        if let result = utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(predicate) }) { return result }
+        return utf8.allSatisfy(predicate)
+    }
 }

@@ -80,18 +80,30 @@ struct CanonicalJSONWriter {
         bytes.append(0x5D)
     }
 
-    mutating func key(_ name: String) {
+    /// A key the emitters name in their code: its bytes are copied as they are (no escaping scan).
+    mutating func key(_ name: StaticString) {
+        precondition(name.hasPointerRepresentation, "a key is a literal")
+        beforeKey()
+        bytes.append(0x22)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        afterKeyName()
+    }
+
+    /// A key from data (a dictionary's keys): escaped like any string.
+    mutating func dynamicKey(_ name: String) {
+        beforeKey()
+        appendQuoted(name, closing: false)
+        afterKeyName()
+    }
+
+    private mutating func beforeKey() {
         if open[open.count - 1] { bytes.append(0x2C) }
         open[open.count - 1] = true
         if style == .pretty { newlineAndIndent() }
-        // Keys are the emitters' own names: plain ASCII, copied without an escaping scan.
-        if name.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != 0x22 && $0 != 0x5C }) {
-            bytes.append(0x22)
-            bytes.append(contentsOf: name.utf8)
-            bytes.append(0x22)
-        } else {
-            appendQuoted(name)
-        }
+    }
+
+    private mutating func afterKeyName() {
+        bytes.append(0x22)
         bytes.append(0x3A)
         if style == .pretty { bytes.append(0x20) }
         afterKey = true
@@ -104,9 +116,35 @@ struct CanonicalJSONWriter {
         appendQuoted(value)
     }
 
+    /// `value` as this writer writes a string (quoted, escaped), for ``quotedString(_:)``: text written
+    /// many times (a record's source path, in every provenance) is escaped once.
+    func quoted(_ value: String) -> [UInt8] {
+        var writer = CanonicalJSONWriter(style: style, escapeInvisibles: escapeInvisibles, capacity: value.utf8.count + 8)
+        writer.appendQuoted(value)
+        return writer.bytes
+    }
+
+    /// A string value given as ``quoted(_:)`` made it.
+    mutating func quotedString(_ quoted: [UInt8]) {
+        beforeValue()
+        bytes += quoted
+    }
+
     mutating func integer(_ value: Int) {
         beforeValue()
-        bytes.append(contentsOf: String(value).utf8)
+        // Digits into a small buffer, most significant first (no `String` made per number).
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                count += 1
+                buffer[24 - count] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 { bytes.append(0x2D) }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
+        }
     }
 
     mutating func bool(_ value: Bool) {
@@ -165,7 +203,7 @@ struct CanonicalJSONWriter {
         bytes.append(hexDigits[Int(value & 0xF)])
     }
 
-    private mutating func appendQuoted(_ value: String) {
+    private mutating func appendQuoted(_ value: String, closing: Bool = true) {
         bytes.append(0x22)
         var value = value
         value.withUTF8 { source in
@@ -210,7 +248,7 @@ struct CanonicalJSONWriter {
             }
             if runStart < count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<count])) }
         }
-        bytes.append(0x22)
+        if closing { bytes.append(0x22) }
     }
 
     /// Whether any byte of `word` is below 0x20, `"` or `\` (or, with `invisibles`, 0x7F or above).
@@ -231,54 +269,71 @@ struct CanonicalJSONWriter {
     /// (a bundle and its Swift data line are the same record). Whitespace outside strings goes; inside
     /// strings DEL and the non-ASCII code points of `SwiftStringLiteral.mustEscape` become `\u00xx`
     /// escapes; everything else (escapes included) is copied.
-    static func compactEscapingInvisibles(pretty: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+    static func compactEscapingInvisibles(pretty: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         let count = pretty.count
-        guard let base = pretty.baseAddress else { return }
-        output.reserveCapacity(output.count + count)
-        var index = 0
-        while index < count {
-            let byte = pretty[index]
-            if byte == 0x20 || byte == 0x0A {
-                index += 1
-                continue
-            }
-            output.append(byte)
-            index += 1
-            guard byte == 0x22 else { continue }
-            // A string: copied in runs up to the next quote, backslash or byte that may be an invisible.
-            var runStart = index
+        guard let source = pretty.baseAddress, count > 0 else { return [] }
+        // An escape (`\u00xx`, 6 bytes) replaces at least 1 byte (DEL) of 2+ for the others: 6× is enough.
+        return [UInt8](unsafeUninitializedCapacity: count * 6) { buffer, written in
+            let output = buffer.baseAddress!
+            var out = 0
+            var index = 0
             while index < count {
-                while index + 8 <= count {
-                    let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                    if needsLook(word, invisibles: true) { break }
-                    index += 8
-                }
-                guard index < count else { break }
-                let current = pretty[index]
-                if current == 0x5C {  // an escape: two bytes (a `\uXXXX`'s hex digits follow as plain bytes)
-                    index += 2
-                    continue
-                }
-                if current == 0x22 { break }
-                if current < 0x7F {
-                    index += 1
-                    continue
-                }
-                let (length, scalar) = invisible(pretty, at: index)
-                if length == 0 {
-                    index += 1
-                    continue
-                }
-                if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: pretty[runStart..<index])) }
-                appendUnicodeEscape(scalar, to: &output)
-                index += length
-                runStart = index
-            }
-            if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: pretty[runStart..<index])) }
-            if index < count {  // the closing quote
-                output.append(0x22)
+                let byte = source[index]
                 index += 1
+                if byte == 0x0A {  // a line break and the next line's indentation
+                    while index < count && source[index] == 0x20 { index += 1 }
+                    continue
+                }
+                if byte == 0x20 { continue }  // after `:`
+                output[out] = byte
+                out += 1
+                guard byte == 0x22 else { continue }
+                // A string: copied up to the closing quote; only a backslash, DEL or a byte ≥ 0x80 needs a look.
+                var runStart = index
+                while index < count {
+                    while index + 8 <= count {
+                        let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)
+                        if needsLook(word, invisibles: true) { break }
+                        index += 8
+                    }
+                    guard index < count else { break }
+                    let current = source[index]
+                    if current == 0x5C {  // an escape: two bytes (a `\uXXXX`'s hex digits follow as plain bytes)
+                        index += 2
+                        continue
+                    }
+                    if current == 0x22 { break }
+                    if current < 0x7F {
+                        index += 1
+                        continue
+                    }
+                    let (length, scalar) = invisible(pretty, at: index)
+                    if length == 0 {
+                        index += 1
+                        continue
+                    }
+                    (output + out).update(from: source + runStart, count: index - runStart)
+                    out += index - runStart
+                    output[out] = 0x5C
+                    output[out + 1] = 0x75
+                    output[out + 2] = hexDigits[Int(scalar >> 12 & 0xF)]
+                    output[out + 3] = hexDigits[Int(scalar >> 8 & 0xF)]
+                    output[out + 4] = hexDigits[Int(scalar >> 4 & 0xF)]
+                    output[out + 5] = hexDigits[Int(scalar & 0xF)]
+                    out += 6
+                    index += length
+                    runStart = index
+                }
+                let end = min(index, count)
+                (output + out).update(from: source + runStart, count: end - runStart)
+                out += end - runStart
+                if index < count {  // the closing quote
+                    output[out] = 0x22
+                    out += 1
+                    index += 1
+                }
             }
+            written = out
         }
     }
 
@@ -314,7 +369,7 @@ indirect enum JSONValue: Sendable, Hashable {
         case .object(let members):
             writer.beginObject()
             for key in members.keys.sorted(by: { $0.utf8Precedes($1) }) {
-                writer.key(key)
+                writer.dynamicKey(key)
                 members[key]!.write(to: &writer)
             }
             writer.endObject()

@@ -19,7 +19,7 @@ struct CodePrinter {
 
     /// Starts a line built piece by piece with `append`, ended by `endLine()`.
     mutating func beginLine() {
-        for _ in 0..<level { bytes.append(contentsOf: [0x20, 0x20, 0x20, 0x20] as [UInt8]) }
+        for _ in 0..<(4 * level) { bytes.append(0x20) }
     }
 
     mutating func append(_ piece: String) { bytes.append(contentsOf: piece.utf8) }

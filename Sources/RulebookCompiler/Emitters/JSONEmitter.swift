@@ -25,12 +25,14 @@ public enum JSONEmitter {
     /// from the bundle's bytes rather than written again from the model.
     static func dataLine(fromBundle bundle: String) -> [UInt8] {
         var bundle = bundle
-        var compact: [UInt8] = []
-        bundle.withUTF8 { CanonicalJSONWriter.compactEscapingInvisibles(pretty: $0, into: &compact) }
-        let prefix = Array(#"{"codes":["#.utf8), suffix = Array(#"],"schemaVersion":\#(RuleBundle.currentSchemaVersion)}"#.utf8)
-        precondition(compact.starts(with: prefix) && compact.reversed().starts(with: suffix.reversed())
-                     && compact.count > prefix.count + suffix.count, "not a one-record bundle")
-        return Array(compact[prefix.count..<(compact.count - suffix.count)])
+        return bundle.withUTF8 { bytes in
+            // The record's pretty text sits between these (the bundle writer's fixed frame).
+            let prefix = "{\n  \"codes\": [\n    ".utf8, suffix = "\n  ],\n  \"schemaVersion\": \(RuleBundle.currentSchemaVersion)\n}\n".utf8
+            precondition(bytes.count > prefix.count + suffix.count && bytes.starts(with: prefix)
+                         && bytes.reversed().starts(with: suffix.reversed()), "not a one-record bundle")
+            return CanonicalJSONWriter.compactEscapingInvisibles(
+                pretty: UnsafeBufferPointer(rebasing: bytes[prefix.count..<(bytes.count - suffix.count)]))
+        }
     }
 
     /// `{"codes": [...], "diagnostics": [...], "schemaVersion": 1}` — the output of `rulebook extract`;
@@ -132,7 +134,7 @@ public enum JSONEmitter {
     public static func bundleFileName(system codeSystem: CodeSystem, code: String) -> String {
         let system = codeSystem.rawValue.lowercased()
         let canonical = !code.isEmpty && code.utf8.count <= 64
-            && code.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
+            && code.allUTF8 { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
         var base: String
         if canonical {
             base = system + "-" + code.lowercased()
@@ -242,6 +244,7 @@ public enum JSONEmitter {
     }
 
     static func write(_ record: CodeRecord, to writer: inout CanonicalJSONWriter) {
+        let path = (text: record.source.path, quoted: writer.quoted(record.source.path))
         writer.beginObject()
         writer.key("code")
         writer.string(record.code)
@@ -260,7 +263,7 @@ public enum JSONEmitter {
             writer.key("payer")
             writer.string(example.payer)
             writer.key("source")
-            write(example.source, to: &writer)
+            write(example.source, to: &writer, path: path)
             writer.endObject()
         }
         writer.endArray()
@@ -273,7 +276,7 @@ public enum JSONEmitter {
             writer.key("description")
             writer.string(modifier.description)
             writer.key("source")
-            write(modifier.source, to: &writer)
+            write(modifier.source, to: &writer, path: path)
             writer.key("whenToUse")
             writer.string(modifier.whenToUse)
             writer.endObject()
@@ -294,7 +297,7 @@ public enum JSONEmitter {
             writer.key("priorAuthorization")
             writer.string(payer.priorAuthorization.rawValue)
             writer.key("source")
-            write(payer.source, to: &writer)
+            write(payer.source, to: &writer, path: path)
             writer.endObject()
         }
         writer.endArray()
@@ -309,7 +312,7 @@ public enum JSONEmitter {
                 writer.string(payer)
             }
             writer.key("source")
-            write(update.source, to: &writer)
+            write(update.source, to: &writer, path: path)
             writer.key("text")
             writer.string(update.text)
             writer.endObject()
@@ -322,7 +325,7 @@ public enum JSONEmitter {
             writer.key("heading")
             writer.stringArray(section.heading)
             writer.key("source")
-            write(section.source, to: &writer)
+            write(section.source, to: &writer, path: path)
             writer.key("text")
             writer.string(section.text)
             writer.endObject()
@@ -333,7 +336,7 @@ public enum JSONEmitter {
         writer.key("sitesOfService")
         writer.stringArray(record.sitesOfService)
         writer.key("source")
-        write(record.source, to: &writer)
+        write(record.source, to: &writer, path: path)
         writer.key("summary")
         writer.string(record.summary)
         writer.key("system")
@@ -343,12 +346,18 @@ public enum JSONEmitter {
         writer.endObject()
     }
 
-    static func write(_ source: SourceLocation, to writer: inout CanonicalJSONWriter) {
+    /// `path`: the record's source path and its ``CanonicalJSONWriter/quoted(_:)`` bytes, used when
+    /// `source` has that path (every location of a record, normally).
+    static func write(_ source: SourceLocation, to writer: inout CanonicalJSONWriter, path: (text: String, quoted: [UInt8])? = nil) {
         writer.beginObject()
         writer.key("line")
         writer.integer(source.line)
         writer.key("path")
-        writer.string(source.path)
+        if let path, path.text == source.path {
+            writer.quotedString(path.quoted)
+        } else {
+            writer.string(source.path)
+        }
         writer.key("section")
         writer.stringArray(source.section)
         writer.endObject()

@@ -134,7 +134,9 @@ public enum SwiftStringLiteral {
     /// `text` for a `//` comment on one line: code points of ``mustEscape(_:)`` (newlines included) are
     /// shown as `\u{…}`, so a comment can never end early or hide text; cut to `limit` characters with `…`.
     public static func commentText(_ text: String, limit: Int = 200) -> String {
-        if text.utf8.count <= limit, text.utf8.allSatisfy({ (0x20...0x7E).contains($0) }) { return text }
+        var text = text
+        let plain = text.withUTF8 { bytes in bytes.count <= limit && bytes.allSatisfy { $0 >= 0x20 && $0 <= 0x7E } }
+        if plain { return text }
         var result = ""
         var count = 0
         for scalar in text.unicodeScalars {
