@@ -501,15 +501,15 @@ public enum Generator {
         let chunks = (kept.count + chunk - 1) / chunk
         let taskCount = shardCount + 1 + chunks
         let onDemand = kept.count >= bundlesOnDemandFrom
-        // A shard embeds its records as they are in their bundles: its data lines are taken from the bundles'
-        // bytes (`JSONEmitter.dataLine(fromBundle:)`) instead of walking the records a second time, and a
-        // bundle's text is produced once for both. When the writer produces shards (a large first run),
-        // each bundle's text is left here by the writer thread that produced it, and the writer produces a
-        // shard's bundles, then the shard (`KnownFile.order`), so only a few texts wait here at a time (not
-        // for `--check`, which compares in path order). When the files are produced here, shards come
-        // first and leave their bundles' texts for the bundle tasks.
+        // A record's bundle and its line in its shard's Swift data are written in one walk over the record
+        // (`JSONEmitter.bundleAndDataLine`). When the writer produces shards (a large first run), each
+        // bundle's producer leaves the record's line here, and the writer produces a shard's bundles, then
+        // the shard (`KnownFile.order`), so only a few lines wait here at a time (not for `--check`, which
+        // compares in path order). When the files are produced here, shards come first and leave their
+        // bundles' texts for the bundle tasks.
         let lazyShards = (0..<shardCount).map { onDemand && shareBundles && previousFiles["Swift/" + SwiftEmitter.shardFileName($0, count: shardCount)] == nil }
         let bundleTexts = Handoff<String>()
+        let dataLines = Handoff<[UInt8]>()
         let produced = SlotBox<[GeneratedFile]>(count: taskCount)
         let knownFiles = SlotBox<[OutputWriter.KnownFile]>(count: taskCount)
         let next = AtomicCounter()
@@ -534,14 +534,17 @@ public enum Generator {
                         for position in members {
                             guard let record = records.record(kept[position]) else { continue }
                             shardRecords.append(record)
-                            let bundle = bundleTexts.take(position) ?? {
+                            if let line = dataLines.take(position) {
+                                lines.append(line)
+                            } else if !onDemand {
                                 // Produced here first (a run that holds its files in memory emits shards
-                                // before bundles): left for the bundle's own task.
-                                let bundle = JSONEmitter.bundle([record])
-                                if !onDemand { bundleTexts.put(position, bundle) }
-                                return bundle
-                            }()
-                            lines.append(JSONEmitter.dataLine(fromBundle: bundle))
+                                // before bundles): the bundle is left for its own task.
+                                let (bundle, line) = JSONEmitter.bundleAndDataLine(record)
+                                bundleTexts.put(position, bundle)
+                                lines.append(line)
+                            } else {
+                                lines.append(JSONEmitter.compactLineBytes(record))
+                            }
                         }
                         return SwiftEmitter.shardFile(number: task, count: shardCount, records: shardRecords,
                                                       lines: lines, access: accessName,
@@ -584,8 +587,9 @@ public enum Generator {
                             let shard = shardOfPosition[position]
                             if lazyShards[shard] {
                                 knownHere.append(OutputWriter.KnownFile(lazy: path, order: 2 * shard) {
-                                    let bundle = text()
-                                    if !bundle.isEmpty { bundleTexts.put(position, bundle) }
+                                    guard let record = records.record(index) else { return "" }
+                                    let (bundle, line) = JSONEmitter.bundleAndDataLine(record)
+                                    dataLines.put(position, line)
                                     return bundle
                                 })
                             } else {

@@ -1,3 +1,63 @@
+import Foundation
+
+/// Growable bytes with cheap appends: no uniqueness or bounds check per byte (the JSON writers append
+/// a few hundred million bytes in a large run). A class so that the writer struct stays small.
+final class ByteBuffer {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(64, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always)
+    func append(_ byte: UInt8) {
+        if count == capacity { grow(to: count + 1) }
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always)
+    func append(_ bytes: UnsafePointer<UInt8>, count length: Int) {
+        guard length > 0 else { return }
+        if count + length > capacity { grow(to: count + length) }
+        (base + count).update(from: bytes, count: length)
+        count += length
+    }
+
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let start = bytes.baseAddress else { return }
+        append(start, count: bytes.count)
+    }
+
+    func append(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { append($0) } }
+
+    func append(_ bytes: ArraySlice<UInt8>) { bytes.withUnsafeBufferPointer { append($0) } }
+
+    @inline(never)
+    private func grow(to minimum: Int) {
+        let newCapacity = max(minimum, capacity * 2)
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        grown.initialize(from: base, count: count)
+        base.deallocate()
+        base = grown
+        capacity = newCapacity
+    }
+
+    var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    func array(_ range: Range<Int>) -> [UInt8] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count, "range outside the buffer")
+        return Array(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count))
+    }
+
+    var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+}
+
 /// A streaming writer of canonical JSON text, byte-stable from run to run.
 ///
 /// Pretty style (files): two-space indentation, `"key": value`, every non-empty array and object
@@ -7,41 +67,67 @@
 /// code point of `SwiftStringLiteral.mustEscape` — DEL, C1 controls, bidirectional controls, zero-width
 /// characters, U+2028, U+2029, U+FEFF… — is also written as `\uXXXX`.
 ///
+/// A pretty writer made `alsoCompact` writes, in the same walk over the values, their compact text with
+/// invisibles escaped (``compactBytes``): a record's bundle and its line in the Swift data come from one
+/// pass (each string is scanned once, its runs copied to both).
+///
 /// The caller writes object keys in byte order (the model writers below do; `JSONValue` sorts).
+/// Nesting is limited to 64 levels (the model's is 5).
 struct CanonicalJSONWriter {
     enum Style { case pretty, compact }
 
-    private(set) var bytes: [UInt8] = []
     let style: Style
     let escapeInvisibles: Bool
-    /// For each open container: whether it has an element yet.
-    private var open: [Bool] = []
+    private let out: ByteBuffer
+    private let compact: ByteBuffer?
+    /// Open containers, and for each (one bit per level) whether it has an element yet.
+    private var depth = 0
+    private var hasElements: UInt64 = 0
     private var afterKey = false
 
     init(style: Style = .pretty, escapeInvisibles: Bool = false, capacity: Int = 4096) {
         self.style = style
         self.escapeInvisibles = escapeInvisibles
-        bytes.reserveCapacity(capacity)
+        out = ByteBuffer(capacity: capacity)
+        compact = nil
     }
 
-    var text: String { String(decoding: bytes, as: UTF8.self) }
+    /// A pretty writer (no invisibles escaped) that also writes the compact text with invisibles escaped.
+    init(prettyAlsoCompact capacity: Int) {
+        style = .pretty
+        escapeInvisibles = false
+        out = ByteBuffer(capacity: capacity)
+        compact = ByteBuffer(capacity: capacity)
+    }
+
+    var bytes: [UInt8] { out.array }
+    var byteCount: Int { out.count }
+    var text: String { out.text }
+    /// The compact text of an `alsoCompact` writer.
+    var compactBytes: ByteBuffer { compact! }
 
     // MARK: Structure
 
     /// A line feed and 64 levels of indentation, appended in one piece.
     private static let lineStart: [UInt8] = [0x0A] + [UInt8](repeating: 0x20, count: 128)
 
-    private mutating func newlineAndIndent() {
-        let width = 2 * open.count
-        if width < Self.lineStart.count {
-            Self.lineStart.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0...width])) }
-            return
-        }
-        bytes.append(0x0A)
-        for _ in 0..<open.count {
-            bytes.append(0x20)
-            bytes.append(0x20)
-        }
+    @inline(__always)
+    private func both(_ byte: UInt8) {
+        out.append(byte)
+        compact?.append(byte)
+    }
+
+    private func newlineAndIndent() {
+        Self.lineStart.withUnsafeBufferPointer { out.append($0.baseAddress!, count: 1 + 2 * depth) }
+    }
+
+    /// The separator (and, pretty, the line break) before the next element of the innermost container.
+    @inline(__always)
+    private mutating func nextElement() {
+        let bit: UInt64 = 1 << UInt64(depth - 1)
+        if hasElements & bit != 0 { both(0x2C) }
+        hasElements |= bit
+        if style == .pretty { newlineAndIndent() }
     }
 
     /// Separator and indentation before a value in an array (or at the top level).
@@ -50,62 +136,55 @@ struct CanonicalJSONWriter {
             afterKey = false
             return
         }
-        guard !open.isEmpty else { return }
-        if open[open.count - 1] { bytes.append(0x2C) }
-        open[open.count - 1] = true
-        if style == .pretty { newlineAndIndent() }
+        guard depth > 0 else { return }
+        nextElement()
     }
 
-    mutating func beginObject() {
+    private mutating func open(_ bracket: UInt8) {
         beforeValue()
-        bytes.append(0x7B)
-        open.append(false)
+        both(bracket)
+        precondition(depth < 64, "JSON nested deeper than 64 levels")
+        depth += 1
+        hasElements &= ~(1 << UInt64(depth - 1))
     }
 
-    mutating func endObject() {
-        let hadElements = open.removeLast()
+    private mutating func close(_ bracket: UInt8) {
+        precondition(depth > 0, "unbalanced JSON containers")
+        let bit: UInt64 = 1 << UInt64(depth - 1)
+        let hadElements = hasElements & bit != 0
+        hasElements &= ~bit
+        depth -= 1
         if hadElements && style == .pretty { newlineAndIndent() }
-        bytes.append(0x7D)
+        both(bracket)
     }
 
-    mutating func beginArray() {
-        beforeValue()
-        bytes.append(0x5B)
-        open.append(false)
-    }
-
-    mutating func endArray() {
-        let hadElements = open.removeLast()
-        if hadElements && style == .pretty { newlineAndIndent() }
-        bytes.append(0x5D)
-    }
+    mutating func beginObject() { open(0x7B) }
+    mutating func endObject() { close(0x7D) }
+    mutating func beginArray() { open(0x5B) }
+    mutating func endArray() { close(0x5D) }
 
     /// A key the emitters name in their code: its bytes are copied as they are (no escaping scan).
     mutating func key(_ name: StaticString) {
-        precondition(name.hasPointerRepresentation, "a key is a literal")
-        beforeKey()
-        bytes.append(0x22)
-        bytes.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        precondition(name.hasPointerRepresentation && depth > 0, "a key is a literal, inside an object")
+        nextElement()
+        both(0x22)
+        out.append(name.utf8Start, count: name.utf8CodeUnitCount)
+        compact?.append(name.utf8Start, count: name.utf8CodeUnitCount)
+        both(0x22)
         afterKeyName()
     }
 
     /// A key from data (a dictionary's keys): escaped like any string.
     mutating func dynamicKey(_ name: String) {
-        beforeKey()
-        appendQuoted(name, closing: false)
+        precondition(depth > 0, "a key is inside an object")
+        nextElement()
+        appendQuoted(name)
         afterKeyName()
     }
 
-    private mutating func beforeKey() {
-        if open[open.count - 1] { bytes.append(0x2C) }
-        open[open.count - 1] = true
-        if style == .pretty { newlineAndIndent() }
-    }
-
     private mutating func afterKeyName() {
-        bytes.append(0x22)
-        bytes.append(0x3A)
-        if style == .pretty { bytes.append(0x20) }
+        both(0x3A)
+        if style == .pretty { out.append(0x20) }
         afterKey = true
     }
 
@@ -116,18 +195,27 @@ struct CanonicalJSONWriter {
         appendQuoted(value)
     }
 
-    /// `value` as this writer writes a string (quoted, escaped), for ``quotedString(_:)``: text written
-    /// many times (a record's source path, in every provenance) is escaped once.
-    func quoted(_ value: String) -> [UInt8] {
-        var writer = CanonicalJSONWriter(style: style, escapeInvisibles: escapeInvisibles, capacity: value.utf8.count + 8)
-        writer.appendQuoted(value)
-        return writer.bytes
+    /// A string written many times (a record's source path, in every provenance), escaped once.
+    struct QuotedString {
+        fileprivate let text: [UInt8]
+        fileprivate let compact: [UInt8]?
     }
 
-    /// A string value given as ``quoted(_:)`` made it.
-    mutating func quotedString(_ quoted: [UInt8]) {
+    /// `value` as this writer writes a string, for ``quotedString(_:)``.
+    func quoted(_ value: String) -> QuotedString {
+        var writer = compact == nil
+            ? CanonicalJSONWriter(style: style, escapeInvisibles: escapeInvisibles, capacity: value.utf8.count + 8)
+            : CanonicalJSONWriter(prettyAlsoCompact: value.utf8.count + 8)
+        writer.appendQuoted(value)
+        return QuotedString(text: writer.bytes, compact: writer.compact?.array)
+    }
+
+    /// A string value given as ``quoted(_:)`` made it (by a writer of the same kind).
+    mutating func quotedString(_ quoted: QuotedString) {
+        precondition((quoted.compact == nil) == (compact == nil), "quoted by another kind of writer")
         beforeValue()
-        bytes += quoted
+        out.append(quoted.text)
+        if let compact, let bytes = quoted.compact { compact.append(bytes) }
     }
 
     mutating func integer(_ value: Int) {
@@ -142,30 +230,39 @@ struct CanonicalJSONWriter {
                 buffer[24 - count] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
                 magnitude /= 10
             } while magnitude > 0
-            if value < 0 { bytes.append(0x2D) }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[(24 - count)...]))
+            if value < 0 { both(0x2D) }
+            let start = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self) + (24 - count)
+            out.append(start, count: count)
+            compact?.append(start, count: count)
         }
     }
 
     mutating func bool(_ value: Bool) {
         beforeValue()
-        bytes.append(contentsOf: (value ? "true" : "false").utf8)
+        appendBoth(value ? "true" : "false")
     }
 
     mutating func null() {
         beforeValue()
-        bytes.append(contentsOf: "null".utf8)
+        appendBoth("null")
+    }
+
+    private func appendBoth(_ word: StaticString) {
+        out.append(word.utf8Start, count: word.utf8CodeUnitCount)
+        compact?.append(word.utf8Start, count: word.utf8CodeUnitCount)
     }
 
     /// Appends `json`, one complete value written by another writer (e.g. a compact one), as the next value.
     mutating func rawValue(_ json: [UInt8]) {
+        precondition(compact == nil, "raw JSON has one form")
         beforeValue()
-        bytes += json
+        out.append(json)
     }
 
     mutating func rawValue(_ json: ArraySlice<UInt8>) {
+        precondition(compact == nil, "raw JSON has one form")
         beforeValue()
-        bytes += json
+        out.append(json)
     }
 
     mutating func stringArray(_ values: [String]) {
@@ -176,79 +273,103 @@ struct CanonicalJSONWriter {
 
     /// Appends a line feed between top-level values (JSON lines).
     mutating func lineBreak() {
-        precondition(open.isEmpty, "line break inside a JSON value")
-        bytes.append(0x0A)
+        precondition(depth == 0, "line break inside a JSON value")
+        out.append(0x0A)
     }
 
-    /// Ends the document with a newline (pretty style).
+    /// Ends the document with a newline (pretty style; not in the compact text).
     mutating func finishDocument() {
-        precondition(open.isEmpty, "unbalanced JSON containers")
-        if style == .pretty { bytes.append(0x0A) }
+        precondition(depth == 0, "unbalanced JSON containers")
+        if style == .pretty { out.append(0x0A) }
     }
 
     // MARK: Escaping
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    private mutating func appendUnicodeEscape(_ value: UInt32) {
-        Self.appendUnicodeEscape(value, to: &bytes)
+    private static func appendUnicodeEscape(_ value: UInt32, to buffer: ByteBuffer) {
+        hexDigits.withUnsafeBufferPointer { hex in
+            buffer.append(0x5C)
+            buffer.append(0x75)
+            buffer.append(hex[Int(value >> 12 & 0xF)])
+            buffer.append(hex[Int(value >> 8 & 0xF)])
+            buffer.append(hex[Int(value >> 4 & 0xF)])
+            buffer.append(hex[Int(value & 0xF)])
+        }
     }
 
-    private static func appendUnicodeEscape(_ value: UInt32, to bytes: inout [UInt8]) {
-        bytes.append(0x5C)
-        bytes.append(0x75)
-        bytes.append(hexDigits[Int(value >> 12 & 0xF)])
-        bytes.append(hexDigits[Int(value >> 8 & 0xF)])
-        bytes.append(hexDigits[Int(value >> 4 & 0xF)])
-        bytes.append(hexDigits[Int(value & 0xF)])
+    /// The two-byte escape of `"` `\` and the controls that have one, else nil.
+    private static func shortEscape(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x22: 0x22
+        case 0x5C: 0x5C
+        case 0x0A: 0x6E
+        case 0x0D: 0x72
+        case 0x09: 0x74
+        case 0x08: 0x62
+        case 0x0C: 0x66
+        default: nil
+        }
     }
 
-    private mutating func appendQuoted(_ value: String, closing: Bool = true) {
-        bytes.append(0x22)
+    private func appendQuoted(_ value: String) {
+        both(0x22)
         var value = value
+        // The compact copy of a dual writer escapes invisibles: look at every byte that may be one.
+        let lookAtInvisibles = escapeInvisibles || compact != nil
         value.withUTF8 { source in
+            guard let base = source.baseAddress else { return }
             var runStart = 0
             var index = 0
             let count = source.count
+            func flushRun(upTo end: Int) {
+                guard runStart < end else { return }
+                out.append(base + runStart, count: end - runStart)
+                compact?.append(base + runStart, count: end - runStart)
+            }
             while index < count {
                 // Eight bytes at a time while none of them needs a look (no control character, quote,
                 // backslash, and — when invisibles are escaped — nothing at or above 0x7F).
                 while index + 8 <= count {
-                    let word = UnsafeRawPointer(source.baseAddress! + index).loadUnaligned(as: UInt64.self)
-                    if Self.needsLook(word, invisibles: escapeInvisibles) { break }
+                    let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                    if Self.needsLook(word, invisibles: lookAtInvisibles) { break }
                     index += 8
                 }
                 guard index < count else { break }
                 let byte = source[index]
-                var escapeLength = 0
-                var scalar: UInt32 = 0
                 if byte < 0x20 || byte == 0x22 || byte == 0x5C {
-                    escapeLength = 1
-                    scalar = UInt32(byte)
-                } else if escapeInvisibles && (byte == 0x7F || byte >= 0xC2) {
-                    (escapeLength, scalar) = Self.invisible(source, at: index)
-                }
-                if escapeLength == 0 {
+                    flushRun(upTo: index)
+                    if let letter = Self.shortEscape(byte) {
+                        both(0x5C)
+                        both(letter)
+                    } else {
+                        Self.appendUnicodeEscape(UInt32(byte), to: out)
+                        if let compact { Self.appendUnicodeEscape(UInt32(byte), to: compact) }
+                    }
                     index += 1
+                    runStart = index
                     continue
                 }
-                if runStart < index { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<index])) }
-                switch scalar {
-                case 0x22: bytes.append(0x5C); bytes.append(0x22)
-                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-                case 0x0A: bytes.append(0x5C); bytes.append(0x6E)
-                case 0x0D: bytes.append(0x5C); bytes.append(0x72)
-                case 0x09: bytes.append(0x5C); bytes.append(0x74)
-                case 0x08: bytes.append(0x5C); bytes.append(0x62)
-                case 0x0C: bytes.append(0x5C); bytes.append(0x66)
-                default: appendUnicodeEscape(scalar)
+                if lookAtInvisibles && (byte == 0x7F || byte >= 0xC2) {
+                    let (length, scalar) = Self.invisible(source, at: index)
+                    if length > 0 {
+                        flushRun(upTo: index)
+                        if escapeInvisibles {
+                            Self.appendUnicodeEscape(scalar, to: out)
+                        } else {
+                            out.append(base + index, count: length)
+                        }
+                        if let compact { Self.appendUnicodeEscape(scalar, to: compact) }
+                        index += length
+                        runStart = index
+                        continue
+                    }
                 }
-                index += escapeLength
-                runStart = index
+                index += 1
             }
-            if runStart < count { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: source[runStart..<count])) }
+            flushRun(upTo: count)
         }
-        if closing { bytes.append(0x22) }
+        both(0x22)
     }
 
     /// Whether any byte of `word` is below 0x20, `"` or `\` (or, with `invisibles`, 0x7F or above).
@@ -261,80 +382,6 @@ struct CanonicalJSONWriter {
         if (word &- ones &* 0x20) & ~word & highs != 0 { return true }  // a control character
         if invisibles && (word & highs != 0 || hasZeroByte(word ^ (ones &* 0x7F))) { return true }
         return hasZeroByte(word ^ (ones &* 0x22)) || hasZeroByte(word ^ (ones &* 0x5C))
-    }
-
-    /// The compact text, with invisibles escaped (`CanonicalJSONWriter(style: .compact, escapeInvisibles: true)`),
-    /// of the JSON that a pretty writer without `escapeInvisibles` wrote as `pretty` — byte for byte what the
-    /// compact writer makes of the same values, in one pass over bytes instead of a second walk over the model
-    /// (a bundle and its Swift data line are the same record). Whitespace outside strings goes; inside
-    /// strings DEL and the non-ASCII code points of `SwiftStringLiteral.mustEscape` become `\u00xx`
-    /// escapes; everything else (escapes included) is copied.
-    static func compactEscapingInvisibles(pretty: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        let count = pretty.count
-        guard let source = pretty.baseAddress, count > 0 else { return [] }
-        // An escape (`\u00xx`, 6 bytes) replaces at least 1 byte (DEL) of 2+ for the others: 6× is enough.
-        return [UInt8](unsafeUninitializedCapacity: count * 6) { buffer, written in
-            let output = buffer.baseAddress!
-            var out = 0
-            var index = 0
-            while index < count {
-                let byte = source[index]
-                index += 1
-                if byte == 0x0A {  // a line break and the next line's indentation
-                    while index < count && source[index] == 0x20 { index += 1 }
-                    continue
-                }
-                if byte == 0x20 { continue }  // after `:`
-                output[out] = byte
-                out += 1
-                guard byte == 0x22 else { continue }
-                // A string: copied up to the closing quote; only a backslash, DEL or a byte ≥ 0x80 needs a look.
-                var runStart = index
-                while index < count {
-                    while index + 8 <= count {
-                        let word = UnsafeRawPointer(source + index).loadUnaligned(as: UInt64.self)
-                        if needsLook(word, invisibles: true) { break }
-                        index += 8
-                    }
-                    guard index < count else { break }
-                    let current = source[index]
-                    if current == 0x5C {  // an escape: two bytes (a `\uXXXX`'s hex digits follow as plain bytes)
-                        index += 2
-                        continue
-                    }
-                    if current == 0x22 { break }
-                    if current < 0x7F {
-                        index += 1
-                        continue
-                    }
-                    let (length, scalar) = invisible(pretty, at: index)
-                    if length == 0 {
-                        index += 1
-                        continue
-                    }
-                    (output + out).update(from: source + runStart, count: index - runStart)
-                    out += index - runStart
-                    output[out] = 0x5C
-                    output[out + 1] = 0x75
-                    output[out + 2] = hexDigits[Int(scalar >> 12 & 0xF)]
-                    output[out + 3] = hexDigits[Int(scalar >> 8 & 0xF)]
-                    output[out + 4] = hexDigits[Int(scalar >> 4 & 0xF)]
-                    output[out + 5] = hexDigits[Int(scalar & 0xF)]
-                    out += 6
-                    index += length
-                    runStart = index
-                }
-                let end = min(index, count)
-                (output + out).update(from: source + runStart, count: end - runStart)
-                out += end - runStart
-                if index < count {  // the closing quote
-                    output[out] = 0x22
-                    out += 1
-                    index += 1
-                }
-            }
-            written = out
-        }
     }
 
     /// If the UTF-8 sequence at `index` is a code point of `SwiftStringLiteral.mustEscape`, its length and

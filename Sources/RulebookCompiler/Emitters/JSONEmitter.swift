@@ -20,19 +20,22 @@ public enum JSONEmitter {
         return writer.text
     }
 
-    /// The record of a one-record `bundle` text as the Swift data embeds it: compact, invisibles escaped
-    /// (what `CanonicalJSONWriter(style: .compact, escapeInvisibles: true)` writes for the record), taken
-    /// from the bundle's bytes rather than written again from the model.
-    static func dataLine(fromBundle bundle: String) -> [UInt8] {
-        var bundle = bundle
-        return bundle.withUTF8 { bytes in
-            // The record's pretty text sits between these (the bundle writer's fixed frame).
-            let prefix = "{\n  \"codes\": [\n    ".utf8, suffix = "\n  ],\n  \"schemaVersion\": \(RuleBundle.currentSchemaVersion)\n}\n".utf8
-            precondition(bytes.count > prefix.count + suffix.count && bytes.starts(with: prefix)
-                         && bytes.reversed().starts(with: suffix.reversed()), "not a one-record bundle")
-            return CanonicalJSONWriter.compactEscapingInvisibles(
-                pretty: UnsafeBufferPointer(rebasing: bytes[prefix.count..<(bytes.count - suffix.count)]))
-        }
+    /// `bundle([record])`, and the record as the Swift data embeds it — compact, invisibles escaped, the
+    /// bytes of ``compactLine(_:)`` — written in one walk over the record.
+    static func bundleAndDataLine(_ record: CodeRecord) -> (bundle: String, line: [UInt8]) {
+        var writer = CanonicalJSONWriter(prettyAlsoCompact: 16384)
+        writer.beginObject()
+        writer.key("codes")
+        writer.beginArray()
+        let start = writer.compactBytes.count
+        write(record, to: &writer)
+        let end = writer.compactBytes.count
+        writer.endArray()
+        writer.key("schemaVersion")
+        writer.integer(RuleBundle.currentSchemaVersion)
+        writer.endObject()
+        writer.finishDocument()
+        return (writer.text, writer.compactBytes.array(start..<end))
     }
 
     /// `{"codes": [...], "diagnostics": [...], "schemaVersion": 1}` — the output of `rulebook extract`;
@@ -238,9 +241,13 @@ public enum JSONEmitter {
     /// One record as compact JSON on one line, with invisible and bidirectional characters escaped:
     /// the form embedded in generated Swift.
     static func compactLine(_ record: CodeRecord) -> String {
-        var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true)
+        String(decoding: compactLineBytes(record), as: UTF8.self)
+    }
+
+    static func compactLineBytes(_ record: CodeRecord) -> [UInt8] {
+        var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: 8192)
         write(record, to: &writer)
-        return writer.text
+        return writer.bytes
     }
 
     static func write(_ record: CodeRecord, to writer: inout CanonicalJSONWriter) {
@@ -346,9 +353,9 @@ public enum JSONEmitter {
         writer.endObject()
     }
 
-    /// `path`: the record's source path and its ``CanonicalJSONWriter/quoted(_:)`` bytes, used when
+    /// `path`: the record's source path as ``CanonicalJSONWriter/quoted(_:)`` wrote it, used when
     /// `source` has that path (every location of a record, normally).
-    static func write(_ source: SourceLocation, to writer: inout CanonicalJSONWriter, path: (text: String, quoted: [UInt8])? = nil) {
+    static func write(_ source: SourceLocation, to writer: inout CanonicalJSONWriter, path: (text: String, quoted: CanonicalJSONWriter.QuotedString)? = nil) {
         writer.beginObject()
         writer.key("line")
         writer.integer(source.line)

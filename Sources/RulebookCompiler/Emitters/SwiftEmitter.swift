@@ -174,7 +174,7 @@ public enum SwiftEmitter {
     /// lines and their index) and the typed constants of its records. `records`: this shard's records in
     /// canonical order (``shards(_:count:)``). The JSON lines are written in chunks on `jobs` threads
     /// (the same bytes for any `jobs`).
-    /// `lines`: the records' JSON lines when the caller has them (``JSONEmitter/dataLine(fromBundle:)``),
+    /// `lines`: the records' JSON lines when the caller has them (``JSONEmitter/bundleAndDataLine(_:)``),
     /// else they are written here.
     public static func shardFile(number: Int, count: Int, records: [CodeRecord], access: String, header: [String],
                                  jobs: Int = 1) -> String {
@@ -275,9 +275,9 @@ public enum SwiftEmitter {
             lengths.reserveCapacity(range.count)
             for offset in range {
                 if offset > range.lowerBound { writer.lineBreak() }
-                let start = writer.bytes.count
+                let start = writer.byteCount
                 JSONEmitter.write(records[offset], to: &writer)
-                lengths.append(writer.bytes.count - start)
+                lengths.append(writer.byteCount - start)
             }
             return (writer.bytes, lengths)
         }
