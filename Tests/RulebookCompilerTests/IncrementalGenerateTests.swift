@@ -86,8 +86,77 @@ enum GeneratedCorpus {
         // --check against the incremental folder passes, and reuses every document.
         let check = generate(corpus, output: "incremental", incremental: true, config: config, check: true)
         #expect(check.outcome.staleFiles.isEmpty, "\(step): --check after the incremental run: \(check.outcome.staleFiles.prefix(5))")
-        #expect(check.outcome.reusedDocuments == check.outcome.documentCount - duplicates, "\(step): --check compiled documents again")
+        // (Documents involved in a duplicate are compiled again, unless the build stamp answers: then nothing is.)
+        #expect(check.outcome.reusedDocuments == check.outcome.documentCount - (check.outcome.answeredByBuildStamp ? 0 : duplicates),
+                "\(step): --check compiled documents again")
         try? FileManager.default.removeItem(at: work.appendingPathComponent(fresh))
+    }
+
+    /// A run that finds every input and output exactly as the build stamp recorded them answers from the
+    /// stamp (nothing else read) with the recorded diagnostics and counts; any difference in an output,
+    /// an output folder or the configuration sends it the usual way.
+    @Test func unchangedFolderIsAnsweredFromTheBuildStamp() throws {
+        let corpus = try GeneratedCorpus.write(count: 40)
+        defer {
+            try? FileManager.default.removeItem(at: corpus)
+            try? FileManager.default.removeItem(at: work)
+        }
+        // The seeds give warnings (an unknown modifier, notes): diagnostics must come back from the stamp.
+        for seed in try FileManager.default.contentsOfDirectory(at: RulebookProcess.packageRoot.appendingPathComponent("seeds"),
+                                                                 includingPropertiesForKeys: nil) {
+            try FileManager.default.copyItem(at: seed, to: corpus.appendingPathComponent("zz-" + seed.lastPathComponent))
+        }
+        // Documents changed less than two seconds before a run are always read again (coarse file times).
+        Thread.sleep(forTimeInterval: 2.2)
+        let first = generate(corpus, output: "out", incremental: true)
+        #expect(!first.outcome.answeredByBuildStamp)
+        #expect(first.outcome.diagnostics.contains { $0.severity == .warning })
+        let second = generate(corpus, output: "out", incremental: true)
+        #expect(second.outcome.answeredByBuildStamp)
+        #expect(second.outcome.strategy == "unchanged")
+        #expect(second.files == first.files)
+        #expect(second.outcome.diagnostics == first.outcome.diagnostics)
+        #expect(second.outcome.summary == first.outcome.summary)
+        #expect(second.outcome.report?.unchanged.count == first.files.count - 1)  // every output but the manifest
+        let check = generate(corpus, output: "out", incremental: true, check: true)
+        #expect(check.outcome.answeredByBuildStamp && check.outcome.staleFiles.isEmpty)
+
+        // An output edited with its size and modification time kept: its status-change time differs.
+        let bundle = try #require(first.files.keys.filter { $0.hasPrefix("JSON/cpt-") }.sorted().first)
+        let url = work.appendingPathComponent("out/" + bundle)
+        var info = stat()
+        #expect(stat(url.path, &info) == 0)
+        var bytes = [UInt8](try Data(contentsOf: url))
+        let letter = try #require(bytes.lastIndex(of: UInt8(ascii: "e")))
+        bytes[letter] = UInt8(ascii: "x")
+        try Data(bytes).write(to: url)
+        var times = [info.st_atim, info.st_mtim]
+        #expect(utimensat(AT_FDCWD, url.path, &times, 0) == 0)
+        let tampered = generate(corpus, output: "out", incremental: true, check: true)
+        #expect(!tampered.outcome.answeredByBuildStamp)
+        #expect(tampered.outcome.staleFiles == ["stale: " + bundle])
+        let repaired = generate(corpus, output: "out", incremental: true)
+        #expect(!repaired.outcome.answeredByBuildStamp)
+        #expect(repaired.files == first.files)
+        #expect(generate(corpus, output: "out", incremental: true).outcome.answeredByBuildStamp)
+
+        // A file added to an output folder (say a leftover temporary file): the folder's identity changed.
+        let stray = work.appendingPathComponent("out/Swift/.rulebook-tmp-99-1")
+        try Data("half".utf8).write(to: stray)
+        let afterStray = generate(corpus, output: "out", incremental: true)
+        #expect(!afterStray.outcome.answeredByBuildStamp)
+        #expect(!FileManager.default.fileExists(atPath: stray.path))  // the usual path removes leftovers
+        #expect(afterStray.files == first.files)
+
+        // Another configuration (access level): the salt differs.
+        var options = GenerateOptions()
+        options.inputs = [corpus.path]
+        options.output = work.appendingPathComponent("out").path
+        options.cacheDirectory = work.appendingPathComponent("cache").path
+        options.accessLevel = .internal
+        let internalRun = Generator.run(options)
+        #expect(!internalRun.answeredByBuildStamp)
+        #expect(internalRun.strategy != "unchanged")
     }
 
     @Test func incrementalRunsMatchFullRuns() throws {
@@ -325,6 +394,32 @@ enum GeneratedCorpus {
         bytes[bytes.count - 3] = 0x0A  // "…ü.txt" becomes "…ü.t", then a line "t" that is no entry
         try Data(bytes).write(to: url)
         #expect(BuildStamp.load(url, manifestHash: "00ff") == nil)
+
+        // With outputs and a run's result (the shortcut's record), diagnostics with quotes, line breaks
+        // and bidi controls included.
+        var withResult = inputs
+        withResult.outputs = ["JSON/x.json": BuildStamp.FileIdentity(size: 10, modified: 11, changed: 12, inode: 13),
+                              "Swift/RulebookData.swift": BuildStamp.FileIdentity(size: 20, modified: 21, changed: 22, inode: 23)]
+        let result = BuildStamp.Result(
+            salt: "abc123", documentCount: 3, codeCount: 2, modifierCount: 5, payerNoteCount: 4,
+            folders: ["": BuildStamp.FileIdentity(size: 1, modified: 2, changed: 3, inode: 4),
+                      "JSON": BuildStamp.FileIdentity(size: 5, modified: 6, changed: 7, inode: 8)],
+            manifest: BuildStamp.FileIdentity(size: 9, modified: 10, changed: 11, inode: 12),
+            diagnostics: [Diagnostic(path: "a \"b\"\n", line: 3, column: 1, severity: .warning, id: "modifier.unknown",
+                                     message: "é ü \u{202E} line\nbreak"),
+                          Diagnostic(path: "z.md", line: 0, column: 0, severity: .error, id: "file.unreadable", message: "cannot read")])
+        withResult.result = result
+        BuildStamp.save(url, manifestHash: "00ff", inputs: withResult)
+        let reloaded = try #require(BuildStamp.load(url))
+        #expect(reloaded.manifestHash == "00ff")
+        #expect(reloaded.inputs.result == result)
+        #expect(reloaded.inputs.outputs == withResult.outputs)
+        #expect(reloaded.inputs.order == ["docs/a b.md", "docs/é/ü.txt"])
+        // A result cut short (no `end`) is no stamp at all.
+        var cut = [UInt8](try Data(contentsOf: url))
+        cut.removeLast(4)
+        try Data(cut).write(to: url)
+        #expect(BuildStamp.load(url) == nil)
     }
 
     /// The manifest text with the first document hash's last digit changed.
@@ -370,7 +465,7 @@ enum GeneratedCorpus {
             switch node {
             case .object(let members):
                 regenerated.beginObject()
-                for (key, value) in members { regenerated.key(key); write(value) }
+                for (key, value) in members { regenerated.dynamicKey(key); write(value) }
                 regenerated.endObject()
             case .array(let elements):
                 regenerated.beginArray()

@@ -460,3 +460,24 @@ enum DriverIOMount {
         return process.terminationStatus == 0
     }
 }
+
+/// The byte-level shortcut for plain output paths decides exactly as the full check.
+@Suite struct OutputPathShortcutTests {
+    @Test func plainPathShortcutAgreesWithTheFullCheck() {
+        let pieces = ["a", "Z", "0", "9", "-", "_", ".", "/", "CON", "con", "Nul", "COM1", "lpt9", "COM", "json", "x.json", "..", "AUX."]
+        var generator = SystemRandomNumberGenerator()
+        var plainSeen = 0
+        for _ in 0..<20000 {
+            let path = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let full = try? OutputWriter.checkedComponents(of: path)
+            if let plain = OutputWriter.plainComponents(of: path) {
+                plainSeen += 1
+                #expect(full == plain, "\(path.debugDescription)")
+            } else {
+                // Only paths the full check rejects (or non-plain ones, which these never are) miss the shortcut.
+                #expect(full == nil, "\(path.debugDescription) is valid but missed the shortcut")
+            }
+        }
+        #expect(plainSeen > 1000)
+    }
+}

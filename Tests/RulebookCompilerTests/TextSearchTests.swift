@@ -53,6 +53,52 @@ import Testing
 /// generated strings mixing plain runs of every length with quotes, backslashes, control characters,
 /// DEL, non-ASCII letters, bidirectional controls and emoji, in both writer styles.
 @Suite struct JSONEscapingTests {
+    /// Random values written by one dual writer (pretty, plus the compact text with invisibles escaped)
+    /// give exactly what two separate writers give, nesting deeper than 64 levels included.
+    @Test func dualWriterEqualsTwoWriters() {
+        let pieces = ["a", "abcdefghij", "\"", "\\", "\n", "\u{1}", "\u{7F}", "é", "\u{202E}", "\u{200B}", "\u{85}", "😀", " "]
+        var generator = TextSearchTests.Generator(state: 11)
+        func text() -> String {
+            (0..<Int(generator.next() % 6)).map { _ in pieces[Int(generator.next() % UInt64(pieces.count))] }.joined()
+        }
+        func value(depth: Int) -> JSONValue {
+            switch generator.next() % (depth > 70 ? 3 : 6) {
+            case 0: return .string(text())
+            case 1: return .integer(Int(generator.next() % 2000) - 1000)
+            case 2: return generator.next() % 2 == 0 ? .bool(true) : .null
+            case 3: return .array((0..<Int(generator.next() % 3)).map { _ in value(depth: depth + 1) })
+            default:
+                var members: [String: JSONValue] = [:]
+                for _ in 0..<Int(generator.next() % 3) { members[text()] = value(depth: depth + 1) }
+                return .object(members)
+            }
+        }
+        for round in 0..<400 {
+            var tree = value(depth: 0)
+            if round % 50 == 0 {  // a deep chain
+                for level in 0..<(70 + round / 10) { tree = level % 2 == 0 ? .array([tree, .integer(level)]) : .object(["k": tree]) }
+            }
+            var dual = CanonicalJSONWriter(prettyAlsoCompact: 64)
+            var pretty = CanonicalJSONWriter(style: .pretty)
+            var compact = CanonicalJSONWriter(style: .compact, escapeInvisibles: true)
+            tree.write(to: &dual)
+            tree.write(to: &pretty)
+            tree.write(to: &compact)
+            #expect(dual.bytes == pretty.bytes)
+            #expect(dual.compactBytes.array == compact.bytes)
+            if round % 50 != 0 { #expect(JSONValueParser.parse(pretty.bytes) != nil) }  // (the parser stops at 64 levels)
+        }
+    }
+
+    /// A record's bundle and Swift data line written in one walk are the two texts written separately.
+    @Test func bundleAndDataLineInOneWalk() {
+        for record in EmitterFixtures.records {
+            let (bundle, line) = JSONEmitter.bundleAndDataLine(record)
+            #expect(bundle == JSONEmitter.bundle([record]))
+            #expect(line == JSONEmitter.compactLineBytes(record))
+        }
+    }
+
     @Test func stringsRoundTripThroughTheWriter() {
         let pieces = ["a", "abcdefgh", "abcdefghijklmnopq", "\"", "\\", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "é", "ß",
                       "\u{202E}", "\u{2066}", "\u{200B}", "\u{2028}", "\u{FEFF}", "😀", " ", "/", "0123456789"]

@@ -86,6 +86,8 @@ enum BuildStamp {
         /// taken as unchanged without reading it only if its identity is still exactly this one (its
         /// status-change time cannot be set back, so an edit is always noticed).
         var outputs: [String: FileIdentity] = [:]
+        /// What that run reported, for a run that finds nothing changed (see ``Result``).
+        var result: Result? = nil
 
         /// The recorded hash of `path` if its identity is unchanged and it was not modified while or after
         /// that run read it (then its bytes might differ from the recorded hash).
@@ -100,6 +102,24 @@ enum BuildStamp {
         }
     }
 
+    /// A run's outcome and the state of the output folder it left, so that a later run which finds
+    /// every input and every output exactly as recorded can report it without reading the manifest or
+    /// compiling anything (`Generator`'s shortcut). The folders' identities show that no file was added to
+    /// or removed from them since (a leftover temporary file, a stray file); the manifest's that it is the
+    /// one that run wrote.
+    struct Result: Sendable, Equatable {
+        var salt: String
+        var documentCount: Int
+        var codeCount: Int
+        var modifierCount: Int
+        var payerNoteCount: Int
+        /// The output folder ("") and each folder holding outputs (relative path).
+        var folders: [String: FileIdentity]
+        var manifest: FileIdentity
+        /// Sorted as the run reported them.
+        var diagnostics: [Diagnostic]
+    }
+
     static func now() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
@@ -108,14 +128,26 @@ enum BuildStamp {
 
     /// The stamp's recorded inputs when it names this executable and this manifest; nil otherwise.
     static func load(_ url: URL?, manifestHash: String) -> Inputs? {
+        guard let loaded = load(url), loaded.manifestHash == manifestHash else { return nil }
+        return loaded.inputs
+    }
+
+    /// The stamp's manifest hash and recorded inputs when it names this executable; nil otherwise.
+    static func load(_ url: URL?) -> (manifestHash: String, inputs: Inputs)? {
         guard let url, let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        let header = Array(text(manifestHash: manifestHash).utf8)
+        let header = Array(headerText().utf8)
         let bytes = [UInt8](data)
         guard bytes.count >= header.count, bytes[..<header.count].elementsEqual(header) else { return nil }
+        let manifestLine = Array("manifest ".utf8)
+        var start = header.count
+        guard bytes.count >= start + manifestLine.count, bytes[start..<(start + manifestLine.count)].elementsEqual(manifestLine),
+              let lineEnd = bytes[start...].firstIndex(of: 0x0A) else { return nil }
+        start += manifestLine.count
+        let manifestHash = String(decoding: bytes[start..<lineEnd], as: UTF8.self)
         // Then: "started <ns>\n", and per document "<size> <mtime> <ctime> <inode> <hash> <path>\n"; read
         // byte by byte (10,000 lines on every incremental run).
         var inputs = Inputs(startedReading: 0, files: [:])
-        var position = header.count
+        var position = lineEnd + 1
         func integer() -> Int64? {
             let negative = position < bytes.count && bytes[position] == 0x2D
             if negative { position += 1 }
@@ -151,14 +183,62 @@ enum BuildStamp {
         guard let start = integer(), expect(0x0A) else { return nil }
         inputs.startedReading = start
         inputs.files.reserveCapacity(bytes.count / 96)
+        /// `<salt> <documents> <codes> <modifiers> <payer notes>`, then `folder <identity> - <path>` lines,
+        /// `manifest <identity>`, one `diagnostic <compact JSON>` line each, and `end`.
+        func readResult() -> Result? {
+            guard let salt = field(until: 0x20), let documents = integer(), expect(0x20), let codes = integer(), expect(0x20),
+                  let modifiers = integer(), expect(0x20), let payers = integer(), expect(0x0A) else { return nil }
+            var result = Result(salt: salt, documentCount: Int(documents), codeCount: Int(codes), modifierCount: Int(modifiers),
+                                payerNoteCount: Int(payers), folders: [:],
+                                manifest: FileIdentity(size: 0, modified: 0, changed: 0, inode: 0), diagnostics: [])
+            func identity() -> FileIdentity? {
+                guard let size = integer(), expect(0x20), let modified = integer(), expect(0x20),
+                      let changed = integer(), expect(0x20), let inode = unsigned() else { return nil }
+                return FileIdentity(size: size, modified: modified, changed: changed, inode: inode)
+            }
+            while true {
+                // The line's first word, up to a space or the line's end.
+                let wordStart = position
+                while position < bytes.count, bytes[position] != 0x20, bytes[position] != 0x0A { position += 1 }
+                guard position < bytes.count else { return nil }
+                let word = String(decoding: bytes[wordStart..<position], as: UTF8.self)
+                position += 1
+                switch word {
+                case "folder":
+                    guard let found = identity(), expect(0x20), expect(0x2D), expect(0x20), let path = field(until: 0x0A) else { return nil }
+                    result.folders[path] = found
+                case "manifest":
+                    guard let found = identity(), expect(0x0A) else { return nil }
+                    result.manifest = found
+                case "diagnostic":
+                    guard let line = field(until: 0x0A), let diagnostic = Diagnostic.fromStampLine(line) else { return nil }
+                    result.diagnostics.append(diagnostic)
+                case "end":
+                    return result
+                default:
+                    return nil
+                }
+            }
+        }
         let outputsMarker = Array("outputs\n".utf8)
+        let resultMarker = Array("result ".utf8)
         var readingOutputs = false
+        var order: [String] = []
+        order.reserveCapacity(bytes.count / 96)
+        func startsWith(_ marker: [UInt8]) -> Bool {
+            bytes.count >= position + marker.count && bytes[position..<(position + marker.count)].elementsEqual(marker)
+        }
         while position < bytes.count {
-            if !readingOutputs, bytes.count >= position + outputsMarker.count,
-               bytes[position..<(position + outputsMarker.count)].elementsEqual(outputsMarker) {
+            if !readingOutputs, startsWith(outputsMarker) {
                 readingOutputs = true
                 position += outputsMarker.count
                 continue
+            }
+            if readingOutputs, startsWith(resultMarker) {
+                position += resultMarker.count
+                guard let result = readResult() else { return nil }
+                inputs.result = result
+                break
             }
             guard let size = integer(), expect(0x20), let modified = integer(), expect(0x20),
                   let changed = integer(), expect(0x20), let inode = unsigned(), expect(0x20),
@@ -168,9 +248,12 @@ enum BuildStamp {
                 inputs.outputs[path] = identity
             } else {
                 inputs.files[path] = (identity, hash)
+                order.append(path)
             }
         }
-        return inputs
+        inputs.order = order
+        return (manifestHash, inputs)
+
     }
 
     /// Records that this executable wrote the manifest with `manifestHash`, and the inputs it read
@@ -179,7 +262,7 @@ enum BuildStamp {
         guard let url else { return }
         let folder = url.deletingLastPathComponent()
         try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var bytes = Array((text(manifestHash: manifestHash) + "started \(inputs.startedReading)\n").utf8)
+        var bytes = Array((headerText() + "manifest " + manifestHash + "\n" + "started \(inputs.startedReading)\n").utf8)
         bytes.reserveCapacity(bytes.count + inputs.files.count * 100)
         // Decimal digits written straight into the buffer (20,000 lines of four numbers each).
         var digits = [UInt8](repeating: 0, count: 20)
@@ -217,13 +300,39 @@ enum BuildStamp {
             bytes += path.utf8
             bytes.append(0x0A)
         }
+        if let result = inputs.result, !result.salt.utf8.contains(0x20), !result.salt.isEmpty {
+            bytes += "result \(result.salt) \(result.documentCount) \(result.codeCount) \(result.modifierCount) \(result.payerNoteCount)\n".utf8
+            for path in result.folders.keys.sorted(by: { $0.utf8Precedes($1) }) where !path.utf8.contains(0x0A) {
+                let identity = result.folders[path]!
+                bytes += "folder ".utf8
+                number(identity.size)
+                number(identity.modified)
+                number(identity.changed)
+                number(identity.inode)
+                bytes += "- ".utf8
+                bytes += path.utf8
+                bytes.append(0x0A)
+            }
+            bytes += "manifest ".utf8
+            number(result.manifest.size)
+            number(result.manifest.modified)
+            number(result.manifest.changed)
+            number(result.manifest.inode)
+            bytes[bytes.count - 1] = 0x0A
+            for diagnostic in result.diagnostics {
+                bytes += "diagnostic ".utf8
+                bytes += diagnostic.stampLine
+                bytes.append(0x0A)
+            }
+            bytes += "end\n".utf8
+        }
         let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         guard FileManager.default.createFile(atPath: temp.path, contents: Data(bytes)) else { return }
         if rename(temp.path, url.path) != 0 { unlink(temp.path) }
     }
 
-    private static func text(manifestHash: String) -> String {
-        "rulebook build stamp 3\n" + executableIdentity() + "\nmanifest " + manifestHash + "\n"
+    private static func headerText() -> String {
+        "rulebook build stamp 4\n" + executableIdentity() + "\n"
     }
 
     /// Path, size, modification time and inode of the running executable (a rebuild changes them).
@@ -237,5 +346,30 @@ enum BuildStamp {
         guard stat(path, &info) == 0 else { return "unknown executable \(path)" }
         let identity = FileIdentity(info)
         return "\(path) \(identity.size) \(identity.modified) \(identity.inode)"
+    }
+}
+
+extension Diagnostic {
+    /// One line of compact JSON (no line break inside) for the build stamp.
+    var stampLine: [UInt8] {
+        var writer = CanonicalJSONWriter(style: .compact)
+        writer.beginArray()
+        writer.string(path)
+        writer.integer(line)
+        writer.integer(column)
+        writer.string(severity.rawValue)
+        writer.string(id)
+        writer.string(message)
+        writer.endArray()
+        return writer.bytes
+    }
+
+    /// The diagnostic a ``stampLine`` holds; nil when the line is not one.
+    static func fromStampLine(_ line: String) -> Diagnostic? {
+        guard let elements = JSONValueParser.parse(Array(line.utf8))?.elements, elements.count == 6,
+              let path = elements[0].stringValue, let line = elements[1].integerValue, let column = elements[2].integerValue,
+              let severityName = elements[3].stringValue, let severity = Diagnostic.Severity(rawValue: severityName),
+              let id = elements[4].stringValue, let message = elements[5].stringValue else { return nil }
+        return Diagnostic(path: path, line: line, column: column, severity: severity, id: id, message: message)
     }
 }

@@ -53,6 +53,8 @@ public struct GenerateOutcome: Sendable {
     /// reused; the folder verified against the manifest), `delta` (only the changed documents' files
     /// produced), `general` (every output named, the unchanged ones by hash).
     public var strategy = "full"
+    /// The `unchanged` strategy decided by the build stamp alone: no manifest, document or output read.
+    public var answeredByBuildStamp = false
 
     public var errorCount: Int { diagnostics.filter { $0.severity == .error }.count }
     public var warningCount: Int { diagnostics.filter { $0.severity == .warning }.count }
@@ -120,22 +122,49 @@ public enum Generator {
         let useState = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
         let manifestReader = writer
         let stampURL = useState ? BuildStamp.location(forOutput: options.output, directory: options.cacheDirectory) : nil
-        // The manifest, then the build stamp that must name its hash.
-        let manifestTask = BackgroundTask { () -> (read: (manifest: Manifest, hash: String, lines: Manifest.DocumentLines?)?, stamp: BuildStamp.Inputs?) in
-            guard useState, let read = manifestReader.readManifestKeepingLines() else { return (nil, nil) }
-            return (read, BuildStamp.load(stampURL, manifestHash: read.hash))
-        }
+        // The build stamp here; the manifest (which the stamp must name) on another thread, unless the
+        // stamp shows that nothing changed (then it is not read at all).
+        let loadedStamp = useState ? BuildStamp.load(stampURL) : nil
+        timing.lap("build stamp")
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
+        timing.lap("list \(files.count) inputs")
         let identities = useState ? Self.identities(files, jobs: options.jobs) : nil
         outcome.diagnostics += inputDiagnostics
+        // Diagnostics before this point (configuration, inputs) are this run's own; the rest may come from
+        // the build stamp (see `unchangedByStamp`).
+        let ownDiagnosticCount = outcome.diagnostics.count
         outcome.documentCount = files.count
         let shardCount = max(1, options.swiftShards ?? EmbeddedShards.shardCount(documents: files.count))
-        timing.lap("collect \(files.count) inputs")
+        timing.lap("stat \(files.count) inputs")
+
+        // 1b. Nothing changed since the run the build stamp recorded — every input and every output file,
+        //     the output folders and the manifest have the identities it saw, with the same configuration:
+        //     that run's result is this one's, without reading the manifest or any document.
+        let salt = Self.salt(config: config, accessLevel: accessLevel, shardCount: shardCount)
+        if let loadedStamp, let identities,
+           let shortcut = unchangedByStamp(loadedStamp.inputs, manifestHash: loadedStamp.manifestHash, files: files,
+                                           identities: identities, salt: salt, output: options.output, jobs: options.jobs) {
+            outcome.diagnostics += shortcut.diagnostics
+            outcome.diagnostics = sortedStable(outcome.diagnostics)
+            outcome.codeCount = shortcut.result.codeCount
+            outcome.modifierCount = shortcut.result.modifierCount
+            outcome.payerNoteCount = shortcut.result.payerNoteCount
+            outcome.reusedDocuments = files.count
+            outcome.unreadDocuments = files.count
+            outcome.strategy = "unchanged"
+            outcome.answeredByBuildStamp = true
+            if !options.check { outcome.report = shortcut.report }
+            timing.lap("unchanged: the build stamp's identities all hold")
+            return outcome
+        }
+        let manifestTask = BackgroundTask { () -> (manifest: Manifest, hash: String, lines: Manifest.DocumentLines?)? in
+            useState ? manifestReader.readManifestKeepingLines() : nil
+        }
 
         // 2. The previous run's manifest: its document entries are reused when the salt (format, compiler
         //    version, configuration, output shape) matches and this executable wrote it (`BuildStamp`).
-        let salt = Self.salt(config: config, accessLevel: accessLevel, shardCount: shardCount)
-        let (previousRead, stamp) = manifestTask.wait()
+        let previousRead = manifestTask.wait()
+        let stamp = previousRead != nil && loadedStamp?.manifestHash == previousRead!.hash ? loadedStamp?.inputs : nil
         let previous = previousRead.map { (manifest: $0.manifest, hash: $0.hash) }
         let previousLines = previousRead?.lines
         writer.decodedManifest = previous
@@ -198,9 +227,13 @@ public enum Generator {
                 writer.removeLeftoverTemporaryFiles(paths: previous.manifest.files.keys)
                 outcome.report = OutputWriter.WriteReport(written: [], unchanged: previous.manifest.files.keys.sorted { $0.utf8Precedes($1) },
                                                           removed: [], manifestWritten: false, manifestHash: previous.hash)
-                if useState && (states.contains(where: { !$0.unread }) || outputs != recordedInputs?.outputs) {
-                    BuildStamp.save(stampURL, manifestHash: previous.hash,
-                                    inputs: stampInputs(states, startedReading: startedReading, outputs: outputs))
+                let result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: outputs,
+                                         manifestFiles: Array(previous.manifest.files.keys), output: options.output)
+                if useState && (states.contains(where: { !$0.unread }) || outputs != recordedInputs?.outputs
+                                || result == nil || result != loadedStamp?.inputs.result) {
+                    var inputs = stampInputs(states, startedReading: startedReading, outputs: outputs)
+                    inputs.result = result
+                    BuildStamp.save(stampURL, manifestHash: previous.hash, inputs: inputs)
                 }
             }
             outcome.diagnostics = sortedStable(outcome.diagnostics)
@@ -263,7 +296,9 @@ public enum Generator {
             for shard in shardsToEmit.sorted() {
                 let indices = members[shard] ?? []
                 let keys = indices.map { states[$0].summary!.orderKey }
-                let shardRecords = JSONEmitter.canonicalOrder(keys: keys).compactMap { records.record(indices[$0]) }
+                // The other members' records are read back from their bundles, on all cores.
+                let ordered = JSONEmitter.canonicalOrder(keys: keys).map { indices[$0] }
+                let shardRecords = concurrentMap(count: ordered.count, chunk: 8) { records.record(ordered[$0]) }.compactMap { $0 }
                 changes.append(GeneratedFile(
                     path: "Swift/" + SwiftEmitter.shardFileName(shard, count: shardCount),
                     contents: SwiftEmitter.shardFile(number: shard, count: shardCount, records: shardRecords, access: accessLevel.rawValue,
@@ -292,8 +327,10 @@ public enum Generator {
                     outcome.files = changes
                     outcome.strategy = "delta"
                     if useState {
-                        BuildStamp.save(stampURL, manifestHash: report.manifestHash,
-                                        inputs: stampInputs(states, startedReading: startedReading, outputs: report.identities))
+                        var inputs = stampInputs(states, startedReading: startedReading, outputs: report.identities)
+                        inputs.result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
+                                                    manifestFiles: report.written + report.unchanged, output: options.output)
+                        BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
                     }
                     timing.lap("write (changed files only)")
                     outcome.diagnostics = sortedStable(outcome.diagnostics)
@@ -331,8 +368,10 @@ public enum Generator {
                 let report = try writer.write(files: outcome.files, known: emitted.known, state: state)
                 outcome.report = report
                 if useState {
-                    BuildStamp.save(stampURL, manifestHash: report.manifestHash,
-                                        inputs: stampInputs(states, startedReading: startedReading, outputs: report.identities))
+                    var inputs = stampInputs(states, startedReading: startedReading, outputs: report.identities)
+                    inputs.result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
+                                                manifestFiles: report.written + report.unchanged, output: options.output)
+                    BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
                 }
             }
             timing.lap(options.check ? "check" : "write")
@@ -378,6 +417,88 @@ public enum Generator {
             if let hash = state.hash, let identity = state.identity { inputs.files[state.path] = (identity, hash) }
         }
         return inputs
+    }
+
+    /// What a build stamp records of this run for the shortcut (``unchangedByStamp``): the outcome, and the
+    /// identities of the output folders and of the manifest. Nil unless `outputs` names exactly the
+    /// manifest's files (then every output would be checked by the shortcut).
+    static func stampResult(_ outcome: GenerateOutcome, ownDiagnosticCount: Int, salt: String,
+                            outputs: [String: BuildStamp.FileIdentity], manifestFiles: [String], output: String) -> BuildStamp.Result? {
+        guard !outputs.isEmpty, outputs.count == manifestFiles.count, manifestFiles.allSatisfy({ outputs[$0] != nil }),
+              outcome.diagnostics.count >= ownDiagnosticCount else { return nil }
+        var folders: [String: BuildStamp.FileIdentity] = [:]
+        var folderPaths: Set<String> = [""]
+        for path in outputs.keys { if let slash = path.utf8.lastIndex(of: 0x2F) { folderPaths.insert(String(path[..<slash])) } }
+        for folder in folderPaths {
+            guard let identity = fileIdentity(folder.isEmpty ? output : output + "/" + folder, follow: folder.isEmpty) else { return nil }
+            folders[folder] = identity
+        }
+        guard let manifest = fileIdentity(output + "/" + OutputWriter.manifestName, follow: false) else { return nil }
+        return BuildStamp.Result(salt: salt, documentCount: outcome.documentCount, codeCount: outcome.codeCount,
+                                 modifierCount: outcome.modifierCount, payerNoteCount: outcome.payerNoteCount, folders: folders,
+                                 manifest: manifest, diagnostics: sortedStable(Array(outcome.diagnostics[ownDiagnosticCount...])))
+    }
+
+    private static func fileIdentity(_ path: String, follow: Bool) -> BuildStamp.FileIdentity? {
+        var info = stat()
+        guard (follow ? stat(path, &info) : lstat(path, &info)) == 0 else { return nil }
+        return BuildStamp.FileIdentity(info)
+    }
+
+    struct StampShortcut {
+        var result: BuildStamp.Result
+        var diagnostics: [Diagnostic]
+        var report: OutputWriter.WriteReport
+    }
+
+    /// The recorded result when the inputs (same paths in the same order, each with the recorded identity
+    /// and not modified around that run's reading, as ``BuildStamp/Inputs/hash(of:identity:)`` requires),
+    /// the configuration (`salt`), the output folders, the manifest and every output file are exactly as
+    /// the stamp recorded them; nil on any difference (the run then goes the usual way). Make's rule, with
+    /// the status-change time and inode as well as the modification time: nothing is read or compared.
+    static func unchangedByStamp(_ inputs: BuildStamp.Inputs, manifestHash: String, files: [InputFile],
+                                 identities: [BuildStamp.FileIdentity?], salt: String, output: String, jobs: Int?) -> StampShortcut? {
+        guard let result = inputs.result, result.salt == salt, let order = inputs.order, order.count == files.count,
+              !inputs.outputs.isEmpty else { return nil }
+        for index in files.indices {
+            guard files[index].displayPath == order[index], let identity = identities[index],
+                  inputs.hash(of: order[index], identity: identity) != nil else { return nil }
+        }
+        for (folder, recorded) in result.folders {
+            guard fileIdentity(folder.isEmpty ? output : output + "/" + folder, follow: folder.isEmpty) == recorded else { return nil }
+        }
+        guard fileIdentity(output + "/" + OutputWriter.manifestName, follow: false) == result.manifest else { return nil }
+        // Each output by its folder's descriptor and its name (one lookup per file, not a path walk).
+        let paths = Array(inputs.outputs.keys)
+        var folderDescriptors: [Substring: Int32] = [:]
+        defer { for descriptor in folderDescriptors.values { close(descriptor) } }
+        var targets: [(folder: Int32, name: String)] = []
+        targets.reserveCapacity(paths.count)
+        for path in paths {
+            let slash = path.utf8.lastIndex(of: 0x2F)
+            let folder = slash.map { path[..<$0] } ?? ""
+            let descriptor: Int32
+            if let known = folderDescriptors[folder] {
+                descriptor = known
+            } else {
+                let folderPath = folder.isEmpty ? output : output + "/" + folder
+                descriptor = open(folderPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (folder.isEmpty ? 0 : O_NOFOLLOW))
+                guard descriptor >= 0 else { return nil }
+                folderDescriptors[folder] = descriptor
+            }
+            targets.append((descriptor, slash.map { String(path[path.utf8.index(after: $0)...]) } ?? path))
+        }
+        let recorded = inputs.outputs
+        let lookups = targets
+        let same = concurrentMap(count: paths.count, chunk: 512) { index -> Bool in
+            var info = stat()
+            guard fstatat(lookups[index].folder, lookups[index].name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
+            return BuildStamp.FileIdentity(info) == recorded[paths[index]]
+        }
+        guard !same.contains(false) else { return nil }
+        let report = OutputWriter.WriteReport(written: [], unchanged: paths.sorted { $0.utf8Precedes($1) }, removed: [],
+                                              manifestWritten: false, manifestHash: manifestHash)
+        return StampShortcut(result: result, diagnostics: result.diagnostics, report: report)
     }
 
     /// What the manifest's document entries depend on besides the documents' bytes.

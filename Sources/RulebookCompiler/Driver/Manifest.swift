@@ -330,8 +330,15 @@ public struct Manifest: Sendable, Hashable {
         while position < line.upperBound, bytes[position] != 0x22 {
             position += bytes[position] == 0x5C ? 2 : 1
         }
-        guard position + 2 < line.upperBound, bytes[position + 1] == 0x3A, bytes[position + 2] == 0x20,
-              case .string(let key)? = JSONValueParser.parse(Array(bytes[(line.lowerBound + 4)...position])) else { return nil }
+        guard position + 2 < line.upperBound, bytes[position + 1] == 0x3A, bytes[position + 2] == 0x20 else { return nil }
+        let quoted = bytes[(line.lowerBound + 4)...position]
+        let key: String
+        if quoted.allSatisfy({ $0 != 0x5C && $0 >= 0x20 && $0 < 0x80 }) {  // plain ASCII: the text between the quotes
+            key = String(decoding: quoted.dropFirst().dropLast(), as: UTF8.self)
+        } else {
+            guard case .string(let decoded)? = JSONValueParser.parse(Array(quoted)) else { return nil }
+            key = decoded
+        }
         var end = line.upperBound
         if bytes[end - 1] == 0x2C { end -= 1 }
         return (key, (position + 3)..<end)
@@ -383,6 +390,9 @@ public struct Manifest: Sendable, Hashable {
             // Each line is `"path": {…}` plus an optional comma: parsed as the object `{"path": {…}}`.
             enum Line: Sendable { case entry(String, Document), dropped, malformed }
             let parsed = concurrentMap(count: documentLines.count) { index -> Line in
+                if let (path, document) = bytes.withUnsafeBufferPointer({ ManifestLineDecoder.decode($0, line: documentLines[index]) }) {
+                    return .entry(path, document)
+                }
                 var range = documentLines[index]
                 if bytes[range.upperBound - 1] == 0x2C { range = range.lowerBound..<(range.upperBound - 1) }
                 var object: [UInt8] = [0x7B]

@@ -72,7 +72,6 @@ final class ByteBuffer {
 /// pass (each string is scanned once, its runs copied to both).
 ///
 /// The caller writes object keys in byte order (the model writers below do; `JSONValue` sorts).
-/// Nesting is limited to 64 levels (the model's is 5).
 struct CanonicalJSONWriter {
     enum Style { case pretty, compact }
 
@@ -80,9 +79,11 @@ struct CanonicalJSONWriter {
     let escapeInvisibles: Bool
     private let out: ByteBuffer
     private let compact: ByteBuffer?
-    /// Open containers, and for each (one bit per level) whether it has an element yet.
+    /// Open containers, and for each whether it has an element yet: one bit per level for the first 64,
+    /// then one flag each (a debug dump of a deeply nested document).
     private var depth = 0
     private var hasElements: UInt64 = 0
+    private var deeperHasElements: [Bool] = []
     private var afterKey = false
 
     init(style: Style = .pretty, escapeInvisibles: Bool = false, capacity: Int = 4096) {
@@ -118,15 +119,30 @@ struct CanonicalJSONWriter {
     }
 
     private func newlineAndIndent() {
-        Self.lineStart.withUnsafeBufferPointer { out.append($0.baseAddress!, count: 1 + 2 * depth) }
+        if depth <= 64 {
+            Self.lineStart.withUnsafeBufferPointer { out.append($0.baseAddress!, count: 1 + 2 * depth) }
+        } else {
+            out.append(0x0A)
+            for _ in 0..<(2 * depth) { out.append(0x20) }
+        }
+    }
+
+    /// Whether the innermost container has an element yet; marks it as having one.
+    @inline(__always)
+    private mutating func markElement() -> Bool {
+        if depth > 64 {
+            defer { deeperHasElements[deeperHasElements.count - 1] = true }
+            return deeperHasElements[deeperHasElements.count - 1]
+        }
+        let bit: UInt64 = 1 << UInt64(depth - 1)
+        defer { hasElements |= bit }
+        return hasElements & bit != 0
     }
 
     /// The separator (and, pretty, the line break) before the next element of the innermost container.
     @inline(__always)
     private mutating func nextElement() {
-        let bit: UInt64 = 1 << UInt64(depth - 1)
-        if hasElements & bit != 0 { both(0x2C) }
-        hasElements |= bit
+        if markElement() { both(0x2C) }
         if style == .pretty { newlineAndIndent() }
     }
 
@@ -143,16 +159,24 @@ struct CanonicalJSONWriter {
     private mutating func open(_ bracket: UInt8) {
         beforeValue()
         both(bracket)
-        precondition(depth < 64, "JSON nested deeper than 64 levels")
         depth += 1
-        hasElements &= ~(1 << UInt64(depth - 1))
+        if depth > 64 {
+            deeperHasElements.append(false)
+        } else {
+            hasElements &= ~(1 << UInt64(depth - 1))
+        }
     }
 
     private mutating func close(_ bracket: UInt8) {
         precondition(depth > 0, "unbalanced JSON containers")
-        let bit: UInt64 = 1 << UInt64(depth - 1)
-        let hadElements = hasElements & bit != 0
-        hasElements &= ~bit
+        let hadElements: Bool
+        if depth > 64 {
+            hadElements = deeperHasElements.removeLast()
+        } else {
+            let bit: UInt64 = 1 << UInt64(depth - 1)
+            hadElements = hasElements & bit != 0
+            hasElements &= ~bit
+        }
         depth -= 1
         if hadElements && style == .pretty { newlineAndIndent() }
         both(bracket)

@@ -149,6 +149,13 @@ struct JSONValueParser {
 
     /// A string token starting at the opening quote; nil when malformed (control characters, bad escapes,
     /// unpaired surrogates, invalid UTF-8).
+    /// `String(validating:as:)`, fast for ASCII (the generic validating initialiser was a fifth of an
+    /// incremental run's instructions): ASCII bytes are valid UTF-8 and take the plain decoding path.
+    private static func makeString(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
     private mutating func string() -> String? {
         position += 1  // "
         let start = position
@@ -158,7 +165,7 @@ struct JSONValueParser {
             if byte == UInt8(ascii: "\"") {
                 let raw = UnsafeBufferPointer(rebasing: bytes[start..<position])
                 position += 1
-                return String(validating: raw, as: UTF8.self)
+                return Self.makeString(raw)
             }
             if byte == UInt8(ascii: "\\") { break }
             if byte < 0x20 { return nil }
@@ -170,7 +177,7 @@ struct JSONValueParser {
             switch byte {
             case UInt8(ascii: "\""):
                 position += 1
-                return String(validating: decoded, as: UTF8.self)
+                return decoded.withUnsafeBufferPointer(Self.makeString)
             case UInt8(ascii: "\\"):
                 position += 1
                 guard position < bytes.count else { return nil }
