@@ -61,6 +61,7 @@ enum GenerateCommand {
             guard !options.check else { throw UsageError("--watch cannot be combined with --check") }
             return Watch.run(options, presenter: presenter)
         }
+        options.freesMemoryAtEnd = false  // the process ends with this run
         return GenerateSession.runOnce(options, presenter: presenter)
     }
 }
