@@ -138,7 +138,9 @@ public enum Generator {
         timing.lap("build stamp")
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
         timing.lap("list \(files.count) inputs")
-        let identities = useState ? Self.identities(files, jobs: options.jobs) : nil
+        // (Without a stamp nothing is decided by identities before reading: each worker takes its
+        // document's identity as it reads it, off the critical path.)
+        let identities = useState && loadedStamp != nil ? Self.identities(files, jobs: options.jobs) : nil
         outcome.diagnostics += inputDiagnostics
         // Diagnostics before this point (configuration, inputs) are this run's own; the rest may come from
         // the build stamp (see `unchangedByStamp`).
