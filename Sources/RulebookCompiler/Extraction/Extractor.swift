@@ -54,7 +54,8 @@ struct DocumentExtraction {
     private var sawDocumentTitle = false
 
     /// Heading path above the current block (the document's title heading excluded).
-    private var headings: [(level: Int, text: String, lower: [UInt8])] = []
+    /// Each heading with its normalised text and the roles of the path down to it.
+    private var headings: [(level: Int, text: String, lower: [UInt8], roles: SectionRoles)] = []
     /// `headings.map(\.text)`, kept up to date by `headingsChanged`.
     private var sectionPath: [String] = []
     /// The payer heading being read (form b), with its statement index.
@@ -88,18 +89,26 @@ struct DocumentExtraction {
     private static let summaryWord = Array("summary".utf8)
 
     private mutating func headingsChanged() {
-        roles = SectionRoles()
+        roles = headings.last?.roles ?? SectionRoles()
         sectionPath = headings.map(\.text)
-        for (offset, heading) in headings.enumerated() {
-            let lower = heading.lower[...]
-            roles.payer = roles.payer || StatementClassifier.containsAny(lower, Self.payerKeywords)
-            roles.updates = roles.updates || StatementClassifier.containsAny(lower, Self.updateKeywords)
-            roles.examples = roles.examples || StatementClassifier.containsAny(lower, Self.exampleKeywords)
-            if offset == 0 {
-                roles.summary = StatementClassifier.find(Self.summaryWord, in: lower, wholeWord: false)
-                    || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
-            }
+    }
+
+    /// Appends a heading below the current path, with its roles: those of its parent and its own words.
+    private mutating func pushHeading(level: Int, text: String) {
+        let lower = StatementClassifier.normalizedBytes(text)
+        var roles = headings.last?.roles ?? SectionRoles()
+        let isFirst = headings.isEmpty
+        lower.withUnsafeBufferPointer { lower in
+            roles.payer = roles.payer || Self.payerKeywords.occurs(in: lower, wholeWord: false)
+            roles.updates = roles.updates || Self.updateKeywords.occurs(in: lower, wholeWord: false)
+            roles.examples = roles.examples || Self.exampleKeywords.occurs(in: lower, wholeWord: false)
         }
+        if isFirst {
+            roles.summary = StatementClassifier.find(Self.summaryWord, in: lower[...], wholeWord: false)
+                || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
+        }
+        headings.append((level, text, lower, roles))
+        headingsChanged()
     }
 
     private var inPayerSection: Bool { roles.payer }
@@ -125,10 +134,8 @@ struct DocumentExtraction {
             }
             while let last = headings.last, last.level >= level { headings.removeLast() }
             if let current = payerHeading, level <= current.level { payerHeading = nil }
-            headingsChanged()
-            let parentIsPayerSection = inPayerSection
-            headings.append((level, text, StatementClassifier.normalizedBytes(text)))
-            headingsChanged()
+            let parentIsPayerSection = headings.last?.roles.payer ?? false
+            pushHeading(level: level, text: text)
             if parentIsPayerSection, !StatementClassifier.containsAny(headings[headings.count - 1].lower[...], ScrapedTextParser.sectionKeywords),
                let payer = payerName(text, strict: false) {
                 statements.append(PayerStatement(payer: payer, name: text, priorAuthorization: .unknown, coverage: .unknown,

@@ -50,41 +50,80 @@ public enum StatementClassifier {
 
     /// Free text (a paragraph, a bullet, a note): the first clause that mentions prior authorization decides.
     public static func priorAuthorization(text: String) -> PriorAuthorization {
-        let bytes = normalizedBytes(text)
-        for clause in clauses(of: bytes) {
-            let value = priorAuthorization(clause: clause, requireTopic: true)
-            if value != .unknown { return value }
-        }
-        if containsAny(bytes[...], varyingRequirements) { return .conditional }
-        return .unknown
+        classify(text: text).priorAuthorization
     }
 
-    /// `(priorAuthorization(text: text), coverage(text: text))`, normalising and splitting the text once.
+    /// `(priorAuthorization(text: text), coverage(text: text))`, normalising the text once and reading each clause
+    /// once (every phrase set of both questions is matched in the same pass).
     static func classify(text: String) -> (priorAuthorization: PriorAuthorization, coverage: Coverage) {
         let bytes = normalizedBytes(text)
-        let parts = clauses(of: bytes)
-        var priorAuthorization = PriorAuthorization.unknown
-        for clause in parts {
-            let value = self.priorAuthorization(clause: clause, requireTopic: true)
-            if value != .unknown { priorAuthorization = value; break }
+        return bytes.withUnsafeBufferPointer { buffer in
+            var priorAuthorization = PriorAuthorization.unknown
+            var coverage = Coverage.unknown
+            var varying = false
+            forEachClause(of: buffer) { clause in
+                // Most clauses name neither topic: one pass over them with the topic phrases alone.
+                let topics = topicMatcher.matches(in: clause)
+                if priorAuthorization == .unknown { varying = varying || topics & ClauseBit.varying != 0 }
+                let wanted = (priorAuthorization == .unknown ? topics & ClauseBit.priorAuthorizationTopic : 0)
+                    | (coverage == .unknown ? topics & ClauseBit.coverageTopic : 0)
+                if wanted != 0 {
+                    let found = clauseMatcher.matches(in: clause)
+                    if priorAuthorization == .unknown { priorAuthorization = self.priorAuthorization(found: found, requireTopic: true) }
+                    if coverage == .unknown { coverage = self.coverage(found: found, requireTopic: true) }
+                }
+                return priorAuthorization == .unknown || coverage == .unknown
+            }
+            // The varying phrases hold no clause separator: one occurs in the text exactly when it occurs in a clause
+            // (and while no clause decided, every clause was read).
+            if priorAuthorization == .unknown && varying { priorAuthorization = .conditional }
+            return (priorAuthorization, coverage)
         }
-        if priorAuthorization == .unknown && containsAny(bytes[...], varyingRequirements) { priorAuthorization = .conditional }
-        var coverage = Coverage.unknown
-        for clause in parts {
-            let value = self.coverage(clause: clause, requireTopic: true)
-            if value != .unknown { coverage = value; break }
-        }
-        return (priorAuthorization, coverage)
     }
 
     static func priorAuthorization(clause: ArraySlice<UInt8>, requireTopic: Bool) -> PriorAuthorization {
-        if requireTopic && !containsAny(clause, priorAuthorizationTopics) { return .unknown }
-        if containsAny(clause, priorAuthorizationNegations) { return .notRequired }
-        if containsAnyWord(clause, priorAuthorizationConditionals) { return .conditional }
-        if containsAny(clause, unknownStatements) { return .unknown }
-        if containsAnyWord(clause, priorAuthorizationRequirements) { return .required }
+        priorAuthorization(found: clause.withUnsafeBufferPointer { clauseMatcher.matches(in: $0) }, requireTopic: requireTopic)
+    }
+
+    /// The decision from the phrase sets found in a clause (`clauseMatcher`): negations win over conditionals,
+    /// which win over "required".
+    private static func priorAuthorization(found: UInt32, requireTopic: Bool) -> PriorAuthorization {
+        if requireTopic && found & ClauseBit.priorAuthorizationTopic == 0 { return .unknown }
+        if found & ClauseBit.priorAuthorizationNegation != 0 { return .notRequired }
+        if found & ClauseBit.priorAuthorizationConditional != 0 { return .conditional }
+        if found & ClauseBit.unknown != 0 { return .unknown }
+        if found & ClauseBit.priorAuthorizationRequirement != 0 { return .required }
         return .unknown
     }
+
+    /// Bits of `clauseMatcher`'s sets.
+    private enum ClauseBit {
+        static let priorAuthorizationTopic: UInt32 = 1 << 0
+        static let priorAuthorizationNegation: UInt32 = 1 << 1
+        static let priorAuthorizationConditional: UInt32 = 1 << 2
+        static let unknown: UInt32 = 1 << 3
+        static let priorAuthorizationRequirement: UInt32 = 1 << 4
+        static let varying: UInt32 = 1 << 5
+        static let coverageTopic: UInt32 = 1 << 6
+        static let coverageNegation: UInt32 = 1 << 7
+        static let coverageConditional: UInt32 = 1 << 8
+        static let coverageAffirmation: UInt32 = 1 << 9
+    }
+
+    /// The topics of both questions and the varying phrases, at their `ClauseBit` bits.
+    private static let topicMatcher = PhraseMatcher([
+        (priorAuthorizationTopics.phrases, false), ([], false), ([], false), ([], false), ([], false),
+        (varyingRequirements.phrases, false), (coverageTopics.phrases, false),
+    ])
+
+    /// Every phrase set of both questions, in the order of `ClauseBit` (conditionals and requirements as whole words).
+    private static let clauseMatcher = PhraseMatcher([
+        (priorAuthorizationTopics.phrases, false), (priorAuthorizationNegations.phrases, false),
+        (priorAuthorizationConditionals.phrases, true), (unknownStatements.phrases, false),
+        (priorAuthorizationRequirements.phrases, true), (varyingRequirements.phrases, false),
+        (coverageTopics.phrases, false), (coverageNegations.phrases, false),
+        (coverageConditionals.phrases, true), (coverageAffirmations.phrases, true),
+    ])
 
     // MARK: Coverage
 
@@ -115,19 +154,19 @@ public enum StatementClassifier {
     }
 
     public static func coverage(text: String) -> Coverage {
-        for clause in clauses(of: normalizedBytes(text)) {
-            let value = coverage(clause: clause, requireTopic: true)
-            if value != .unknown { return value }
-        }
-        return .unknown
+        classify(text: text).coverage
     }
 
     static func coverage(clause: ArraySlice<UInt8>, requireTopic: Bool) -> Coverage {
-        if requireTopic && !containsAny(clause, coverageTopics) { return .unknown }
-        if containsAny(clause, coverageNegations) { return .notCovered }
-        if containsAnyWord(clause, coverageConditionals) { return .conditional }
-        if containsAny(clause, unknownStatements) { return .unknown }
-        if containsAnyWord(clause, coverageAffirmations) { return .covered }
+        coverage(found: clause.withUnsafeBufferPointer { clauseMatcher.matches(in: $0) }, requireTopic: requireTopic)
+    }
+
+    private static func coverage(found: UInt32, requireTopic: Bool) -> Coverage {
+        if requireTopic && found & ClauseBit.coverageTopic == 0 { return .unknown }
+        if found & ClauseBit.coverageNegation != 0 { return .notCovered }
+        if found & ClauseBit.coverageConditional != 0 { return .conditional }
+        if found & ClauseBit.unknown != 0 { return .unknown }
+        if found & ClauseBit.coverageAffirmation != 0 { return .covered }
         return .unknown
     }
 
@@ -146,33 +185,42 @@ public enum StatementClassifier {
         let count = input.count
         guard count > 0 else { return [] }
         return [UInt8](unsafeUninitializedCapacity: count) { output, initialized in
-            var written = 0
-            var pendingSpace = false
-            var index = 0
-            while index < count {
-                var value = input[index]
-                index += 1
-                if value == 0xE2, index + 1 < count, input[index] == 0x80, input[index + 1] == 0x99 {
-                    value = 0x27 // ’ (E2 80 99) reads as an apostrophe.
-                    index += 2
-                }
-                if value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D {
-                    pendingSpace = written != 0
-                    continue
-                }
-                if pendingSpace { output[written] = 0x20; written += 1; pendingSpace = false }
-                output[written] = value &- 0x41 < 26 ? value | 0x20 : value
-                written += 1
-            }
-            // Trim `*`, `_` and spaces at both ends.
-            var start = 0, end = written
-            while start < end && (output[start] == ASCII.star || output[start] == ASCII.underscore || output[start] == 0x20) { start += 1 }
-            while end > start && (output[end - 1] == ASCII.star || output[end - 1] == ASCII.underscore || output[end - 1] == 0x20) { end -= 1 }
+            let (start, end) = normalize(input, into: output.baseAddress!)
             if start > 0 {
                 for offset in 0..<(end - start) { output[offset] = output[start + offset] }
             }
             initialized = end - start
         }
+    }
+
+    /// Writes the normalised form of `input` to `output` (room for `input.count` bytes): the result is
+    /// `output[start..<end]`.
+    @inline(__always)
+    static func normalize(_ input: UnsafeBufferPointer<UInt8>, into output: UnsafeMutablePointer<UInt8>) -> (start: Int, end: Int) {
+        let count = input.count
+        var written = 0
+        var pendingSpace = false
+        var index = 0
+        while index < count {
+            var value = input[index]
+            index += 1
+            if value == 0xE2, index + 1 < count, input[index] == 0x80, input[index + 1] == 0x99 {
+                value = 0x27 // ’ (E2 80 99) reads as an apostrophe.
+                index += 2
+            }
+            if value == 0x20 || value == 0x09 || value == 0x0A || value == 0x0D {
+                pendingSpace = written != 0
+                continue
+            }
+            if pendingSpace { output[written] = 0x20; written += 1; pendingSpace = false }
+            output[written] = value &- 0x41 < 26 ? value | 0x20 : value
+            written += 1
+        }
+        // Trim `*`, `_` and spaces at both ends.
+        var start = 0, end = written
+        while start < end && (output[start] == ASCII.star || output[start] == ASCII.underscore || output[start] == 0x20) { start += 1 }
+        while end > start && (output[end - 1] == ASCII.star || output[end - 1] == ASCII.underscore || output[end - 1] == 0x20) { end -= 1 }
+        return (start, end)
     }
 
     static func phrases(_ list: [String]) -> [[UInt8]] { list.map { Array($0.utf8) } }
@@ -184,25 +232,37 @@ public enum StatementClassifier {
     /// Clauses: sentences and `;`-separated parts (`e.g.`, `i.e.`, `vs.`, `etc.` do not end a sentence).
     static func clauses(of text: [UInt8]) -> [ArraySlice<UInt8>] {
         var result: [ArraySlice<UInt8>] = []
+        text.withUnsafeBufferPointer { buffer in
+            forEachClause(of: buffer) { clause in
+                let start = clause.baseAddress! - buffer.baseAddress!
+                result.append(text[start..<(start + clause.count)])
+                return true
+            }
+        }
+        return result
+    }
+
+    /// Calls `body` with each clause (never empty) in order, until it returns false.
+    static func forEachClause(of text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Bool) {
+        let count = text.count
         var start = 0
         var index = 0
-        while index < text.count {
+        while index < count {
             let byte = text[index]
             var ends = byte == 0x3B || byte == 0x21 || byte == 0x3F
-            if byte == ASCII.dot && (index + 1 == text.count || text[index + 1] == 0x20) && !isAbbreviationEnd(text, index) { ends = true }
+            if byte == ASCII.dot && (index + 1 == count || text[index + 1] == 0x20) && !isAbbreviationEnd(text, index) { ends = true }
             if ends {
-                if index > start { result.append(text[start..<index]) }
+                if index > start, !body(UnsafeBufferPointer(rebasing: text[start..<index])) { return }
                 start = index + 1
             }
             index += 1
         }
-        if start < text.count { result.append(text[start...]) }
-        return result
+        if start < count { _ = body(UnsafeBufferPointer(rebasing: text[start..<count])) }
     }
 
     private static let abbreviations = phrases(["e.g", "i.e", "vs", "etc", "approx", "incl", "no", "dr", "st"])
 
-    private static func isAbbreviationEnd(_ text: [UInt8], _ index: Int) -> Bool {
+    private static func isAbbreviationEnd(_ text: UnsafeBufferPointer<UInt8>, _ index: Int) -> Bool {
         var start = index
         while start > 0 && text[start - 1] != 0x20 { start -= 1 }
         let word = text[start..<index]
@@ -248,70 +308,151 @@ public enum StatementClassifier {
     }
 }
 
-/// A fixed list of byte phrases, indexed by first byte: "does any phrase occur in this text" in one pass
-/// over the text (instead of one pass per phrase).
+/// A fixed list of byte phrases: "does any phrase occur in this text" in one pass over the text.
 struct PhraseSet: Sendable {
+    let phrases: [String]
     let list: [[UInt8]]
-    /// All phrases' bytes, grouped by first byte.
-    private let storage: [UInt8]
-    /// `bucketStart[b]..<bucketStart[b + 1]`: the entries of phrases starting with byte `b`.
-    private let bucketStart: [Int]
-    /// (offset in `storage`, length) per phrase, grouped by first byte.
-    private let entries: [(offset: Int, length: Int)]
-    private let hasEmpty: Bool
+    private let plain: PhraseMatcher
+    private let words: PhraseMatcher
 
     init(_ phrases: [String]) {
+        self.phrases = phrases
         list = phrases.map { Array($0.utf8) }
-        hasEmpty = list.contains { $0.isEmpty }
-        var storage: [UInt8] = []
-        var entries: [(offset: Int, length: Int)] = []
-        var bucketStart = [Int](repeating: 0, count: 257)
-        for byte in 0..<256 {
-            bucketStart[byte] = entries.count
-            for phrase in list where phrase.first == UInt8(byte) {
-                entries.append((storage.count, phrase.count))
-                storage.append(contentsOf: phrase)
-            }
-        }
-        bucketStart[256] = entries.count
-        self.storage = storage
-        self.entries = entries
-        self.bucketStart = bucketStart
+        plain = PhraseMatcher([(phrases, false)])
+        words = PhraseMatcher([(phrases, true)])
     }
 
     /// Whether any phrase occurs in `text` (at word boundaries when `wholeWord`: "required" does not match "unrequired").
     func occurs(in text: ArraySlice<UInt8>, wholeWord: Bool) -> Bool {
-        if hasEmpty { return true }
-        return text.withUnsafeBufferPointer { buffer in
-            storage.withUnsafeBufferPointer { storage in
-                bucketStart.withUnsafeBufferPointer { bucketStart in
-                    entries.withUnsafeBufferPointer { entries in
-                        let count = buffer.count
-                        var index = 0
-                        while index < count {
-                            let byte = Int(buffer[index])
-                            var entry = bucketStart[byte]
-                            let end = bucketStart[byte + 1]
-                            while entry < end {
-                                let (offset, length) = entries[entry]
-                                entry += 1
-                                guard index + length <= count else { continue }
-                                var matched = true
-                                var k = 1
-                                while k < length {
-                                    if buffer[index + k] != storage[offset + k] { matched = false; break }
-                                    k += 1
-                                }
-                                guard matched else { continue }
-                                if !wholeWord { return true }
-                                let beforeOK = index == 0 || !ASCII.isLetter(buffer[index - 1])
+        text.withUnsafeBufferPointer { occurs(in: $0, wholeWord: wholeWord) }
+    }
+
+    func occurs(in text: UnsafeBufferPointer<UInt8>, wholeWord: Bool) -> Bool {
+        (wholeWord ? words : plain).matches(in: text, stopAt: 1) != 0
+    }
+}
+
+/// Several phrase sets matched in one pass over a text: bit `i` of the result is set when a phrase of set `i`
+/// occurs (at word boundaries for a whole-word set). Phrases are indexed by a hash of their first two bytes
+/// (the low five bits of each: distinct for any two letters), so most positions look at no phrase at all.
+struct PhraseMatcher: Sendable {
+    private struct Entry: Sendable {
+        /// The phrase's first (up to) eight bytes as a little-endian word, and the mask of those bytes.
+        var head: UInt64
+        var headMask: UInt64
+        var offset: Int32
+        var length: Int32
+        var bit: UInt32
+        var wholeWord: Bool
+    }
+
+    /// All phrases' bytes, grouped by bucket.
+    private let storage: [UInt8]
+    /// `bucketStart[h]..<bucketStart[h + 1]`: the entries of phrases of two or more bytes whose first two bytes hash to `h`.
+    private let bucketStart: [Int32]
+    /// `singleStart[b]..<singleStart[b + 1]`: the entries of one-byte phrases `b`.
+    private let singleStart: [Int32]
+    private let entries: [Entry]
+    /// Bits of the sets that hold an empty phrase (which occurs in any text).
+    private let alwaysBits: UInt32
+    private static let bucketCount = 1024
+
+    @inline(__always) private static func bucket(_ first: UInt8, _ second: UInt8) -> Int {
+        Int(first & 31) << 5 | Int(second & 31)
+    }
+
+    init(_ sets: [(phrases: [String], wholeWord: Bool)]) {
+        precondition(sets.count <= 32)
+        var always: UInt32 = 0
+        var all: [(bytes: [UInt8], bit: UInt32, wholeWord: Bool)] = []
+        for (index, set) in sets.enumerated() {
+            for phrase in set.phrases {
+                let bytes = Array(phrase.utf8)
+                if bytes.isEmpty { always |= 1 << UInt32(index) } else { all.append((bytes, 1 << UInt32(index), set.wholeWord)) }
+            }
+        }
+        var storage: [UInt8] = []
+        var entries: [Entry] = []
+        func add(_ phrase: (bytes: [UInt8], bit: UInt32, wholeWord: Bool)) {
+            var head: UInt64 = 0, headMask: UInt64 = 0
+            for (index, byte) in phrase.bytes.prefix(8).enumerated() {
+                head |= UInt64(byte) << UInt64(8 * index)
+                headMask |= 0xFF << UInt64(8 * index)
+            }
+            entries.append(Entry(head: head, headMask: headMask, offset: Int32(storage.count), length: Int32(phrase.bytes.count),
+                                 bit: phrase.bit, wholeWord: phrase.wholeWord))
+            storage.append(contentsOf: phrase.bytes)
+        }
+        // Grouped by bucket (phrases of two or more bytes), then by byte (one-byte phrases), in list order within a group.
+        let groups = all.map { $0.bytes.count >= 2 ? Self.bucket($0.bytes[0], $0.bytes[1]) : Self.bucketCount + Int($0.bytes[0]) }
+        var bucketStart = [Int32](repeating: 0, count: Self.bucketCount + 1)
+        var singleStart = [Int32](repeating: 0, count: 257)
+        var starts = [Int](repeating: 0, count: Self.bucketCount + 257)
+        for group in groups { starts[group + 1] += 1 }
+        for group in 0..<(Self.bucketCount + 256) { starts[group + 1] += starts[group] }
+        for group in 0...Self.bucketCount { bucketStart[group] = Int32(starts[group]) }
+        for byte in 0...256 { singleStart[byte] = Int32(starts[Self.bucketCount + byte]) }
+        for index in all.indices.sorted(by: { (groups[$0], $0) < (groups[$1], $1) }) { add(all[index]) }
+        self.storage = storage
+        self.entries = entries
+        self.bucketStart = bucketStart
+        self.singleStart = singleStart
+        alwaysBits = always
+    }
+
+    /// The bits of the sets with a phrase in `text`; the scan stops early once every bit of `stopAt` is found.
+    func matches(in text: UnsafeBufferPointer<UInt8>, stopAt: UInt32 = .max) -> UInt32 {
+        var found = alwaysBits
+        if found & stopAt == stopAt { return found }
+        let count = text.count
+        guard count > 0, let base = text.baseAddress else { return found }
+        let hasSingles = singleStart[0] != singleStart[256]
+        return storage.withUnsafeBufferPointer { storage in
+            bucketStart.withUnsafeBufferPointer { bucketStart in
+                entries.withUnsafeBufferPointer { entries in
+                    singleStart.withUnsafeBufferPointer { singleStart in
+                        @inline(__always) func check(_ entry: Entry, at index: Int) -> Bool {
+                            let length = Int(entry.length)
+                            guard index + length <= count, found & entry.bit == 0 else { return false }
+                            let offset = Int(entry.offset)
+                            var k = 0
+                            if index + 8 <= count {
+                                // One load compares the first eight bytes (the text is read little-endian, as `head`).
+                                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                                guard word & entry.headMask == entry.head else { return false }
+                                k = min(8, length)
+                            }
+                            while k < length && base[index + k] == storage[offset + k] { k += 1 }
+                            guard k == length else { return false }
+                            if entry.wholeWord {
+                                let beforeOK = index == 0 || !ASCII.isLetter(base[index - 1])
                                 let after = index + length
-                                let afterOK = after == count || !ASCII.isLetter(buffer[after])
-                                if beforeOK && afterOK { return true }
+                                let afterOK = after == count || !ASCII.isLetter(base[after])
+                                guard beforeOK && afterOK else { return false }
+                            }
+                            found |= entry.bit
+                            return found & stopAt == stopAt
+                        }
+                        var index = 0
+                        while index + 1 < count {
+                            let bucket = Self.bucket(base[index], base[index + 1])
+                            var entry = Int(bucketStart[bucket])
+                            let end = Int(bucketStart[bucket + 1])
+                            while entry < end {
+                                if check(entries[entry], at: index) { return found }
+                                entry += 1
                             }
                             index += 1
                         }
-                        return false
+                        if hasSingles {
+                            for index in 0..<count {
+                                let byte = Int(base[index])
+                                for entry in Int(singleStart[byte])..<Int(singleStart[byte + 1]) where check(entries[entry], at: index) {
+                                    return found
+                                }
+                            }
+                        }
+                        return found
                     }
                 }
             }
