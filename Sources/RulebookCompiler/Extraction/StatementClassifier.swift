@@ -335,8 +335,10 @@ struct PhraseSet: Sendable {
 /// Several phrase sets matched in one pass over a text: bit `i` of the result is set when a phrase of set `i`
 /// occurs (at word boundaries for a whole-word set). Phrases are indexed by a hash of their first two bytes
 /// (the low five bits of each: distinct for any two letters), so most positions look at no phrase at all.
-struct PhraseMatcher: Sendable {
-    private struct Entry: Sendable {
+/// The tables live in one allocation read through pointers (no reference counting in the scan); matchers are
+/// built once, as static constants.
+final class PhraseMatcher: @unchecked Sendable {
+    private struct Entry {
         /// The phrase's first (up to) eight bytes as a little-endian word, and the mask of those bytes.
         var head: UInt64
         var headMask: UInt64
@@ -347,12 +349,14 @@ struct PhraseMatcher: Sendable {
     }
 
     /// All phrases' bytes, grouped by bucket.
-    private let storage: [UInt8]
+    private let storage: UnsafeMutablePointer<UInt8>
     /// `bucketStart[h]..<bucketStart[h + 1]`: the entries of phrases of two or more bytes whose first two bytes hash to `h`.
-    private let bucketStart: [Int32]
+    private let bucketStart: UnsafeMutablePointer<Int32>
     /// `singleStart[b]..<singleStart[b + 1]`: the entries of one-byte phrases `b`.
-    private let singleStart: [Int32]
-    private let entries: [Entry]
+    private let singleStart: UnsafeMutablePointer<Int32>
+    private let entries: UnsafeMutablePointer<Entry>
+    private let entryCount: Int
+    private let hasSingles: Bool
     /// Bits of the sets that hold an empty phrase (which occurs in any text).
     private let alwaysBits: UInt32
     private static let bucketCount = 1024
@@ -385,19 +389,29 @@ struct PhraseMatcher: Sendable {
         }
         // Grouped by bucket (phrases of two or more bytes), then by byte (one-byte phrases), in list order within a group.
         let groups = all.map { $0.bytes.count >= 2 ? Self.bucket($0.bytes[0], $0.bytes[1]) : Self.bucketCount + Int($0.bytes[0]) }
-        var bucketStart = [Int32](repeating: 0, count: Self.bucketCount + 1)
-        var singleStart = [Int32](repeating: 0, count: 257)
         var starts = [Int](repeating: 0, count: Self.bucketCount + 257)
         for group in groups { starts[group + 1] += 1 }
         for group in 0..<(Self.bucketCount + 256) { starts[group + 1] += starts[group] }
-        for group in 0...Self.bucketCount { bucketStart[group] = Int32(starts[group]) }
-        for byte in 0...256 { singleStart[byte] = Int32(starts[Self.bucketCount + byte]) }
         for index in all.indices.sorted(by: { (groups[$0], $0) < (groups[$1], $1) }) { add(all[index]) }
-        self.storage = storage
-        self.entries = entries
-        self.bucketStart = bucketStart
-        self.singleStart = singleStart
+
+        self.storage = .allocate(capacity: max(storage.count, 1))
+        self.storage.initialize(from: storage, count: storage.count)
+        self.entries = .allocate(capacity: max(entries.count, 1))
+        self.entries.initialize(from: entries, count: entries.count)
+        entryCount = entries.count
+        bucketStart = .allocate(capacity: Self.bucketCount + 1)
+        for group in 0...Self.bucketCount { bucketStart[group] = Int32(starts[group]) }
+        singleStart = .allocate(capacity: 257)
+        for byte in 0...256 { singleStart[byte] = Int32(starts[Self.bucketCount + byte]) }
+        hasSingles = starts[Self.bucketCount] != starts[Self.bucketCount + 256]
         alwaysBits = always
+    }
+
+    deinit {
+        storage.deallocate()
+        entries.deallocate()
+        bucketStart.deallocate()
+        singleStart.deallocate()
     }
 
     /// The bits of the sets with a phrase in `text`; the scan stops early once every bit of `stopAt` is found.
@@ -406,56 +420,50 @@ struct PhraseMatcher: Sendable {
         if found & stopAt == stopAt { return found }
         let count = text.count
         guard count > 0, let base = text.baseAddress else { return found }
-        let hasSingles = singleStart[0] != singleStart[256]
-        return storage.withUnsafeBufferPointer { storage in
-            bucketStart.withUnsafeBufferPointer { bucketStart in
-                entries.withUnsafeBufferPointer { entries in
-                    singleStart.withUnsafeBufferPointer { singleStart in
-                        @inline(__always) func check(_ entry: Entry, at index: Int) -> Bool {
-                            let length = Int(entry.length)
-                            guard index + length <= count, found & entry.bit == 0 else { return false }
-                            let offset = Int(entry.offset)
-                            var k = 0
-                            if index + 8 <= count {
-                                // One load compares the first eight bytes (the text is read little-endian, as `head`).
-                                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
-                                guard word & entry.headMask == entry.head else { return false }
-                                k = min(8, length)
-                            }
-                            while k < length && base[index + k] == storage[offset + k] { k += 1 }
-                            guard k == length else { return false }
-                            if entry.wholeWord {
-                                let beforeOK = index == 0 || !ASCII.isLetter(base[index - 1])
-                                let after = index + length
-                                let afterOK = after == count || !ASCII.isLetter(base[after])
-                                guard beforeOK && afterOK else { return false }
-                            }
-                            found |= entry.bit
-                            return found & stopAt == stopAt
-                        }
-                        var index = 0
-                        while index + 1 < count {
-                            let bucket = Self.bucket(base[index], base[index + 1])
-                            var entry = Int(bucketStart[bucket])
-                            let end = Int(bucketStart[bucket + 1])
-                            while entry < end {
-                                if check(entries[entry], at: index) { return found }
-                                entry += 1
-                            }
-                            index += 1
-                        }
-                        if hasSingles {
-                            for index in 0..<count {
-                                let byte = Int(base[index])
-                                for entry in Int(singleStart[byte])..<Int(singleStart[byte + 1]) where check(entries[entry], at: index) {
-                                    return found
-                                }
-                            }
-                        }
-                        return found
-                    }
+        let storage = self.storage, entries = self.entries, bucketStart = self.bucketStart
+
+        @inline(__always) func check(_ entry: UnsafeMutablePointer<Entry>, at index: Int) -> Bool {
+            let length = Int(entry.pointee.length)
+            guard index + length <= count, found & entry.pointee.bit == 0 else { return false }
+            var k = 0
+            if index + 8 <= count {
+                // One load compares the first eight bytes (the text is read little-endian, as `head`).
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                guard word & entry.pointee.headMask == entry.pointee.head else { return false }
+                k = min(8, length)
+            }
+            let phrase = storage + Int(entry.pointee.offset)
+            while k < length && base[index + k] == phrase[k] { k += 1 }
+            guard k == length else { return false }
+            if entry.pointee.wholeWord {
+                let beforeOK = index == 0 || !ASCII.isLetter(base[index - 1])
+                let after = index + length
+                let afterOK = after == count || !ASCII.isLetter(base[after])
+                guard beforeOK && afterOK else { return false }
+            }
+            found |= entry.pointee.bit
+            return found & stopAt == stopAt
+        }
+
+        var index = 0
+        while index + 1 < count {
+            let bucket = Self.bucket(base[index], base[index + 1])
+            var entry = Int(bucketStart[bucket])
+            let end = Int(bucketStart[bucket + 1])
+            while entry < end {
+                if check(entries + entry, at: index) { return found }
+                entry += 1
+            }
+            index += 1
+        }
+        if hasSingles {
+            for index in 0..<count {
+                let byte = Int(base[index])
+                for entry in Int(singleStart[byte])..<Int(singleStart[byte + 1]) where check(entries + entry, at: index) {
+                    return found
                 }
             }
         }
+        return found
     }
 }
