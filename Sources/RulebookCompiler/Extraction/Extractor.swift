@@ -575,43 +575,60 @@ struct DocumentExtraction {
     private mutating func summaryPayers() -> [PayerStatement] {
         var found: [PayerStatement] = []
         for line in summaryLines {
-            let bytes = Array(line.text.utf8)
-            for sentence in bytes.split(separator: ASCII.dot, omittingEmptySubsequences: true) {
-                // Normalising only lower-cases ASCII and rewrites spaces and apostrophes: without "payer" in any case,
-                // the normalised sentence holds no "payer" either.
-                guard Self.mentionsPayer(sentence) else { continue }
-                let lower = sentence.withUnsafeBufferPointer { StatementClassifier.normalizedBytes($0) }
-                guard StatementClassifier.containsAny(lower[...], Self.payerKeywords),
-                      let listStart = Self.endOfFirst(Self.listIntroductions, in: lower) else { continue }
-                // Names as written (case kept) come from the same offsets of the original sentence when it is ASCII-aligned;
-                // the lower-cased list is only used to find them.
-                var originalStart = sentence.startIndex, originalEnd = sentence.endIndex
-                while originalStart < originalEnd && ASCII.isSpaceOrTab(sentence[originalStart]) { originalStart += 1 }
-                while originalEnd > originalStart && ASCII.isSpaceOrTab(sentence[originalEnd - 1]) { originalEnd -= 1 }
-                let listBytes = originalEnd - originalStart == lower.count
-                    ? sentence[(originalStart + listStart)..<originalEnd] : lower[listStart...]
-                for candidate in Self.listedNames(listBytes) {
-                    diagnosticsLine = line.line
-                    guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
-                    found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
-                                                notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
+            // The names each sentence lists, in order (read first; `payerName` may report an unknown one).
+            var candidates: [String] = []
+            var text = line.text
+            text.withUTF8 { bytes in
+                guard let base = bytes.baseAddress, Self.mentionsPayer(bytes) else { return }
+                let count = bytes.count
+                var start = 0
+                while start < count {
+                    // A sentence: up to the next `.` (empty ones skipped).
+                    let end = memchr(base + start, Int32(ASCII.dot), count - start).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? count
+                    if end > start { Self.listedPayerNames(UnsafeBufferPointer(rebasing: bytes[start..<end]), into: &candidates) }
+                    start = end + 1
                 }
+            }
+            for candidate in candidates {
+                diagnosticsLine = line.line
+                guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
+                found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
+                                            notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
             }
         }
         return found
     }
 
-    /// Whether `payer` occurs in the bytes, ASCII letters compared without case.
-    private static func mentionsPayer(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.withUnsafeBufferPointer { buffer in
-            let count = buffer.count
-            guard count >= 5 else { return false }
-            for start in 0...(count - 5) where buffer[start] | 0x20 == 0x70 /* p */ {
-                if buffer[start + 1] | 0x20 == 0x61, buffer[start + 2] | 0x20 == 0x79, buffer[start + 3] | 0x20 == 0x65,
-                   buffer[start + 4] | 0x20 == 0x72 { return true }
-            }
-            return false
+    /// The names a sentence of the summary lists after `include`, `including` or `:`, when it mentions payers.
+    private static func listedPayerNames(_ sentence: UnsafeBufferPointer<UInt8>, into names: inout [String]) {
+        // Normalising only lower-cases ASCII and rewrites spaces and apostrophes: without "payer" in any case,
+        // the normalised sentence holds no "payer" either.
+        guard mentionsPayer(sentence) else { return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: sentence.count) { output in
+            let (lowerStart, lowerEnd) = StatementClassifier.normalize(sentence, into: output.baseAddress!)
+            let lower = UnsafeBufferPointer(rebasing: output[lowerStart..<lowerEnd])
+            guard payerKeywords.occurs(in: lower, wholeWord: false), let listStart = endOfFirst(listIntroductions, in: lower) else { return }
+            // Names as written (case kept) come from the same offsets of the original sentence when it is ASCII-aligned;
+            // the lower-cased list is only used to find them.
+            var originalStart = 0, originalEnd = sentence.count
+            while originalStart < originalEnd && ASCII.isSpaceOrTab(sentence[originalStart]) { originalStart += 1 }
+            while originalEnd > originalStart && ASCII.isSpaceOrTab(sentence[originalEnd - 1]) { originalEnd -= 1 }
+            let listBytes = originalEnd - originalStart == lower.count
+                ? UnsafeBufferPointer(rebasing: sentence[(originalStart + listStart)..<originalEnd])
+                : UnsafeBufferPointer(rebasing: lower[listStart...])
+            names.append(contentsOf: listedNames(Array(listBytes)[...]))
         }
+    }
+
+    /// Whether `payer` occurs in the bytes, ASCII letters compared without case.
+    private static func mentionsPayer(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = buffer.count
+        guard count >= 5 else { return false }
+        for start in 0...(count - 5) where buffer[start] | 0x20 == 0x70 /* p */ {
+            if buffer[start + 1] | 0x20 == 0x61, buffer[start + 2] | 0x20 == 0x79, buffer[start + 3] | 0x20 == 0x65,
+               buffer[start + 4] | 0x20 == 0x72 { return true }
+        }
+        return false
     }
 
     private static let listIntroductions: [[UInt8]] = [Array(" include ".utf8), Array(" including ".utf8), Array(": ".utf8)]
@@ -668,13 +685,11 @@ struct DocumentExtraction {
     }
 
     /// Offset just past the first of `phrases` found in `text`.
-    private static func endOfFirst(_ phrases: [[UInt8]], in text: [UInt8]) -> Int? {
+    private static func endOfFirst(_ phrases: [[UInt8]], in text: UnsafeBufferPointer<UInt8>) -> Int? {
         var best: Int?
-        text.withUnsafeBufferPointer { text in
-            for needle in phrases {
-                guard let start = needle.withUnsafeBufferPointer({ TextSearch.firstOffset(of: $0, in: text) }) else { continue }
-                if best == nil || start + needle.count < best! { best = start + needle.count }
-            }
+        for needle in phrases {
+            guard let start = needle.withUnsafeBufferPointer({ TextSearch.firstOffset(of: $0, in: text) }) else { continue }
+            if best == nil || start + needle.count < best! { best = start + needle.count }
         }
         return best
     }

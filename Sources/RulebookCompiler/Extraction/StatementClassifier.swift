@@ -201,7 +201,27 @@ public enum StatementClassifier {
         var written = 0
         var pendingSpace = false
         var index = 0
+        let base = input.baseAddress
+        let ones: UInt64 = 0x0101_0101_0101_0101, high: UInt64 = 0x8080_8080_8080_8080, low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        @inline(__always) func zeroBytes(_ word: UInt64) -> UInt64 { ~(((word & low) &+ low) | word | low) } // 0x80 where a byte is 0
         while index < count {
+            // Eight ASCII bytes without tab, CR, LF or two spaces in a row, after a written byte: lower-cased as they are
+            // (a space among them is the one space a run collapses to; a final space stays pending).
+            if written > 0 && !pendingSpace && index + 8 <= count, let base {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let spaces = zeroBytes(word ^ (ones &* 0x20))
+                if word & high == 0 && spaces & (spaces << 8) == 0
+                    && zeroBytes(word ^ (ones &* 0x09)) | zeroBytes(word ^ (ones &* 0x0A)) | zeroBytes(word ^ (ones &* 0x0D)) == 0 {
+                    let atLeastA = (word &+ ones &* (0x80 - 0x41)) & high
+                    let atLeastBracket = (word &+ ones &* (0x80 - 0x5B)) & high
+                    let lowered = word | ((atLeastA & ~atLeastBracket) >> 2)
+                    UnsafeMutableRawPointer(output + written).storeBytes(of: lowered.littleEndian, as: UInt64.self)
+                    written += 8
+                    index += 8
+                    if spaces >> 63 != 0 { written -= 1; pendingSpace = true }
+                    continue
+                }
+            }
             var value = input[index]
             index += 1
             if value == 0xE2, index + 1 < count, input[index] == 0x80, input[index + 1] == 0x99 {
