@@ -87,6 +87,9 @@ struct DocumentExtraction {
     private static let exampleKeywords = StatementClassifier.phraseSet(["example"])
 
     private static let summaryWord = Array("summary".utf8)
+    /// `payerKeywords`, `updateKeywords` and `exampleKeywords` (bits 1, 2, 4) in one pass.
+    private static let headingKeywords = PhraseMatcher([(payerKeywords.phrases, false), (updateKeywords.phrases, false),
+                                                        (exampleKeywords.phrases, false)])
 
     private mutating func headingsChanged() {
         roles = headings.last?.roles ?? SectionRoles()
@@ -98,11 +101,10 @@ struct DocumentExtraction {
         let lower = StatementClassifier.normalizedBytes(text)
         var roles = headings.last?.roles ?? SectionRoles()
         let isFirst = headings.isEmpty
-        lower.withUnsafeBufferPointer { lower in
-            roles.payer = roles.payer || Self.payerKeywords.occurs(in: lower, wholeWord: false)
-            roles.updates = roles.updates || Self.updateKeywords.occurs(in: lower, wholeWord: false)
-            roles.examples = roles.examples || Self.exampleKeywords.occurs(in: lower, wholeWord: false)
-        }
+        let found = lower.withUnsafeBufferPointer { Self.headingKeywords.matches(in: $0) }
+        roles.payer = roles.payer || found & 1 != 0
+        roles.updates = roles.updates || found & 2 != 0
+        roles.examples = roles.examples || found & 4 != 0
         if isFirst {
             roles.summary = StatementClassifier.find(Self.summaryWord, in: lower[...], wholeWord: false)
                 || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
@@ -620,13 +622,30 @@ struct DocumentExtraction {
         }
     }
 
-    /// Whether `payer` occurs in the bytes, ASCII letters compared without case.
+    /// Whether `payer` occurs in the bytes, ASCII letters compared without case (`p`/`P` found eight bytes at a time).
     private static func mentionsPayer(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
         let count = buffer.count
-        guard count >= 5 else { return false }
-        for start in 0...(count - 5) where buffer[start] | 0x20 == 0x70 /* p */ {
-            if buffer[start + 1] | 0x20 == 0x61, buffer[start + 2] | 0x20 == 0x79, buffer[start + 3] | 0x20 == 0x65,
-               buffer[start + 4] | 0x20 == 0x72 { return true }
+        guard count >= 5, let base = buffer.baseAddress else { return false }
+        @inline(__always) func matchesAt(_ start: Int) -> Bool {
+            base[start + 1] | 0x20 == 0x61 && base[start + 2] | 0x20 == 0x79 && base[start + 3] | 0x20 == 0x65
+                && base[start + 4] | 0x20 == 0x72
+        }
+        let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        var start = 0
+        while start + 8 <= count - 4 {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+            let folded = (word | 0x2020_2020_2020_2020) ^ 0x7070_7070_7070_7070
+            var candidates = ~(((folded & low) &+ low) | folded | low) // 0x80 at each `p` or `P`
+            while candidates != 0 {
+                let offset = candidates.trailingZeroBitCount >> 3
+                if matchesAt(start + offset) { return true }
+                candidates &= candidates - 1
+            }
+            start += 8
+        }
+        while start <= count - 5 {
+            if base[start] | 0x20 == 0x70, matchesAt(start) { return true }
+            start += 1
         }
         return false
     }

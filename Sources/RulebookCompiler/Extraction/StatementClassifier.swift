@@ -353,8 +353,8 @@ struct PhraseSet: Sendable {
 }
 
 /// Several phrase sets matched in one pass over a text: bit `i` of the result is set when a phrase of set `i`
-/// occurs (at word boundaries for a whole-word set). Phrases are indexed by a hash of their first two bytes
-/// (the low five bits of each: distinct for any two letters), so most positions look at no phrase at all.
+/// occurs (at word boundaries for a whole-word set). Phrases are indexed by a hash of their first bytes (as many as
+/// the shortest phrase has, two to four), so most positions look at no phrase at all.
 /// The tables live in one allocation read through pointers (no reference counting in the scan); matchers are
 /// built once, as static constants.
 final class PhraseMatcher: @unchecked Sendable {
@@ -377,12 +377,24 @@ final class PhraseMatcher: @unchecked Sendable {
     private let entries: UnsafeMutablePointer<Entry>
     private let entryCount: Int
     private let hasSingles: Bool
+    /// How many leading bytes index a phrase (2...4: the shortest phrase of two or more bytes, at most 4).
+    private let keyLength: Int
+    /// The mask of the first `keyLength` bytes of a little-endian word.
+    private let keyMask: UInt32
     /// Bits of the sets that hold an empty phrase (which occurs in any text).
     private let alwaysBits: UInt32
     private static let bucketCount = 1024
 
-    @inline(__always) private static func bucket(_ first: UInt8, _ second: UInt8) -> Int {
-        Int(first & 31) << 5 | Int(second & 31)
+    /// The bucket of a phrase or a text position from its first `keyLength` bytes (`key`, little-endian, masked).
+    @inline(__always) private static func bucket(_ key: UInt32) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B1) >> 22)
+    }
+
+    /// The first `length` (≤ 4) bytes at `pointer`, little-endian.
+    @inline(__always) private static func key(_ pointer: UnsafePointer<UInt8>, _ length: Int) -> UInt32 {
+        var key: UInt32 = 0
+        for offset in 0..<length { key |= UInt32(pointer[offset]) << UInt32(8 * offset) }
+        return key
     }
 
     init(_ sets: [(phrases: [String], wholeWord: Bool)]) {
@@ -408,7 +420,13 @@ final class PhraseMatcher: @unchecked Sendable {
             storage.append(contentsOf: phrase.bytes)
         }
         // Grouped by bucket (phrases of two or more bytes), then by byte (one-byte phrases), in list order within a group.
-        let groups = all.map { $0.bytes.count >= 2 ? Self.bucket($0.bytes[0], $0.bytes[1]) : Self.bucketCount + Int($0.bytes[0]) }
+        let keyLength = min(4, all.lazy.map(\.bytes.count).filter { $0 >= 2 }.min() ?? 2)
+        self.keyLength = keyLength
+        keyMask = keyLength == 4 ? .max : (1 << UInt32(8 * keyLength)) - 1
+        let groups = all.map { phrase in
+            phrase.bytes.count >= 2 ? phrase.bytes.withUnsafeBufferPointer { Self.bucket(Self.key($0.baseAddress!, keyLength)) }
+                : Self.bucketCount + Int(phrase.bytes[0])
+        }
         var starts = [Int](repeating: 0, count: Self.bucketCount + 257)
         for group in groups { starts[group + 1] += 1 }
         for group in 0..<(Self.bucketCount + 256) { starts[group + 1] += starts[group] }
@@ -465,9 +483,22 @@ final class PhraseMatcher: @unchecked Sendable {
             return found & stopAt == stopAt
         }
 
+        let keyLength = self.keyLength, keyMask = self.keyMask
         var index = 0
-        while index + 1 < count {
-            let bucket = Self.bucket(base[index], base[index + 1])
+        // Positions with four bytes ahead: one load gives the key.
+        while index + 4 <= count {
+            let key = UInt32(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt32.self)) & keyMask
+            let bucket = Self.bucket(key)
+            var entry = Int(bucketStart[bucket])
+            let end = Int(bucketStart[bucket + 1])
+            while entry < end {
+                if check(entries + entry, at: index) { return found }
+                entry += 1
+            }
+            index += 1
+        }
+        while index + keyLength <= count {
+            let bucket = Self.bucket(Self.key(base + index, keyLength))
             var entry = Int(bucketStart[bucket])
             let end = Int(bucketStart[bucket + 1])
             while entry < end {
