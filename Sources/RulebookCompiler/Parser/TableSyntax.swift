@@ -87,6 +87,8 @@ enum TableSyntax {
     /// Cell text as GitHub shows it: trimmed, `\|` read as `|`, inline syntax rendered.
     static func cellText(_ raw: ArraySlice<UInt8>, inline: InlineText) -> String {
         let trimmed = raw.trimmed
+        // Without inline syntax (a backslash included) the cell is its own text.
+        guard trimmed.contains(where: InlineText.isSpecial) else { return String(decoding: trimmed, as: UTF8.self) }
         guard trimmed.contains(ASCII.backslash) else { return inline.render(trimmed) }
         var unescaped: [UInt8] = []
         unescaped.reserveCapacity(trimmed.count)
