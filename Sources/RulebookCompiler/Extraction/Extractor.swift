@@ -55,7 +55,7 @@ struct DocumentExtraction {
 
     /// Heading path above the current block (the document's title heading excluded).
     /// Each heading with its normalised text and the roles of the path down to it.
-    private var headings: [(level: Int, text: String, lower: [UInt8], roles: SectionRoles)] = []
+    private var headings: [(level: Int, text: String, roles: SectionRoles)] = []
     /// `headings.map(\.text)`, kept up to date by `headingsChanged`.
     private var sectionPath: [String] = []
     /// The payer heading being read (form b), with its statement index.
@@ -87,9 +87,10 @@ struct DocumentExtraction {
     private static let exampleKeywords = StatementClassifier.phraseSet(["example"])
 
     private static let summaryWord = Array("summary".utf8)
-    /// `payerKeywords`, `updateKeywords` and `exampleKeywords` (bits 1, 2, 4) in one pass.
+    /// `payerKeywords`, `updateKeywords`, `exampleKeywords` and `ScrapedTextParser.sectionKeywords` (bits 1, 2, 4, 8) in one pass.
     private static let headingKeywords = PhraseMatcher([(payerKeywords.phrases, false), (updateKeywords.phrases, false),
-                                                        (exampleKeywords.phrases, false)])
+                                                        (exampleKeywords.phrases, false),
+                                                        (ScrapedTextParser.sectionKeywords.phrases, false)])
 
     private mutating func headingsChanged() {
         roles = headings.last?.roles ?? SectionRoles()
@@ -97,20 +98,30 @@ struct DocumentExtraction {
     }
 
     /// Appends a heading below the current path, with its roles: those of its parent and its own words.
-    private mutating func pushHeading(level: Int, text: String) {
-        let lower = StatementClassifier.normalizedBytes(text)
+    /// Returns whether the heading names a kind of section (`ScrapedTextParser.sectionKeywords`).
+    @discardableResult
+    private mutating func pushHeading(level: Int, text: String) -> Bool {
         var roles = headings.last?.roles ?? SectionRoles()
         let isFirst = headings.isEmpty
-        let found = lower.withUnsafeBufferPointer { Self.headingKeywords.matches(in: $0) }
+        var copy = text
+        let (found, summary) = copy.withUTF8 { input in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(input.count, 1)) { output -> (UInt32, Bool) in
+                let (start, end) = StatementClassifier.normalize(input, into: output.baseAddress!)
+                let lower = UnsafeBufferPointer(rebasing: output[start..<end])
+                let found = Self.headingKeywords.matches(in: lower)
+                guard isFirst else { return (found, false) }
+                let summary = Self.summaryWord.withUnsafeBufferPointer { TextSearch.firstOffset(of: $0, in: lower) != nil }
+                    || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
+                return (found, summary)
+            }
+        }
         roles.payer = roles.payer || found & 1 != 0
         roles.updates = roles.updates || found & 2 != 0
         roles.examples = roles.examples || found & 4 != 0
-        if isFirst {
-            roles.summary = StatementClassifier.find(Self.summaryWord, in: lower[...], wholeWord: false)
-                || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
-        }
-        headings.append((level, text, lower, roles))
+        if isFirst { roles.summary = summary }
+        headings.append((level, text, roles))
         headingsChanged()
+        return found & 8 != 0
     }
 
     private var inPayerSection: Bool { roles.payer }
@@ -137,8 +148,8 @@ struct DocumentExtraction {
             while let last = headings.last, last.level >= level { headings.removeLast() }
             if let current = payerHeading, level <= current.level { payerHeading = nil }
             let parentIsPayerSection = headings.last?.roles.payer ?? false
-            pushHeading(level: level, text: text)
-            if parentIsPayerSection, !StatementClassifier.containsAny(headings[headings.count - 1].lower[...], ScrapedTextParser.sectionKeywords),
+            let namesSection = pushHeading(level: level, text: text)
+            if parentIsPayerSection, !namesSection,
                let payer = payerName(text, strict: false) {
                 statements.append(PayerStatement(payer: payer, name: text, priorAuthorization: .unknown, coverage: .unknown,
                                                  notes: "", source: location(block.line)))
@@ -618,7 +629,11 @@ struct DocumentExtraction {
             let listBytes = originalEnd - originalStart == lower.count
                 ? UnsafeBufferPointer(rebasing: sentence[(originalStart + listStart)..<originalEnd])
                 : UnsafeBufferPointer(rebasing: lower[listStart...])
-            names.append(contentsOf: listedNames(Array(listBytes)[...]))
+            if TextSearch.isSimple(listBytes) {
+                listedSimpleNames(listBytes, into: &names)
+            } else {
+                names.append(contentsOf: listedNames(Array(listBytes)[...]))
+            }
         }
     }
 
@@ -694,6 +709,45 @@ struct DocumentExtraction {
             if upper > partStart { names.append(trimmedString(all[partStart..<upper])) }
         }
         return names
+    }
+
+    /// `listedNames` of bytes that `TextSearch.isSimple` accepts (valid UTF-8, so read as they are), without copies.
+    private static func listedSimpleNames(_ all: UnsafeBufferPointer<UInt8>, into names: inout [String]) {
+        let count = all.count
+        var pieceStart = 0
+        while pieceStart < count {
+            var pieceEnd = pieceStart
+            while pieceEnd < count && all[pieceEnd] != 0x2C /* , */ { pieceEnd += 1 }
+            defer { pieceStart = pieceEnd + 1 }
+            guard pieceEnd > pieceStart else { continue } // empty pieces are omitted
+            var lower = pieceStart, upper = pieceEnd
+            while lower < upper && ASCII.isSpaceOrTab(all[lower]) { lower += 1 }
+            while upper > lower && ASCII.isSpaceOrTab(all[upper - 1]) { upper -= 1 }
+            if upper - lower >= 4 && all[lower] == 0x61 && all[lower + 1] == 0x6E && all[lower + 2] == 0x64 && all[lower + 3] == 0x20 {
+                lower += 4
+            }
+            while upper > lower && all[upper - 1] == 0x3B /* ; */ { upper -= 1 }
+            // Split on " and " (non-overlapping, left to right), empty parts omitted.
+            var partStart = lower
+            var index = lower
+            while index + 5 <= upper {
+                if all[index] == 0x20 && all[index + 1] == 0x61 && all[index + 2] == 0x6E && all[index + 3] == 0x64 && all[index + 4] == 0x20 {
+                    if index > partStart { names.append(trimmedString(all, partStart, index)) }
+                    index += 5
+                    partStart = index
+                } else {
+                    index += 1
+                }
+            }
+            if upper > partStart { names.append(trimmedString(all, partStart, upper)) }
+        }
+    }
+
+    private static func trimmedString(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        var lower = start, upper = end
+        while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+        while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self)
     }
 
     private static func trimmedString(_ bytes: ArraySlice<UInt8>) -> String {

@@ -430,7 +430,14 @@ final class PhraseMatcher: @unchecked Sendable {
         var starts = [Int](repeating: 0, count: Self.bucketCount + 257)
         for group in groups { starts[group + 1] += 1 }
         for group in 0..<(Self.bucketCount + 256) { starts[group + 1] += starts[group] }
-        for index in all.indices.sorted(by: { (groups[$0], $0) < (groups[$1], $1) }) { add(all[index]) }
+        // Counting sort, stable: each phrase goes to the next free place of its group.
+        var next = starts
+        var order = [Int](repeating: 0, count: all.count)
+        for (index, group) in groups.enumerated() {
+            order[next[group]] = index
+            next[group] += 1
+        }
+        for index in order { add(all[index]) }
 
         self.storage = .allocate(capacity: max(storage.count, 1))
         self.storage.initialize(from: storage, count: storage.count)

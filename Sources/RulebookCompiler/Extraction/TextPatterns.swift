@@ -182,7 +182,9 @@ enum DateText {
         let scalars = Array(trimmed.utf8)
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= scalars.count, scalars[range].allSatisfy(ASCII.isDigit) else { return nil }
-            return Int(String(decoding: scalars[range], as: UTF8.self))
+            var value = 0
+            for digit in scalars[range] { value = value * 10 + Int(digit - 0x30) }
+            return value
         }
         // ISO
         if scalars.count >= 10, let year = number(0..<4), scalars[4] == ASCII.dash, let month = number(5..<7),
