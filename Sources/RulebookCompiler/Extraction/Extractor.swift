@@ -431,6 +431,8 @@ struct DocumentExtraction {
     }
 
     private mutating func readModifierTable(_ table: Table, codeColumn: Int, descriptionColumn: Int, usageColumn: Int?) {
+        modifierLines.reserveCapacity(modifierLines.count + table.rows.count)
+        modifiers.reserveCapacity(modifiers.count + table.rows.count)
         for row in table.rows {
             let cell = row.cells[codeColumn]
             var code = cell.text.trimmedSpaces.uppercased()
@@ -776,7 +778,15 @@ struct DocumentExtraction {
         // The notes each payer's note was built from: the first statement's, then the appended ones.
         var firstNotes: [String] = []
         var appended: [Set<String>] = []
-        for statement in statements + summaryPayers() {
+        slots.reserveCapacity(16)
+        merged.reserveCapacity(16)
+        origins.reserveCapacity(16)
+        firstNotes.reserveCapacity(16)
+        appended.reserveCapacity(16)
+        let fromSummary = summaryPayers()
+        // The document's statements, then the summary's (without building the concatenation).
+        for index in 0..<(statements.count + fromSummary.count) {
+            let statement = index < statements.count ? statements[index] : fromSummary[index - statements.count]
             guard let slot = slots[statement.payer] else {
                 slots[statement.payer] = merged.count
                 merged.append(PayerNote(payer: statement.payer, name: statement.name,
