@@ -56,8 +56,18 @@ public enum StatementClassifier {
     /// `(priorAuthorization(text: text), coverage(text: text))`, normalising the text once and reading each clause
     /// once (every phrase set of both questions is matched in the same pass).
     static func classify(text: String) -> (priorAuthorization: PriorAuthorization, coverage: Coverage) {
-        let bytes = normalizedBytes(text)
-        return bytes.withUnsafeBufferPointer { buffer in
+        var text = text
+        return text.withUTF8 { input in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(input.count, 1)) { output in
+                let (start, end) = normalize(input, into: output.baseAddress!)
+                return classify(normalized: UnsafeBufferPointer(rebasing: output[start..<end]))
+            }
+        }
+    }
+
+    /// `classify(text:)` of normalised bytes.
+    private static func classify(normalized buffer: UnsafeBufferPointer<UInt8>) -> (priorAuthorization: PriorAuthorization, coverage: Coverage) {
+        do {
             var priorAuthorization = PriorAuthorization.unknown
             var coverage = Coverage.unknown
             var varying = false

@@ -160,7 +160,13 @@ struct ScrapedTextParser {
     }
 
     static func isSectionName(_ text: String) -> Bool {
-        StatementClassifier.containsAny(StatementClassifier.normalizedBytes(text)[...], sectionKeywords)
+        var text = text
+        return text.withUTF8 { input in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(input.count, 1)) { output in
+                let (start, end) = StatementClassifier.normalize(input, into: output.baseAddress!)
+                return sectionKeywords.occurs(in: UnsafeBufferPointer(rebasing: output[start..<end]), wholeWord: false)
+            }
+        }
     }
 
     /// A bare heading line: short, starts with a capital, no final punctuation, mostly capitalised words.

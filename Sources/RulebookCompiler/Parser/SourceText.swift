@@ -151,14 +151,18 @@ enum ASCII {
 }
 
 extension ArraySlice where Element == UInt8 {
-    var isBlank: Bool { allSatisfy { ASCII.isWhitespace($0) } }
+    var isBlank: Bool {
+        @inline(__always) get { allSatisfy { ASCII.isWhitespace($0) } }
+    }
 
     /// Without leading and trailing spaces and tabs (and VT/FF).
     var trimmed: ArraySlice<UInt8> {
+        @inline(__always) get {
         var lower = startIndex, upper = endIndex
         while lower < upper && ASCII.isWhitespace(self[lower]) { lower += 1 }
         while upper > lower && ASCII.isWhitespace(self[upper - 1]) { upper -= 1 }
         return self[lower..<upper]
+        }
     }
 
     var trimmedLeading: ArraySlice<UInt8> {
