@@ -431,7 +431,6 @@ struct DocumentExtraction {
     }
 
     private mutating func readModifierTable(_ table: Table, codeColumn: Int, descriptionColumn: Int, usageColumn: Int?) {
-        modifierLines.reserveCapacity(modifierLines.count + table.rows.count)
         modifiers.reserveCapacity(modifiers.count + table.rows.count)
         for row in table.rows {
             let cell = row.cells[codeColumn]
@@ -444,12 +443,17 @@ struct DocumentExtraction {
                                 "invalid modifier code \(shown): a modifier is two letters or digits; the row is dropped")
                 continue
             }
-            if let first = modifierLines[code] {
+            // A document lists a few modifiers: they are found by comparing codes; a dictionary takes over beyond 16.
+            let seen = modifiers.count <= 16 ? modifiers.first { $0.code == code }.map(\.source.line) : modifierLines[code]
+            if let first = seen {
                 diagnostics.add(.warning, .modifierDuplicate, line: row.line, column: cell.column,
                                 "modifier \(code) is listed twice in this document (first at line \(first)); the first row is kept")
                 continue
             }
-            modifierLines[code] = row.line
+            if modifiers.count == 16 {
+                for modifier in modifiers { modifierLines[modifier.code] = modifier.source.line }
+            }
+            if modifiers.count >= 16 { modifierLines[code] = row.line }
             modifiers.append(Modifier(code: code, description: row.cells[descriptionColumn].text,
                                       whenToUse: usageColumn.map { row.cells[$0].text } ?? "", source: location(row.line)))
         }
@@ -778,7 +782,6 @@ struct DocumentExtraction {
         // The notes each payer's note was built from: the first statement's, then the appended ones.
         var firstNotes: [String] = []
         var appended: [Set<String>] = []
-        slots.reserveCapacity(16)
         merged.reserveCapacity(16)
         origins.reserveCapacity(16)
         firstNotes.reserveCapacity(16)
@@ -787,8 +790,13 @@ struct DocumentExtraction {
         // The document's statements, then the summary's (without building the concatenation).
         for index in 0..<(statements.count + fromSummary.count) {
             let statement = index < statements.count ? statements[index] : fromSummary[index - statements.count]
-            guard let slot = slots[statement.payer] else {
-                slots[statement.payer] = merged.count
+            // A few payers are found by comparing ids; a dictionary takes over beyond 16 (tables of many payers).
+            let known = merged.count <= 16 ? merged.firstIndex { $0.payer == statement.payer } : slots[statement.payer]
+            guard let slot = known else {
+                if merged.count == 16 {
+                    for (offset, note) in merged.enumerated() { slots[note.payer] = offset }
+                }
+                if merged.count >= 16 { slots[statement.payer] = merged.count }
                 merged.append(PayerNote(payer: statement.payer, name: statement.name,
                                         priorAuthorization: statement.priorAuthorization, coverage: statement.coverage,
                                         notes: statement.notes, source: statement.source))

@@ -34,7 +34,20 @@ enum TableSyntax {
             if index < contentEnd && buffer[index] == ASCII.pipe { index += 1 }
             var cellStart = index
             var afterPipe = index > contentStart
+            let base = buffer.baseAddress
+            let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+            @inline(__always) func zeroBytes(_ word: UInt64) -> UInt64 { ~(((word & low) &+ low) | word | low) } // 0x80 where a byte is 0
             while index < contentEnd {
+                // Skip to the next pipe or backslash, eight bytes at a time.
+                if index + 8 <= contentEnd, let base {
+                    let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                    let found = zeroBytes(word ^ 0x7C7C_7C7C_7C7C_7C7C) | zeroBytes(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+                    if found == 0 {
+                        index += 8
+                        continue
+                    }
+                    index += found.trailingZeroBitCount >> 3
+                }
                 let byte = buffer[index]
                 if byte == ASCII.backslash && index + 1 < contentEnd && buffer[index + 1] == ASCII.pipe {
                     index += 2
@@ -86,7 +99,11 @@ enum TableSyntax {
 
     /// Cell text as GitHub shows it: trimmed, `\|` read as `|`, inline syntax rendered.
     static func cellText(_ raw: ArraySlice<UInt8>, inline: InlineText) -> String {
-        let trimmed = raw.trimmed
+        cellText(trimmed: raw.trimmed, inline: inline)
+    }
+
+    /// `cellText` of a cell already trimmed.
+    static func cellText(trimmed: ArraySlice<UInt8>, inline: InlineText) -> String {
         // Without inline syntax (a backslash included) the cell is its own text.
         guard trimmed.contains(where: InlineText.isSpecial) else { return String(decoding: trimmed, as: UTF8.self) }
         guard trimmed.contains(ASCII.backslash) else { return inline.render(trimmed) }
@@ -117,8 +134,8 @@ enum TableSyntax {
         cells.reserveCapacity(width)
         let count = forEachCell(line) { start, end in
             guard cells.count < width else { return }
-            let cell = line[start..<end]
-            cells.append(Table.Cell(cellText(cell, inline: inline), column: column(of: cell, in: line, lineColumn: lineColumn)))
+            let trimmed = line[start..<end].trimmed
+            cells.append(Table.Cell(cellText(trimmed: trimmed, inline: inline), column: lineColumn + (trimmed.startIndex - line.startIndex)))
         }
         guard count > 0 else { return nil }
         let endColumn = lineColumn + line.count
