@@ -485,6 +485,8 @@ struct DocumentExtraction {
 
     // MARK: - Policy updates
 
+    private static let spaceAndParentheses = CharacterSet(charactersIn: " ()")
+
     private mutating func readUpdate(_ text: String, line: Int) -> Bool {
         guard let (date, rest) = DateText.leading(text) else { return false }
         var body = rest.drop(while: { " :–—-)(".contains($0) })
@@ -493,7 +495,7 @@ struct DocumentExtraction {
         var copy = text
         let colonIndex = copy.withUTF8({ TextSearch.isSimple($0) }) ? Self.firstColon(body) : body.firstIndex(of: ":")
         if let colon = colonIndex {
-            let candidate = String(body[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: " ()"))
+            let candidate = String(body[..<colon]).trimmingCharacters(in: Self.spaceAndParentheses)
             if let id = options.payers.knownID(candidate) {
                 payer = id
                 body = body[body.index(after: colon)...].drop(while: { $0 == " " })

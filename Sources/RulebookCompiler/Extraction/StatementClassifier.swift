@@ -35,17 +35,27 @@ public enum StatementClassifier {
     /// A table cell of a Prior Authorization column.
     public static func priorAuthorization(cell: String) -> PriorAuthorization {
         let bytes = normalizedBytes(cell)
-        switch String(decoding: bytes, as: UTF8.self) {
-        case "yes", "y", "required", "req", "req.", "yes (required)", "always", "true": return .required
-        case "no", "n", "not required", "none", "false", "no pa": return .notRequired
-        case "varies", "conditional", "sometimes", "depends", "maybe", "may be required", "varies by plan", "case-by-case": return .conditional
-        case "", "-", "—", "–", "n/a", "na", "unknown", "data not available", "not available", "tbd", "?": return .unknown
-        default: break
-        }
+        if let value = priorAuthorizationCells[String(decoding: bytes, as: UTF8.self)] { return value }
         if hasPrefix(bytes, "yes") { return .required }
         if hasPrefix(bytes, "no ") || hasPrefix(bytes, "no,") || hasPrefix(bytes, "no;") || hasPrefix(bytes, "no.") { return .notRequired }
         if hasPrefix(bytes, "varies") { return .conditional }
         return priorAuthorization(clause: bytes[...], requireTopic: false)
+    }
+
+    /// Whole cells of a Prior Authorization column (one lookup instead of comparing with each in turn).
+    private static let priorAuthorizationCells = cellValues([
+        (PriorAuthorization.required, ["yes", "y", "required", "req", "req.", "yes (required)", "always", "true"]),
+        (.notRequired, ["no", "n", "not required", "none", "false", "no pa"]),
+        (.conditional, ["varies", "conditional", "sometimes", "depends", "maybe", "may be required", "varies by plan", "case-by-case"]),
+        (.unknown, unknownCells),
+    ])
+
+    private static let unknownCells = ["", "-", "—", "–", "n/a", "na", "unknown", "data not available", "not available", "tbd", "?"]
+
+    private static func cellValues<Value>(_ groups: [(Value, [String])]) -> [String: Value] {
+        var values: [String: Value] = [:]
+        for (value, cells) in groups { for cell in cells { values[cell] = value } }
+        return values
     }
 
     /// Free text (a paragraph, a bullet, a note): the first clause that mentions prior authorization decides.
@@ -154,14 +164,17 @@ public enum StatementClassifier {
 
     public static func coverage(cell: String) -> Coverage {
         let bytes = normalizedBytes(cell)
-        switch String(decoding: bytes, as: UTF8.self) {
-        case "yes", "y", "covered", "covered when medically necessary", "true": return .covered
-        case "no", "n", "not covered", "non-covered", "noncovered", "excluded", "false": return .notCovered
-        case "varies", "conditional", "limited", "sometimes", "depends", "covered with conditions": return .conditional
-        case "", "-", "—", "–", "n/a", "na", "unknown", "data not available", "not available", "tbd", "?": return .unknown
-        default: return coverage(clause: bytes[...], requireTopic: false)
-        }
+        if let value = coverageCells[String(decoding: bytes, as: UTF8.self)] { return value }
+        return coverage(clause: bytes[...], requireTopic: false)
     }
+
+    /// Whole cells of a Coverage column.
+    private static let coverageCells = cellValues([
+        (Coverage.covered, ["yes", "y", "covered", "covered when medically necessary", "true"]),
+        (.notCovered, ["no", "n", "not covered", "non-covered", "noncovered", "excluded", "false"]),
+        (.conditional, ["varies", "conditional", "limited", "sometimes", "depends", "covered with conditions"]),
+        (.unknown, unknownCells),
+    ])
 
     public static func coverage(text: String) -> Coverage {
         classify(text: text).coverage

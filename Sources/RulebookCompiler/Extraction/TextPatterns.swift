@@ -179,7 +179,8 @@ enum DateText {
     /// Returns the ISO form (`YYYY-MM-DD`, or `YYYY-MM` for a month) and the rest of the text.
     static func leading(_ text: String) -> (iso: String, rest: Substring)? {
         let trimmed = Substring(text.trimmedSpaces)
-        let scalars = Array(trimmed.utf8)
+        // The first eleven bytes are all the numeric forms look at (`count == 10` still means the whole text).
+        let scalars = Array(trimmed.utf8.prefix(11))
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= scalars.count, scalars[range].allSatisfy(ASCII.isDigit) else { return nil }
             var value = 0
