@@ -259,20 +259,30 @@ struct DocumentExtraction {
         keepUnplaced(text, line: line.line)
     }
 
+    /// Labels that fill a field of the record (normalised), looked up once instead of compared in turn.
+    private enum RecordLabel { case serviceType, sites, effective }
+    private static let recordLabels: [String: RecordLabel] = {
+        var labels: [String: RecordLabel] = [:]
+        for key in ["service type", "type of service", "service category"] { labels[key] = .serviceType }
+        for key in ["typical site of service", "typical sites of service", "site of service", "sites of service",
+                    "place of service", "typical place of service", "setting", "care setting"] { labels[key] = .sites }
+        for key in ["effective", "effective date", "effective from"] { labels[key] = .effective }
+        return labels
+    }()
+
     private mutating func readLabelled(label: String, value: String, line: Int, column: Int, valueColumn: Int) {
         let key = StatementClassifier.normalized(label)
-        switch key {
-        case "service type", "type of service", "service category":
+        switch Self.recordLabels[key] {
+        case .serviceType?:
             serviceType = value
             return
-        case "typical site of service", "typical sites of service", "site of service", "sites of service",
-             "place of service", "typical place of service", "setting", "care setting":
+        case .sites?:
             sites = Self.splitSites(value)
             return
-        case "effective", "effective date", "effective from":
+        case .effective?:
             readEffective(value, line: line)
             return
-        default:
+        case nil:
             break
         }
         if let heading = payerHeading, let other = options.payers.knownID(label), other != statements[heading.statement].payer {
@@ -301,13 +311,29 @@ struct DocumentExtraction {
         keepUnplaced("\(label): \(value)", line: line)
     }
 
+    private static let dashSeparators: [(String, [UInt8])] = [" – ", " — ", " - "].map { ($0, Array($0.utf8)) }
+
     /// `UnitedHealthcare – text` / `Aetna - text` in a payer section (form c).
     private mutating func readDashStatement(_ text: String, line: Int, column: Int, onlyOtherThan current: String? = nil) -> Bool {
         // ASCII text without a hyphen holds none of the separators.
         var copy = text
         guard copy.withUTF8({ bytes in bytes.contains { $0 == ASCII.dash || $0 >= 0x80 } }) else { return false }
-        for separator in [" – ", " — ", " - "] {
-            guard let range = TextSearch.range(of: separator, in: text) else { continue }
+        // Simple text (`TextSearch.isSimple`) is searched on bytes, as `TextSearch.range` would, checking it once.
+        let simple = copy.withUTF8 { TextSearch.isSimple($0) }
+        for (separator, separatorBytes) in Self.dashSeparators {
+            let found: Range<String.Index>?
+            if simple {
+                let offset = copy.withUTF8 { bytes in
+                    separatorBytes.withUnsafeBufferPointer { TextSearch.firstOffset(of: $0, in: bytes) }
+                }
+                found = offset.map { offset in
+                    let lower = text.utf8.index(text.utf8.startIndex, offsetBy: offset)
+                    return lower..<text.utf8.index(lower, offsetBy: separatorBytes.count)
+                }
+            } else {
+                found = TextSearch.range(of: separator, in: text)
+            }
+            guard let range = found else { continue }
             let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmedSpaces)
             if let current {
                 // Under a payer's heading only a known, different payer name starts a new statement.
@@ -390,14 +416,33 @@ struct DocumentExtraction {
     private struct Header {
         var names: [String]
         init(_ cells: [Table.Cell]) { names = cells.map { StatementClassifier.normalized($0.text) } }
+
+        /// Each name's bytes when `TextSearch.isSimple` accepts them (then a fragment is searched on bytes), else nil.
+        var simpleBytes: [[UInt8]?] {
+            names.map { name in
+                let bytes = Array(name.utf8)
+                return bytes.withUnsafeBufferPointer { TextSearch.isSimple($0) } ? bytes : nil
+            }
+        }
     }
 
     private static func column(_ header: Header, _ names: Set<String>) -> Int? {
         header.names.firstIndex { names.contains($0) }
     }
 
-    private static func column(_ header: Header, containing fragments: [String]) -> Int? {
-        header.names.firstIndex { text in fragments.contains { TextSearch.contains(text, $0) } }
+    private static func column(_ header: Header, _ simpleBytes: [[UInt8]?], containing fragments: [String]) -> Int? {
+        header.names.indices.first { index in
+            guard let bytes = simpleBytes[index] else {
+                return fragments.contains { TextSearch.contains(header.names[index], $0) }
+            }
+            // Simple text against simple fragments (all of these are ASCII): Foundation's answer is the byte search's.
+            return bytes.withUnsafeBufferPointer { text in
+                fragments.contains { fragment in
+                    var fragment = fragment
+                    return fragment.withUTF8 { TextSearch.firstOffset(of: $0, in: text) != nil }
+                }
+            }
+        }
     }
 
     private mutating func readTable(_ table: Table, block: Block) {
@@ -460,10 +505,11 @@ struct DocumentExtraction {
     }
 
     private mutating func readPayerTable(_ table: Table, header: Header, payerColumn: Int) {
-        let authorizationColumn = Self.column(header, containing: Self.authorizationHeaderFragments)
+        let simpleBytes = header.simpleBytes
+        let authorizationColumn = Self.column(header, simpleBytes, containing: Self.authorizationHeaderFragments)
             ?? Self.column(header, Self.shortAuthorizationHeaders)
-        let coverageColumn = Self.column(header, containing: Self.coverageHeaderFragments)
-        let notesColumn = Self.column(header, containing: Self.notesHeaderFragments)
+        let coverageColumn = Self.column(header, simpleBytes, containing: Self.coverageHeaderFragments)
+        let notesColumn = Self.column(header, simpleBytes, containing: Self.notesHeaderFragments)
         for row in table.rows {
             let name = row.cells[payerColumn].text.trimmedSpaces
             guard !name.isEmpty else { continue }
