@@ -355,7 +355,7 @@ struct DocumentExtraction {
 
     private mutating func appendNotes(_ text: String, to index: Int, classify: Bool = true) {
         // In place: building `notes + " " + text` each time was quadratic in the notes of one payer.
-        if statements[index].notes.isEmpty { statements[index].notes = text } else { statements[index].notes += " " + text }
+        if statements[index].notes.isEmpty { statements[index].notes = text } else { statements[index].notes.append(" "); statements[index].notes.append(text) }
         if classify {
             let classified = StatementClassifier.classify(text: text)
             merge(into: index, priorAuthorization: classified.priorAuthorization)
@@ -533,9 +533,17 @@ struct DocumentExtraction {
 
     private static let spaceAndParentheses = CharacterSet(charactersIn: " ()")
 
+    /// `" :–—-".contains(character)`, without walking the string for each character.
+    private static func isDateSeparator(_ character: Character) -> Bool {
+        switch character {
+        case " ", ":", "–", "—", "-": return true
+        default: return false
+        }
+    }
+
     private mutating func readUpdate(_ text: String, line: Int) -> Bool {
         guard let (date, rest) = DateText.leading(text) else { return false }
-        var body = rest.drop(while: { " :–—-)(".contains($0) })
+        var body = rest.drop(while: { Self.isDateSeparator($0) || $0 == ")" || $0 == "(" })
         var payer: String?
         // In text whose characters are single scalars, the first ':' byte is the first ':' character.
         var copy = text
@@ -550,7 +558,7 @@ struct DocumentExtraction {
         if payer == nil, body.hasPrefix("("), let close = body.firstIndex(of: ")") {
             if let id = options.payers.knownID(String(body[body.index(after: body.startIndex)..<close])) {
                 payer = id
-                body = body[body.index(after: close)...].drop(while: { " :–—-".contains($0) })
+                body = body[body.index(after: close)...].drop(while: { Self.isDateSeparator($0) })
             }
         }
         updates.append(PolicyUpdate(date: date, payer: payer, text: String(body), source: location(line)))
@@ -570,7 +578,8 @@ struct DocumentExtraction {
         let path = sectionPath
         // Appends in place (no copy of `sections.last` alive): linear in the text, even in debug builds.
         if let last = sections.indices.last, sections[last].heading == path {
-            sections[last].text += "\n" + text
+            sections[last].text.append("\n")
+            sections[last].text.append(text)
         } else {
             sections.append(SectionText(heading: path, text: text, source: location(line)))
         }
@@ -879,7 +888,7 @@ struct DocumentExtraction {
             if !statement.notes.isEmpty && firstNotes[slot] != statement.notes && !appended[slot].contains(statement.notes)
                 && !(merged[slot].notes.utf8.count <= 4096 && TextSearch.contains(merged[slot].notes, statement.notes)) {
                 // Appended in place (no copy of the note alive).
-                if merged[slot].notes.isEmpty { merged[slot].notes = statement.notes } else { merged[slot].notes += " " + statement.notes }
+                if merged[slot].notes.isEmpty { merged[slot].notes = statement.notes } else { merged[slot].notes.append(" "); merged[slot].notes.append(statement.notes) }
                 appended[slot].insert(statement.notes)
             }
         }
