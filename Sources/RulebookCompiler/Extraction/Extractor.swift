@@ -475,13 +475,39 @@ struct DocumentExtraction {
         for row in table.rows { keepUnplaced(row.cells.map(\.text).joined(separator: " | "), line: row.line) }
     }
 
+    /// A modifier cell read as a code: trimmed, upper-cased, without a leading `-` or `MODIFIER `.
+    /// ASCII text (the usual case) is done on bytes, with the same result as the String operations.
+    static func modifierCode(_ text: String) -> String {
+        let trimmed = text.trimmedSpaces
+        var copy = trimmed
+        let ascii: String? = copy.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            var lower = 0, upper = bytes.count
+            @inline(__always) func uppercase(_ byte: UInt8) -> UInt8 { byte &- 0x61 < 26 ? byte - 0x20 : byte }
+            if lower < upper && bytes[lower] == ASCII.dash { lower += 1 }
+            let modifier: StaticString = "MODIFIER "
+            if upper - lower >= 9 && (0..<9).allSatisfy({ uppercase(bytes[lower + $0]) == modifier.utf8Start[$0] }) {
+                lower += 9
+                while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+                while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+            }
+            return String(unsafeUninitializedCapacity: upper - lower) { output in
+                for offset in 0..<(upper - lower) { output[offset] = uppercase(bytes[lower + offset]) }
+                return upper - lower
+            }
+        }
+        if let ascii { return ascii }
+        var code = trimmed.uppercased()
+        if code.hasPrefix("-") { code.removeFirst() }
+        if code.hasPrefix("MODIFIER ") { code = String(code.dropFirst(9)).trimmedSpaces }
+        return code
+    }
+
     private mutating func readModifierTable(_ table: Table, codeColumn: Int, descriptionColumn: Int, usageColumn: Int?) {
         modifiers.reserveCapacity(modifiers.count + table.rows.count)
         for row in table.rows {
             let cell = row.cells[codeColumn]
-            var code = cell.text.trimmedSpaces.uppercased()
-            if code.hasPrefix("-") { code.removeFirst() }
-            if code.hasPrefix("MODIFIER ") { code = String(code.dropFirst(9)).trimmedSpaces }
+            let code = Self.modifierCode(cell.text)
             guard code.utf8.count == 2, code.utf8.allSatisfy({ ASCII.isDigit($0) || ASCII.isUpper($0) }) else {
                 let shown = cell.text.isEmpty ? "an empty cell" : "'\(cell.text)'"
                 diagnostics.add(.error, .modifierInvalid, line: row.line, column: cell.column,
