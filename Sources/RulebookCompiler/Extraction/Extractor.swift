@@ -54,7 +54,8 @@ struct DocumentExtraction {
     private var sawDocumentTitle = false
 
     /// Heading path above the current block (the document's title heading excluded).
-    private var headings: [(level: Int, text: String, lower: [UInt8])] = []
+    /// Each heading with its normalised text and the roles of the path down to it.
+    private var headings: [(level: Int, text: String, roles: SectionRoles)] = []
     /// `headings.map(\.text)`, kept up to date by `headingsChanged`.
     private var sectionPath: [String] = []
     /// The payer heading being read (form b), with its statement index.
@@ -86,20 +87,41 @@ struct DocumentExtraction {
     private static let exampleKeywords = StatementClassifier.phraseSet(["example"])
 
     private static let summaryWord = Array("summary".utf8)
+    /// `payerKeywords`, `updateKeywords`, `exampleKeywords` and `ScrapedTextParser.sectionKeywords` (bits 1, 2, 4, 8) in one pass.
+    private static let headingKeywords = PhraseMatcher([(payerKeywords.phrases, false), (updateKeywords.phrases, false),
+                                                        (exampleKeywords.phrases, false),
+                                                        (ScrapedTextParser.sectionKeywords.phrases, false)])
 
     private mutating func headingsChanged() {
-        roles = SectionRoles()
+        roles = headings.last?.roles ?? SectionRoles()
         sectionPath = headings.map(\.text)
-        for (offset, heading) in headings.enumerated() {
-            let lower = heading.lower[...]
-            roles.payer = roles.payer || StatementClassifier.containsAny(lower, Self.payerKeywords)
-            roles.updates = roles.updates || StatementClassifier.containsAny(lower, Self.updateKeywords)
-            roles.examples = roles.examples || StatementClassifier.containsAny(lower, Self.exampleKeywords)
-            if offset == 0 {
-                roles.summary = StatementClassifier.find(Self.summaryWord, in: lower, wholeWord: false)
+    }
+
+    /// Appends a heading below the current path, with its roles: those of its parent and its own words.
+    /// Returns whether the heading names a kind of section (`ScrapedTextParser.sectionKeywords`).
+    @discardableResult
+    private mutating func pushHeading(level: Int, text: String) -> Bool {
+        var roles = headings.last?.roles ?? SectionRoles()
+        let isFirst = headings.isEmpty
+        var copy = text
+        let (found, summary) = copy.withUTF8 { input in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(input.count, 1)) { output -> (UInt32, Bool) in
+                let (start, end) = StatementClassifier.normalize(input, into: output.baseAddress!)
+                let lower = UnsafeBufferPointer(rebasing: output[start..<end])
+                let found = Self.headingKeywords.matches(in: lower)
+                guard isFirst else { return (found, false) }
+                let summary = Self.summaryWord.withUnsafeBufferPointer { TextSearch.firstOffset(of: $0, in: lower) != nil }
                     || lower.elementsEqual("overview".utf8) || lower.elementsEqual("introduction".utf8)
+                return (found, summary)
             }
         }
+        roles.payer = roles.payer || found & 1 != 0
+        roles.updates = roles.updates || found & 2 != 0
+        roles.examples = roles.examples || found & 4 != 0
+        if isFirst { roles.summary = summary }
+        headings.append((level, text, roles))
+        headingsChanged()
+        return found & 8 != 0
     }
 
     private var inPayerSection: Bool { roles.payer }
@@ -125,11 +147,9 @@ struct DocumentExtraction {
             }
             while let last = headings.last, last.level >= level { headings.removeLast() }
             if let current = payerHeading, level <= current.level { payerHeading = nil }
-            headingsChanged()
-            let parentIsPayerSection = inPayerSection
-            headings.append((level, text, StatementClassifier.normalizedBytes(text)))
-            headingsChanged()
-            if parentIsPayerSection, !StatementClassifier.containsAny(headings[headings.count - 1].lower[...], ScrapedTextParser.sectionKeywords),
+            let parentIsPayerSection = headings.last?.roles.payer ?? false
+            let namesSection = pushHeading(level: level, text: text)
+            if parentIsPayerSection, !namesSection,
                let payer = payerName(text, strict: false) {
                 statements.append(PayerStatement(payer: payer, name: text, priorAuthorization: .unknown, coverage: .unknown,
                                                  notes: "", source: location(block.line)))
@@ -239,20 +259,30 @@ struct DocumentExtraction {
         keepUnplaced(text, line: line.line)
     }
 
+    /// Labels that fill a field of the record (normalised), looked up once instead of compared in turn.
+    private enum RecordLabel { case serviceType, sites, effective }
+    private static let recordLabels: [String: RecordLabel] = {
+        var labels: [String: RecordLabel] = [:]
+        for key in ["service type", "type of service", "service category"] { labels[key] = .serviceType }
+        for key in ["typical site of service", "typical sites of service", "site of service", "sites of service",
+                    "place of service", "typical place of service", "setting", "care setting"] { labels[key] = .sites }
+        for key in ["effective", "effective date", "effective from"] { labels[key] = .effective }
+        return labels
+    }()
+
     private mutating func readLabelled(label: String, value: String, line: Int, column: Int, valueColumn: Int) {
         let key = StatementClassifier.normalized(label)
-        switch key {
-        case "service type", "type of service", "service category":
+        switch Self.recordLabels[key] {
+        case .serviceType?:
             serviceType = value
             return
-        case "typical site of service", "typical sites of service", "site of service", "sites of service",
-             "place of service", "typical place of service", "setting", "care setting":
+        case .sites?:
             sites = Self.splitSites(value)
             return
-        case "effective", "effective date", "effective from":
+        case .effective?:
             readEffective(value, line: line)
             return
-        default:
+        case nil:
             break
         }
         if let heading = payerHeading, let other = options.payers.knownID(label), other != statements[heading.statement].payer {
@@ -281,13 +311,29 @@ struct DocumentExtraction {
         keepUnplaced("\(label): \(value)", line: line)
     }
 
+    private static let dashSeparators: [(String, [UInt8])] = [" – ", " — ", " - "].map { ($0, Array($0.utf8)) }
+
     /// `UnitedHealthcare – text` / `Aetna - text` in a payer section (form c).
     private mutating func readDashStatement(_ text: String, line: Int, column: Int, onlyOtherThan current: String? = nil) -> Bool {
         // ASCII text without a hyphen holds none of the separators.
         var copy = text
         guard copy.withUTF8({ bytes in bytes.contains { $0 == ASCII.dash || $0 >= 0x80 } }) else { return false }
-        for separator in [" – ", " — ", " - "] {
-            guard let range = TextSearch.range(of: separator, in: text) else { continue }
+        // Simple text (`TextSearch.isSimple`) is searched on bytes, as `TextSearch.range` would, checking it once.
+        let simple = copy.withUTF8 { TextSearch.isSimple($0) }
+        for (separator, separatorBytes) in Self.dashSeparators {
+            let found: Range<String.Index>?
+            if simple {
+                let offset = copy.withUTF8 { bytes in
+                    separatorBytes.withUnsafeBufferPointer { TextSearch.firstOffset(of: $0, in: bytes) }
+                }
+                found = offset.map { offset in
+                    let lower = text.utf8.index(text.utf8.startIndex, offsetBy: offset)
+                    return lower..<text.utf8.index(lower, offsetBy: separatorBytes.count)
+                }
+            } else {
+                found = TextSearch.range(of: separator, in: text)
+            }
+            guard let range = found else { continue }
             let name = ScrapedTextParser.stripEmphasis(String(text[..<range.lowerBound]).trimmedSpaces)
             if let current {
                 // Under a payer's heading only a known, different payer name starts a new statement.
@@ -309,7 +355,7 @@ struct DocumentExtraction {
 
     private mutating func appendNotes(_ text: String, to index: Int, classify: Bool = true) {
         // In place: building `notes + " " + text` each time was quadratic in the notes of one payer.
-        if statements[index].notes.isEmpty { statements[index].notes = text } else { statements[index].notes += " " + text }
+        if statements[index].notes.isEmpty { statements[index].notes = text } else { statements[index].notes.append(" "); statements[index].notes.append(text) }
         if classify {
             let classified = StatementClassifier.classify(text: text)
             merge(into: index, priorAuthorization: classified.priorAuthorization)
@@ -370,14 +416,33 @@ struct DocumentExtraction {
     private struct Header {
         var names: [String]
         init(_ cells: [Table.Cell]) { names = cells.map { StatementClassifier.normalized($0.text) } }
+
+        /// Each name's bytes when `TextSearch.isSimple` accepts them (then a fragment is searched on bytes), else nil.
+        var simpleBytes: [[UInt8]?] {
+            names.map { name in
+                let bytes = Array(name.utf8)
+                return bytes.withUnsafeBufferPointer { TextSearch.isSimple($0) } ? bytes : nil
+            }
+        }
     }
 
     private static func column(_ header: Header, _ names: Set<String>) -> Int? {
         header.names.firstIndex { names.contains($0) }
     }
 
-    private static func column(_ header: Header, containing fragments: [String]) -> Int? {
-        header.names.firstIndex { text in fragments.contains { TextSearch.contains(text, $0) } }
+    private static func column(_ header: Header, _ simpleBytes: [[UInt8]?], containing fragments: [String]) -> Int? {
+        header.names.indices.first { index in
+            guard let bytes = simpleBytes[index] else {
+                return fragments.contains { TextSearch.contains(header.names[index], $0) }
+            }
+            // Simple text against simple fragments (all of these are ASCII): Foundation's answer is the byte search's.
+            return bytes.withUnsafeBufferPointer { text in
+                fragments.contains { fragment in
+                    var fragment = fragment
+                    return fragment.withUTF8 { TextSearch.firstOffset(of: $0, in: text) != nil }
+                }
+            }
+        }
     }
 
     private mutating func readTable(_ table: Table, block: Block) {
@@ -410,34 +475,67 @@ struct DocumentExtraction {
         for row in table.rows { keepUnplaced(row.cells.map(\.text).joined(separator: " | "), line: row.line) }
     }
 
+    /// A modifier cell read as a code: trimmed, upper-cased, without a leading `-` or `MODIFIER `.
+    /// ASCII text (the usual case) is done on bytes, with the same result as the String operations.
+    static func modifierCode(_ text: String) -> String {
+        let trimmed = text.trimmedSpaces
+        var copy = trimmed
+        let ascii: String? = copy.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+            var lower = 0, upper = bytes.count
+            @inline(__always) func uppercase(_ byte: UInt8) -> UInt8 { byte &- 0x61 < 26 ? byte - 0x20 : byte }
+            if lower < upper && bytes[lower] == ASCII.dash { lower += 1 }
+            let modifier: StaticString = "MODIFIER "
+            if upper - lower >= 9 && (0..<9).allSatisfy({ uppercase(bytes[lower + $0]) == modifier.utf8Start[$0] }) {
+                lower += 9
+                while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+                while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+            }
+            return String(unsafeUninitializedCapacity: upper - lower) { output in
+                for offset in 0..<(upper - lower) { output[offset] = uppercase(bytes[lower + offset]) }
+                return upper - lower
+            }
+        }
+        if let ascii { return ascii }
+        var code = trimmed.uppercased()
+        if code.hasPrefix("-") { code.removeFirst() }
+        if code.hasPrefix("MODIFIER ") { code = String(code.dropFirst(9)).trimmedSpaces }
+        return code
+    }
+
     private mutating func readModifierTable(_ table: Table, codeColumn: Int, descriptionColumn: Int, usageColumn: Int?) {
+        modifiers.reserveCapacity(modifiers.count + table.rows.count)
         for row in table.rows {
             let cell = row.cells[codeColumn]
-            var code = cell.text.trimmedSpaces.uppercased()
-            if code.hasPrefix("-") { code.removeFirst() }
-            if code.hasPrefix("MODIFIER ") { code = String(code.dropFirst(9)).trimmedSpaces }
+            let code = Self.modifierCode(cell.text)
             guard code.utf8.count == 2, code.utf8.allSatisfy({ ASCII.isDigit($0) || ASCII.isUpper($0) }) else {
                 let shown = cell.text.isEmpty ? "an empty cell" : "'\(cell.text)'"
                 diagnostics.add(.error, .modifierInvalid, line: row.line, column: cell.column,
                                 "invalid modifier code \(shown): a modifier is two letters or digits; the row is dropped")
                 continue
             }
-            if let first = modifierLines[code] {
+            // A document lists a few modifiers: they are found by comparing codes; a dictionary takes over beyond 16.
+            let seen = modifiers.count <= 16 ? modifiers.first { $0.code == code }.map(\.source.line) : modifierLines[code]
+            if let first = seen {
                 diagnostics.add(.warning, .modifierDuplicate, line: row.line, column: cell.column,
                                 "modifier \(code) is listed twice in this document (first at line \(first)); the first row is kept")
                 continue
             }
-            modifierLines[code] = row.line
+            if modifiers.count == 16 {
+                for modifier in modifiers { modifierLines[modifier.code] = modifier.source.line }
+            }
+            if modifiers.count >= 16 { modifierLines[code] = row.line }
             modifiers.append(Modifier(code: code, description: row.cells[descriptionColumn].text,
                                       whenToUse: usageColumn.map { row.cells[$0].text } ?? "", source: location(row.line)))
         }
     }
 
     private mutating func readPayerTable(_ table: Table, header: Header, payerColumn: Int) {
-        let authorizationColumn = Self.column(header, containing: Self.authorizationHeaderFragments)
+        let simpleBytes = header.simpleBytes
+        let authorizationColumn = Self.column(header, simpleBytes, containing: Self.authorizationHeaderFragments)
             ?? Self.column(header, Self.shortAuthorizationHeaders)
-        let coverageColumn = Self.column(header, containing: Self.coverageHeaderFragments)
-        let notesColumn = Self.column(header, containing: Self.notesHeaderFragments)
+        let coverageColumn = Self.column(header, simpleBytes, containing: Self.coverageHeaderFragments)
+        let notesColumn = Self.column(header, simpleBytes, containing: Self.notesHeaderFragments)
         for row in table.rows {
             let name = row.cells[payerColumn].text.trimmedSpaces
             guard !name.isEmpty else { continue }
@@ -459,15 +557,25 @@ struct DocumentExtraction {
 
     // MARK: - Policy updates
 
+    private static let spaceAndParentheses = CharacterSet(charactersIn: " ()")
+
+    /// `" :–—-".contains(character)`, without walking the string for each character.
+    private static func isDateSeparator(_ character: Character) -> Bool {
+        switch character {
+        case " ", ":", "–", "—", "-": return true
+        default: return false
+        }
+    }
+
     private mutating func readUpdate(_ text: String, line: Int) -> Bool {
         guard let (date, rest) = DateText.leading(text) else { return false }
-        var body = rest.drop(while: { " :–—-)(".contains($0) })
+        var body = rest.drop(while: { Self.isDateSeparator($0) || $0 == ")" || $0 == "(" })
         var payer: String?
         // In text whose characters are single scalars, the first ':' byte is the first ':' character.
         var copy = text
         let colonIndex = copy.withUTF8({ TextSearch.isSimple($0) }) ? Self.firstColon(body) : body.firstIndex(of: ":")
         if let colon = colonIndex {
-            let candidate = String(body[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: " ()"))
+            let candidate = String(body[..<colon]).trimmingCharacters(in: Self.spaceAndParentheses)
             if let id = options.payers.knownID(candidate) {
                 payer = id
                 body = body[body.index(after: colon)...].drop(while: { $0 == " " })
@@ -476,7 +584,7 @@ struct DocumentExtraction {
         if payer == nil, body.hasPrefix("("), let close = body.firstIndex(of: ")") {
             if let id = options.payers.knownID(String(body[body.index(after: body.startIndex)..<close])) {
                 payer = id
-                body = body[body.index(after: close)...].drop(while: { " :–—-".contains($0) })
+                body = body[body.index(after: close)...].drop(while: { Self.isDateSeparator($0) })
             }
         }
         updates.append(PolicyUpdate(date: date, payer: payer, text: String(body), source: location(line)))
@@ -496,7 +604,8 @@ struct DocumentExtraction {
         let path = sectionPath
         // Appends in place (no copy of `sections.last` alive): linear in the text, even in debug builds.
         if let last = sections.indices.last, sections[last].heading == path {
-            sections[last].text += "\n" + text
+            sections[last].text.append("\n")
+            sections[last].text.append(text)
         } else {
             sections.append(SectionText(heading: path, text: text, source: location(line)))
         }
@@ -568,43 +677,81 @@ struct DocumentExtraction {
     private mutating func summaryPayers() -> [PayerStatement] {
         var found: [PayerStatement] = []
         for line in summaryLines {
-            let bytes = Array(line.text.utf8)
-            for sentence in bytes.split(separator: ASCII.dot, omittingEmptySubsequences: true) {
-                // Normalising only lower-cases ASCII and rewrites spaces and apostrophes: without "payer" in any case,
-                // the normalised sentence holds no "payer" either.
-                guard Self.mentionsPayer(sentence) else { continue }
-                let lower = sentence.withUnsafeBufferPointer { StatementClassifier.normalizedBytes($0) }
-                guard StatementClassifier.containsAny(lower[...], Self.payerKeywords),
-                      let listStart = Self.endOfFirst(Self.listIntroductions, in: lower) else { continue }
-                // Names as written (case kept) come from the same offsets of the original sentence when it is ASCII-aligned;
-                // the lower-cased list is only used to find them.
-                var originalStart = sentence.startIndex, originalEnd = sentence.endIndex
-                while originalStart < originalEnd && ASCII.isSpaceOrTab(sentence[originalStart]) { originalStart += 1 }
-                while originalEnd > originalStart && ASCII.isSpaceOrTab(sentence[originalEnd - 1]) { originalEnd -= 1 }
-                let listBytes = originalEnd - originalStart == lower.count
-                    ? sentence[(originalStart + listStart)..<originalEnd] : lower[listStart...]
-                for candidate in Self.listedNames(listBytes) {
-                    diagnosticsLine = line.line
-                    guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
-                    found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
-                                                notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
+            // The names each sentence lists, in order (read first; `payerName` may report an unknown one).
+            var candidates: [String] = []
+            var text = line.text
+            text.withUTF8 { bytes in
+                guard let base = bytes.baseAddress, Self.mentionsPayer(bytes) else { return }
+                let count = bytes.count
+                var start = 0
+                while start < count {
+                    // A sentence: up to the next `.` (empty ones skipped).
+                    let end = memchr(base + start, Int32(ASCII.dot), count - start).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? count
+                    if end > start { Self.listedPayerNames(UnsafeBufferPointer(rebasing: bytes[start..<end]), into: &candidates) }
+                    start = end + 1
                 }
+            }
+            for candidate in candidates {
+                diagnosticsLine = line.line
+                guard !candidate.isEmpty, let payer = payerName(candidate, strict: false) else { continue }
+                found.append(PayerStatement(payer: payer, name: candidate, priorAuthorization: .unknown, coverage: .unknown,
+                                            notes: "", source: SourceLocation(path: document.path, line: line.line, section: [])))
             }
         }
         return found
     }
 
-    /// Whether `payer` occurs in the bytes, ASCII letters compared without case.
-    private static func mentionsPayer(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.withUnsafeBufferPointer { buffer in
-            let count = buffer.count
-            guard count >= 5 else { return false }
-            for start in 0...(count - 5) where buffer[start] | 0x20 == 0x70 /* p */ {
-                if buffer[start + 1] | 0x20 == 0x61, buffer[start + 2] | 0x20 == 0x79, buffer[start + 3] | 0x20 == 0x65,
-                   buffer[start + 4] | 0x20 == 0x72 { return true }
+    /// The names a sentence of the summary lists after `include`, `including` or `:`, when it mentions payers.
+    private static func listedPayerNames(_ sentence: UnsafeBufferPointer<UInt8>, into names: inout [String]) {
+        // Normalising only lower-cases ASCII and rewrites spaces and apostrophes: without "payer" in any case,
+        // the normalised sentence holds no "payer" either.
+        guard mentionsPayer(sentence) else { return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: sentence.count) { output in
+            let (lowerStart, lowerEnd) = StatementClassifier.normalize(sentence, into: output.baseAddress!)
+            let lower = UnsafeBufferPointer(rebasing: output[lowerStart..<lowerEnd])
+            guard payerKeywords.occurs(in: lower, wholeWord: false), let listStart = endOfFirst(listIntroductions, in: lower) else { return }
+            // Names as written (case kept) come from the same offsets of the original sentence when it is ASCII-aligned;
+            // the lower-cased list is only used to find them.
+            var originalStart = 0, originalEnd = sentence.count
+            while originalStart < originalEnd && ASCII.isSpaceOrTab(sentence[originalStart]) { originalStart += 1 }
+            while originalEnd > originalStart && ASCII.isSpaceOrTab(sentence[originalEnd - 1]) { originalEnd -= 1 }
+            let listBytes = originalEnd - originalStart == lower.count
+                ? UnsafeBufferPointer(rebasing: sentence[(originalStart + listStart)..<originalEnd])
+                : UnsafeBufferPointer(rebasing: lower[listStart...])
+            if TextSearch.isSimple(listBytes) {
+                listedSimpleNames(listBytes, into: &names)
+            } else {
+                names.append(contentsOf: listedNames(Array(listBytes)[...]))
             }
-            return false
         }
+    }
+
+    /// Whether `payer` occurs in the bytes, ASCII letters compared without case (`p`/`P` found eight bytes at a time).
+    private static func mentionsPayer(_ buffer: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = buffer.count
+        guard count >= 5, let base = buffer.baseAddress else { return false }
+        @inline(__always) func matchesAt(_ start: Int) -> Bool {
+            base[start + 1] | 0x20 == 0x61 && base[start + 2] | 0x20 == 0x79 && base[start + 3] | 0x20 == 0x65
+                && base[start + 4] | 0x20 == 0x72
+        }
+        let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        var start = 0
+        while start + 8 <= count - 4 {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+            let folded = (word | 0x2020_2020_2020_2020) ^ 0x7070_7070_7070_7070
+            var candidates = ~(((folded & low) &+ low) | folded | low) // 0x80 at each `p` or `P`
+            while candidates != 0 {
+                let offset = candidates.trailingZeroBitCount >> 3
+                if matchesAt(start + offset) { return true }
+                candidates &= candidates - 1
+            }
+            start += 8
+        }
+        while start <= count - 5 {
+            if base[start] | 0x20 == 0x70, matchesAt(start) { return true }
+            start += 1
+        }
+        return false
     }
 
     private static let listIntroductions: [[UInt8]] = [Array(" include ".utf8), Array(" including ".utf8), Array(": ".utf8)]
@@ -653,6 +800,45 @@ struct DocumentExtraction {
         return names
     }
 
+    /// `listedNames` of bytes that `TextSearch.isSimple` accepts (valid UTF-8, so read as they are), without copies.
+    private static func listedSimpleNames(_ all: UnsafeBufferPointer<UInt8>, into names: inout [String]) {
+        let count = all.count
+        var pieceStart = 0
+        while pieceStart < count {
+            var pieceEnd = pieceStart
+            while pieceEnd < count && all[pieceEnd] != 0x2C /* , */ { pieceEnd += 1 }
+            defer { pieceStart = pieceEnd + 1 }
+            guard pieceEnd > pieceStart else { continue } // empty pieces are omitted
+            var lower = pieceStart, upper = pieceEnd
+            while lower < upper && ASCII.isSpaceOrTab(all[lower]) { lower += 1 }
+            while upper > lower && ASCII.isSpaceOrTab(all[upper - 1]) { upper -= 1 }
+            if upper - lower >= 4 && all[lower] == 0x61 && all[lower + 1] == 0x6E && all[lower + 2] == 0x64 && all[lower + 3] == 0x20 {
+                lower += 4
+            }
+            while upper > lower && all[upper - 1] == 0x3B /* ; */ { upper -= 1 }
+            // Split on " and " (non-overlapping, left to right), empty parts omitted.
+            var partStart = lower
+            var index = lower
+            while index + 5 <= upper {
+                if all[index] == 0x20 && all[index + 1] == 0x61 && all[index + 2] == 0x6E && all[index + 3] == 0x64 && all[index + 4] == 0x20 {
+                    if index > partStart { names.append(trimmedString(all, partStart, index)) }
+                    index += 5
+                    partStart = index
+                } else {
+                    index += 1
+                }
+            }
+            if upper > partStart { names.append(trimmedString(all, partStart, upper)) }
+        }
+    }
+
+    private static func trimmedString(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+        var lower = start, upper = end
+        while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
+        while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self)
+    }
+
     private static func trimmedString(_ bytes: ArraySlice<UInt8>) -> String {
         var lower = bytes.startIndex, upper = bytes.endIndex
         while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
@@ -661,13 +847,11 @@ struct DocumentExtraction {
     }
 
     /// Offset just past the first of `phrases` found in `text`.
-    private static func endOfFirst(_ phrases: [[UInt8]], in text: [UInt8]) -> Int? {
+    private static func endOfFirst(_ phrases: [[UInt8]], in text: UnsafeBufferPointer<UInt8>) -> Int? {
         var best: Int?
-        text.withUnsafeBufferPointer { text in
-            for needle in phrases {
-                guard let start = needle.withUnsafeBufferPointer({ TextSearch.firstOffset(of: $0, in: text) }) else { continue }
-                if best == nil || start + needle.count < best! { best = start + needle.count }
-            }
+        for needle in phrases {
+            guard let start = needle.withUnsafeBufferPointer({ TextSearch.firstOffset(of: $0, in: text) }) else { continue }
+            if best == nil || start + needle.count < best! { best = start + needle.count }
         }
         return best
     }
@@ -681,9 +865,21 @@ struct DocumentExtraction {
         // The notes each payer's note was built from: the first statement's, then the appended ones.
         var firstNotes: [String] = []
         var appended: [Set<String>] = []
-        for statement in statements + summaryPayers() {
-            guard let slot = slots[statement.payer] else {
-                slots[statement.payer] = merged.count
+        merged.reserveCapacity(16)
+        origins.reserveCapacity(16)
+        firstNotes.reserveCapacity(16)
+        appended.reserveCapacity(16)
+        let fromSummary = summaryPayers()
+        // The document's statements, then the summary's (without building the concatenation).
+        for index in 0..<(statements.count + fromSummary.count) {
+            let statement = index < statements.count ? statements[index] : fromSummary[index - statements.count]
+            // A few payers are found by comparing ids; a dictionary takes over beyond 16 (tables of many payers).
+            let known = merged.count <= 16 ? merged.firstIndex { $0.payer == statement.payer } : slots[statement.payer]
+            guard let slot = known else {
+                if merged.count == 16 {
+                    for (offset, note) in merged.enumerated() { slots[note.payer] = offset }
+                }
+                if merged.count >= 16 { slots[statement.payer] = merged.count }
                 merged.append(PayerNote(payer: statement.payer, name: statement.name,
                                         priorAuthorization: statement.priorAuthorization, coverage: statement.coverage,
                                         notes: statement.notes, source: statement.source))
@@ -718,7 +914,7 @@ struct DocumentExtraction {
             if !statement.notes.isEmpty && firstNotes[slot] != statement.notes && !appended[slot].contains(statement.notes)
                 && !(merged[slot].notes.utf8.count <= 4096 && TextSearch.contains(merged[slot].notes, statement.notes)) {
                 // Appended in place (no copy of the note alive).
-                if merged[slot].notes.isEmpty { merged[slot].notes = statement.notes } else { merged[slot].notes += " " + statement.notes }
+                if merged[slot].notes.isEmpty { merged[slot].notes = statement.notes } else { merged[slot].notes.append(" "); merged[slot].notes.append(statement.notes) }
                 appended[slot].insert(statement.notes)
             }
         }

@@ -18,33 +18,102 @@ public struct PayerDirectory: Sendable {
 
     /// Extra names from `rulebook.json` (`knownPayers`), lower-cased name → id.
     public var extra: [String: String]
+    /// The known names for prefix matching (built once for the built-in names alone).
+    private let table: PrefixTable
+
     /// Every known name (built-in and extra) with its id, longest first, for prefix matching.
-    private let prefixes: [(name: String, id: String)]
-    /// The UTF-8 bytes of each prefix name, and whether they are all ASCII.
-    private let prefixBytes: [(bytes: [UInt8], ascii: Bool)]
+    private struct PrefixTable: Sendable {
+        let prefixes: [(name: String, id: String)]
+        /// The UTF-8 bytes of each prefix name, and whether they are all ASCII.
+        let prefixBytes: [(bytes: [UInt8], ascii: Bool)]
+        /// Whether every name is ASCII and not empty: then an ASCII key is compared on bytes, and only with
+        /// the names that start with its first byte (`buckets`, in the order of `prefixes`).
+        let bytewise: Bool
+        let buckets: [[Int]]
+        /// Every name → id on bytes (open addressing), used when `bytewise`.
+        let slots: [Int32]
+
+        static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+            return Int(truncatingIfNeeded: hash ^ (hash >> 29))
+        }
+
+        /// The offset in `prefixes` of the name with these bytes.
+        func exact(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+            let mask = slots.count - 1
+            var slot = Self.hash(key) & mask
+            while true {
+                let entry = Int(slots[slot])
+                if entry < 0 { return nil }
+                if prefixBytes[entry].bytes.elementsEqual(key) { return entry }
+                slot = (slot + 1) & mask
+            }
+        }
+
+        init(_ names: [String: String]) {
+            prefixes = names.map { ($0.key, $0.value) }.sorted { ($0.name.count, $0.name) > ($1.name.count, $1.name) }
+            prefixBytes = prefixes.map { entry in
+                let bytes = Array(entry.name.utf8)
+                return (bytes, bytes.allSatisfy { $0 < 0x80 })
+            }
+            bytewise = prefixBytes.allSatisfy { $0.ascii && !$0.bytes.isEmpty }
+            var buckets = [[Int]](repeating: [], count: 256)
+            if bytewise {
+                for (offset, entry) in prefixBytes.enumerated() { buckets[Int(entry.bytes[0])].append(offset) }
+            }
+            self.buckets = buckets
+            var capacity = 16
+            while capacity < prefixes.count * 4 { capacity *= 2 }
+            var slots = [Int32](repeating: -1, count: capacity)
+            if bytewise {
+                for (offset, entry) in prefixBytes.enumerated() {
+                    var slot = entry.bytes.withUnsafeBufferPointer { Self.hash($0) } & (capacity - 1)
+                    while slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+                    slots[slot] = Int32(offset)
+                }
+            }
+            self.slots = slots
+        }
+    }
+
+    private static let builtInTable = PrefixTable(builtIn)
 
     public init(extra: [String: String] = [:]) {
         var lowered: [String: String] = [:]
         for (name, id) in extra { lowered[Self.key(name)] = id }
         self.extra = lowered
-        prefixes = Self.builtIn.merging(lowered, uniquingKeysWith: { $1 }).map { ($0.key, $0.value) }
-            .sorted { ($0.name.count, $0.name) > ($1.name.count, $1.name) }
-        prefixBytes = prefixes.map { entry in
-            let bytes = Array(entry.name.utf8)
-            return (bytes, bytes.allSatisfy { $0 < 0x80 })
-        }
+        table = lowered.isEmpty ? Self.builtInTable : PrefixTable(Self.builtIn.merging(lowered, uniquingKeysWith: { $1 }))
     }
 
     /// The id of a known payer, or nil.
     public func knownID(_ name: String) -> String? {
+        if table.bytewise {
+            // Every known name is ASCII: an ASCII key is looked up on bytes, normalised on the stack.
+            var name = name
+            let found: String?? = name.withUTF8 { input in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(input.count, 1)) { output -> String?? in
+                    var (start, end) = StatementClassifier.normalize(input, into: output.baseAddress!)
+                    var ascii = true
+                    for index in start..<end where output[index] >= 0x80 { ascii = false; break }
+                    guard ascii else { return .none }
+                    Self.trimKey(output.baseAddress!, &start, &end)
+                    let key = UnsafeBufferPointer(rebasing: output[start..<end])
+                    if let entry = table.exact(key) { return .some(table.prefixes[entry].id) }
+                    return .some(bytewisePrefix(key))
+                }
+            }
+            if let found { return found }
+        }
         let keyBytes = Self.keyBytes(name)
         let key = String(decoding: keyBytes, as: UTF8.self)
         if let id = (extra.isEmpty ? nil : extra[key]) ?? Self.builtIn[key] { return id }
         // "Aetna Better Health", "Medicare Part B (MACs)": the longest known name the text starts with.
         // ASCII against ASCII compares bytes (the same as comparing characters); anything else compares characters.
         let keyIsASCII = keyBytes.allSatisfy { $0 < 0x80 }
-        for (offset, (alias, id)) in prefixes.enumerated() {
-            let aliasBytes = prefixBytes[offset]
+        if keyIsASCII && table.bytewise { return keyBytes.withUnsafeBufferPointer { bytewisePrefix($0) } }
+        for (offset, (alias, id)) in table.prefixes.enumerated() {
+            let aliasBytes = table.prefixBytes[offset]
             let length = aliasBytes.bytes.count
             guard keyBytes.count > length else { continue }
             let isPrefix: Bool
@@ -58,6 +127,33 @@ public struct PayerDirectory: Sendable {
             if next == 0x20 || next == 0x28 { return id }
         }
         return nil
+    }
+
+    /// The longest known name that an ASCII key starts with, followed by a space or `(` (when `table.bytewise`).
+    private func bytewisePrefix(_ key: UnsafeBufferPointer<UInt8>) -> String? {
+        guard let first = key.first else { return nil }
+        for offset in table.buckets[Int(first)] {
+            let length = table.prefixBytes[offset].bytes.count
+            guard key.count > length else { continue }
+            let next = key[length]
+            guard next == 0x20 || next == 0x28 else { continue }
+            let isPrefix = table.prefixBytes[offset].bytes.withUnsafeBufferPointer { alias in
+                var index = 1
+                while index < length && alias[index] == key[index] { index += 1 }
+                return index == length
+            }
+            if isPrefix { return table.prefixes[offset].id }
+        }
+        return nil
+    }
+
+    /// Without final `.`, `,`, `;`, `:` and spaces, and without a leading `the `.
+    private static func trimKey(_ bytes: UnsafeMutablePointer<UInt8>, _ start: inout Int, _ end: inout Int) {
+        while end > start, bytes[end - 1] == ASCII.dot || bytes[end - 1] == 0x2C || bytes[end - 1] == 0x3B
+                || bytes[end - 1] == ASCII.colon || bytes[end - 1] == 0x20 { end -= 1 }
+        if end - start >= 4 && bytes[start] == 0x74 && bytes[start + 1] == 0x68 && bytes[start + 2] == 0x65 && bytes[start + 3] == 0x20 {
+            start += 4
+        }
     }
 
     /// Lower-case slug for an unknown payer: `Kaiser Permanente` → `kaiser-permanente`.

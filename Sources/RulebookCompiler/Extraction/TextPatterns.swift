@@ -179,10 +179,13 @@ enum DateText {
     /// Returns the ISO form (`YYYY-MM-DD`, or `YYYY-MM` for a month) and the rest of the text.
     static func leading(_ text: String) -> (iso: String, rest: Substring)? {
         let trimmed = Substring(text.trimmedSpaces)
-        let scalars = Array(trimmed.utf8)
+        // The first eleven bytes are all the numeric forms look at (`count == 10` still means the whole text).
+        let scalars = Array(trimmed.utf8.prefix(11))
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= scalars.count, scalars[range].allSatisfy(ASCII.isDigit) else { return nil }
-            return Int(String(decoding: scalars[range], as: UTF8.self))
+            var value = 0
+            for digit in scalars[range] { value = value * 10 + Int(digit - 0x30) }
+            return value
         }
         // ISO
         if scalars.count >= 10, let year = number(0..<4), scalars[4] == ASCII.dash, let month = number(5..<7),

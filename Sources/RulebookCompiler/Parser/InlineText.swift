@@ -11,7 +11,7 @@ struct InlineText {
         return String(decoding: renderBytes(input, depth: 0), as: UTF8.self)
     }
 
-    @inline(__always) private static func isSpecial(_ byte: UInt8) -> Bool {
+    @inline(__always) static func isSpecial(_ byte: UInt8) -> Bool {
         byte == ASCII.backslash || byte == ASCII.backtick || byte == ASCII.star || byte == ASCII.underscore
             || byte == ASCII.less || byte == ASCII.leftBracket || byte == 0x21 || byte == 0x26
     }
@@ -114,8 +114,11 @@ struct InlineText {
                     index += 1
                 }
             default:
-                rendered.append(byte)
-                index += 1
+                // A run of bytes without inline syntax is copied as it is.
+                var end = index + 1
+                while end < count && !Self.isSpecial(bytes[end]) { end += 1 }
+                rendered.append(contentsOf: bytes[index..<end])
+                index = end
             }
         }
 

@@ -94,7 +94,7 @@ struct MarkdownBlockParser {
                     continue
                 }
                 if let alignments = TableSyntax.delimiterRow(content),
-                   TableSyntax.splitRow(paragraph[paragraph.count - 1].bytes).count == alignments.count {
+                   TableSyntax.cellCount(paragraph[paragraph.count - 1].bytes) == alignments.count {
                     let header = paragraph.removeLast()
                     let blockLine = paragraph.first?.number ?? header.number
                     flush(&blocks, &paragraph, inline: inline)

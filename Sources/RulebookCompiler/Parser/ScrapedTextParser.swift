@@ -42,7 +42,7 @@ struct ScrapedTextParser {
             // Table: a header line followed by a delimiter row with as many cells.
             if index + 1 < lines.count, let alignments = TableSyntax.delimiterRow(lines[index + 1].bytes),
                content.contains(ASCII.pipe) || lines[index + 1].bytes.contains(ASCII.pipe),
-               TableSyntax.splitRow(content).count == alignments.count {
+               TableSyntax.cellCount(content) == alignments.count {
                 flushList(&blocks)
                 index += 2
                 let table = tables.parse(header: line, alignments: alignments, lines: lines, index: &index,
@@ -160,7 +160,13 @@ struct ScrapedTextParser {
     }
 
     static func isSectionName(_ text: String) -> Bool {
-        StatementClassifier.containsAny(StatementClassifier.normalizedBytes(text)[...], sectionKeywords)
+        var text = text
+        return text.withUTF8 { input in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(input.count, 1)) { output in
+                let (start, end) = StatementClassifier.normalize(input, into: output.baseAddress!)
+                return sectionKeywords.occurs(in: UnsafeBufferPointer(rebasing: output[start..<end]), wholeWord: false)
+            }
+        }
     }
 
     /// A bare heading line: short, starts with a capital, no final punctuation, mostly capitalised words.
@@ -215,11 +221,27 @@ struct ScrapedTextParser {
         }
     }
 
-    @inline(__always) private static func needsCollapse(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Whether the bytes hold a tab or two spaces in a row (eight bytes at a time).
+    private static func needsCollapse(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return false }
+        let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        @inline(__always) func zeroBytes(_ word: UInt64) -> UInt64 { ~(((word & low) &+ low) | word | low) } // 0x80 where a byte is 0
         var previousSpace = false
-        for byte in bytes {
+        var index = 0
+        while index + 8 <= count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            if zeroBytes(word ^ 0x0909_0909_0909_0909) != 0 { return true }
+            let spaces = zeroBytes(word ^ 0x2020_2020_2020_2020)
+            if spaces & (spaces << 8) != 0 || (previousSpace && spaces & 0x80 != 0) { return true }
+            previousSpace = spaces >> 63 != 0
+            index += 8
+        }
+        while index < count {
+            let byte = base[index]
             if byte == ASCII.tab || (byte == ASCII.space && previousSpace) { return true }
             previousSpace = byte == ASCII.space
+            index += 1
         }
         return false
     }

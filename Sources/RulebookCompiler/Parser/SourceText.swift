@@ -23,7 +23,17 @@ enum SourceText {
             let raw = UnsafeRawPointer(base)
             var index = 0
             while index < count {
-                // ASCII runs, 8 bytes at a time.
+                // ASCII runs, 32 then 8 bytes at a time.
+                if index + 32 <= count {
+                    let a = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    let b = raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+                    let c = raw.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self)
+                    let d = raw.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self)
+                    if (a | b | c | d) & 0x8080_8080_8080_8080 == 0 {
+                        index += 32
+                        continue
+                    }
+                }
                 if index + 8 <= count && raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
                     index += 8
                     continue
@@ -151,14 +161,18 @@ enum ASCII {
 }
 
 extension ArraySlice where Element == UInt8 {
-    var isBlank: Bool { allSatisfy { ASCII.isWhitespace($0) } }
+    var isBlank: Bool {
+        @inline(__always) get { allSatisfy { ASCII.isWhitespace($0) } }
+    }
 
     /// Without leading and trailing spaces and tabs (and VT/FF).
     var trimmed: ArraySlice<UInt8> {
+        @inline(__always) get {
         var lower = startIndex, upper = endIndex
         while lower < upper && ASCII.isWhitespace(self[lower]) { lower += 1 }
         while upper > lower && ASCII.isWhitespace(self[upper - 1]) { upper -= 1 }
         return self[lower..<upper]
+        }
     }
 
     var trimmedLeading: ArraySlice<UInt8> {
