@@ -290,8 +290,8 @@ enum BuildStamp {
             bytes.append(0x0A)
         }
         bytes += "outputs\n".utf8
-        for path in inputs.outputs.keys.sorted(by: { $0.utf8Precedes($1) }) where !path.utf8.contains(0x0A) {
-            let identity = inputs.outputs[path]!
+        // (In the dictionary's order: a stamp is read into dictionaries, and is no canonical text.)
+        for (path, identity) in inputs.outputs where !path.utf8.contains(0x0A) {
             number(identity.size)
             number(identity.modified)
             number(identity.changed)

@@ -339,13 +339,14 @@ public enum Generator {
                     outcome.report = report
                     outcome.files = changes
                     outcome.strategy = "delta"
+                    timing.lap("write (changed files only)")
                     if useState {
                         var inputs = stampInputs(states, startedReading: startedReading, outputs: report.identities)
                         inputs.result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
                                                     manifestFiles: report.written + report.unchanged, output: options.output)
                         BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
                     }
-                    timing.lap("write (changed files only)")
+                    timing.lap("build stamp saved")
                     outcome.diagnostics = sortedStable(outcome.diagnostics)
                     return outcome
                 }

@@ -222,6 +222,10 @@ public struct Manifest: Sendable, Hashable {
     struct DocumentLines: Sendable {
         var bytes: [UInt8]
         var values: [String: Range<Int>]
+        /// The documents' and the files' keys in the order of the text (sorted, when it is canonical): a
+        /// run that rewrites the manifest with the same keys need not sort 10,000 paths again.
+        var documentOrder: [String] = []
+        var fileOrder: [String] = []
     }
 
     /// Byte-stable JSON (the canonical writer: keys sorted by their UTF-8 bytes, two-space indentation),
@@ -234,8 +238,13 @@ public struct Manifest: Sendable, Hashable {
     /// they were decoded from) instead of being written again. The caller guarantees they are equal.
     func encoded(reusing previous: DocumentLines?, unchanged: Set<String>) -> [UInt8] {
         var writer = CanonicalJSONWriter(capacity: 256 + files.count * 120 + documents.count * 400)
-        func sortedKeys<Value>(_ dictionary: [String: Value]) -> [String] {
-            dictionary.keys.sorted { $0.utf8Precedes($1) }
+        func sortedKeys<Value>(_ dictionary: [String: Value], hint: [String] = []) -> [String] {
+            // The previous text's order when it has exactly these keys in strictly increasing byte order.
+            if hint.count == dictionary.count, !hint.isEmpty, hint.allSatisfy({ dictionary[$0] != nil }),
+               zip(hint, hint.dropFirst()).allSatisfy({ $0.utf8Precedes($1) }) {
+                return hint
+            }
+            return dictionary.keys.sorted { $0.utf8Precedes($1) }
         }
         func stringMap(_ dictionary: [String: String]) {
             writer.beginObject()
@@ -251,7 +260,7 @@ public struct Manifest: Sendable, Hashable {
             // in parallel chunks of lines).
             writer.key("documents")
             writer.beginObject()
-            let keys = sortedKeys(documents)
+            let keys = sortedKeys(documents, hint: previous?.documentOrder ?? [])
             let lines = concurrentMap(count: keys.count) { index -> [UInt8] in
                 if let previous, unchanged.contains(keys[index]), previous.values[keys[index]] != nil { return [] }  // copied below
                 var line = CanonicalJSONWriter(style: .compact, capacity: 512)
@@ -268,7 +277,7 @@ public struct Manifest: Sendable, Hashable {
             }
             writer.endObject()
         }
-        let paths = sortedKeys(files)
+        let paths = sortedKeys(files, hint: previous?.fileOrder ?? [])
         writer.key("files")
         writer.beginObject()
         for path in paths {
@@ -313,12 +322,16 @@ public struct Manifest: Sendable, Hashable {
            let manifest = decode(root: rest, documentLines: split.lines, in: bytes) {
             // (`decode` parses the document lines on all cores.)
             var values: [String: Range<Int>] = [:]
+            var order: [String] = []
             values.reserveCapacity(split.lines.count)
+            order.reserveCapacity(split.lines.count)
             for line in split.lines {
                 guard let (key, value) = keyAndValue(of: line, in: bytes) else { continue }
                 values[key] = value
+                order.append(key)
             }
-            return (manifest, DocumentLines(bytes: bytes, values: values))
+            return (manifest, DocumentLines(bytes: bytes, values: values, documentOrder: order,
+                                            fileOrder: rest["files"]?.members?.map(\.key) ?? []))
         }
         guard let root = JSONValueParser.parse(bytes), let manifest = decode(root: root, documentLines: [], in: bytes) else { return nil }
         return (manifest, nil)

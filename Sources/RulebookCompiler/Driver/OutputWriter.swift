@@ -474,9 +474,12 @@ public struct OutputWriter: Sendable {
               let root = try openRoot(create: false) else { return nil }
         defer { root.closeAll() }
         flock(root.fd, LOCK_EX)
+        let timing = PhaseTimer(prefix: "  delta: ")
         guard let bytes = Self.readManifestBytes(root: root), ContentHash.hex(bytes) == baseHash else { return nil }
         guard let identities = verify(base, except: Set(changes.map(\.path)), root: root) else { return nil }
+        timing.lap("verify \(base.files.count) outputs")
         try removeTemporaryFiles(root: root, folders: Self.folders(of: base.files.keys))
+        timing.lap("leftover temporary files")
         var files = base.files, sizes = base.sizes
         var report = WriteReport()
         report.identities = identities
@@ -514,14 +517,23 @@ public struct OutputWriter: Sendable {
             if fstatat(folder, components.last!, &info, AT_SYMLINK_NOFOLLOW) == 0 { report.identities[change.path] = BuildStamp.FileIdentity(info) }
         }
         report.written.sort { $0.utf8Precedes($1) }
-        report.unchanged = (base.files.keys.filter { !report.written.contains($0) }).sorted { $0.utf8Precedes($1) }
+        let written = Set(report.written)
+        if let order = baseLines?.fileOrder, order.count == base.files.count, order.allSatisfy({ base.files[$0] != nil }),
+           zip(order, order.dropFirst()).allSatisfy({ $0.utf8Precedes($1) }) {  // the base's keys, sorted
+            report.unchanged = order.filter { !written.contains($0) }
+        } else {
+            report.unchanged = (base.files.keys.filter { !written.contains($0) }).sorted { $0.utf8Precedes($1) }
+        }
+        timing.lap("write \(changes.count) files")
         let final = Manifest(files: files, sizes: sizes, inputs: base.inputs, documents: state.documents, salt: state.salt)
         let finalBytes = final.encoded(reusing: baseLines, unchanged: unchangedDocuments)
         report.manifestHash = ContentHash.hex(finalBytes)
+        timing.lap("encode manifest")
         if report.manifestHash != baseHash {
             try writeManifest(finalBytes, root: root)
             report.manifestWritten = true
         }
+        timing.lap("write manifest")
         return report
     }
 
