@@ -46,7 +46,11 @@ public struct PayerDirectory: Sendable {
             while true {
                 let entry = Int(slots[slot])
                 if entry < 0 { return nil }
-                if prefixBytes[entry].bytes.elementsEqual(key) { return entry }
+                let bytes = prefixBytes[entry].bytes
+                if bytes.count == key.count
+                    && bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) {
+                    return entry
+                }
                 slot = (slot + 1) & mask
             }
         }

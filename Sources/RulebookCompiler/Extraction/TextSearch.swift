@@ -41,6 +41,25 @@ enum TextSearch {
         let first = pattern[0]
         let last = text.count - length
         var index = 0
+        if length >= 2, let base = text.baseAddress {
+            // Eight positions at a time: only where the first two bytes match is the rest compared.
+            let ones: UInt64 = 0x0101_0101_0101_0101, low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+            @inline(__always) func zeroBytes(_ word: UInt64) -> UInt64 { ~(((word & low) &+ low) | word | low) }
+            let firsts = ones &* UInt64(first), seconds = ones &* UInt64(pattern[1])
+            while index + 9 <= text.count && index + 7 <= last {
+                let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+                let next = UInt64(littleEndian: UnsafeRawPointer(base + index + 1).loadUnaligned(as: UInt64.self))
+                var candidates = zeroBytes(word ^ firsts) & zeroBytes(next ^ seconds)
+                while candidates != 0 {
+                    let start = index + candidates.trailingZeroBitCount >> 3
+                    var offset = 2
+                    while offset < length && base[start + offset] == pattern[offset] { offset += 1 }
+                    if offset == length { return start }
+                    candidates &= candidates - 1
+                }
+                index += 8
+            }
+        }
         while index <= last {
             if text[index] == first {
                 var offset = 1

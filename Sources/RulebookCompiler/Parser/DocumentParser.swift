@@ -54,7 +54,9 @@ public enum DocumentParser {
                 markdownSignals += 1
             } else if content.hasPrefix("**") || content.hasPrefix("- **") || content.hasPrefix("* **") {
                 markdownSignals += 1
-            } else if ScrapedTextParser.isLoneBullet(content.trimmed), offset + 1 < lines.count,
+            } else if firstByte == ASCII.dash || firstByte == ASCII.star || firstByte == ASCII.plus || firstByte == 0xC2 || firstByte == 0xE2
+                        || ASCII.isWhitespace(firstByte), // (a lone bullet starts so, after white space `trimmed` removes)
+                      ScrapedTextParser.isLoneBullet(content.trimmed), offset + 1 < lines.count,
                       !lines[offset + 1].bytes.isBlank, !ScrapedTextParser.isLoneBullet(lines[offset + 1].bytes.trimmed),
                       offset > 0, !lines[offset - 1].bytes.isBlank {
                 scrapedSignals += 2 // `text\n-\ntext`: a setext heading in markdown, a bullet in scraped pages

@@ -53,7 +53,7 @@ struct MarkdownBlockParser {
 
         func flush(_ blocks: inout [Block], _ paragraph: inout [ContainerLine], inline: InlineText) {
             guard !paragraph.isEmpty else { return }
-            blocks.append(contentsOf: Self.paragraphBlocks(paragraph, inline: inline))
+            Self.paragraphBlocks(paragraph, inline: inline, into: &blocks)
             paragraph.removeAll()
         }
 
@@ -213,6 +213,12 @@ struct MarkdownBlockParser {
     /// A paragraph's lines, with `Label: value` lines split out as labelled blocks.
     static func paragraphBlocks(_ lines: [ContainerLine], inline: InlineText) -> [Block] {
         var blocks: [Block] = []
+        paragraphBlocks(lines, inline: inline, into: &blocks)
+        return blocks
+    }
+
+    /// `blocks.append(contentsOf: paragraphBlocks(lines, inline: inline))`, without the intermediate array.
+    static func paragraphBlocks(_ lines: [ContainerLine], inline: InlineText, into blocks: inout [Block]) {
         var run: [TextLine] = []
         for line in lines {
             let first = line.bytes.indentation.firstNonSpace
@@ -230,7 +236,6 @@ struct MarkdownBlockParser {
             }
         }
         if !run.isEmpty { blocks.append(Block(.paragraph(lines: run), line: run[0].line, column: run[0].column)) }
-        return blocks
     }
 
     /// The text lines of blocks, flattened (for block quotes, which are kept as text).
@@ -359,6 +364,7 @@ struct TableBuilder {
         let width = alignments.count
         let headerRow = TableSyntax.row(header.bytes, lineNumber: header.number, lineColumn: header.column, width: width, inline: inline)!
         var rows: [Table.Row] = []
+        rows.reserveCapacity(8)
         while index < lines.count {
             let line = lines[index]
             if line.bytes.isBlank || endsAt(line) { break }
