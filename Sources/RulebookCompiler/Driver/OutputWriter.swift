@@ -253,25 +253,6 @@ public struct OutputWriter: Sendable {
         var intentFiles: [String: String] = [:]
         for file in wanted { intentFiles[file.path] = survey.changed.contains(file.path) ? "" : file.hash.isEmpty ? produced[file.path]?.0 ?? "" : file.hash }
         for path in survey.plan.extra { intentFiles[path] = "" }
-        // Without flushing to disk (the default) and without injected failures, each worker renames its
-        // file into place as soon as it is written (and takes its identity): the intent manifest is put in
-        // place first, so an interrupted run leaves each file old or new, complete, and known to the
-        // manifest as unverified — what an interruption between two renames leaves anyway. Durable runs
-        // flush every file before the first rename, as below.
-        var noInjectedFailure = false
-        if case .none = failurePoint { noInjectedFailure = true }
-        let renameAsWritten = !durable && noInjectedFailure
-        let needsIntent = changed.contains(where: { survey.previous?.files[$0.path] == nil }) || survey.previous == nil
-        var renamedIdentities: [String: BuildStamp.FileIdentity] = [:]
-        if renameAsWritten && needsIntent {
-            try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName, path: Self.manifestName)
-            let intent = staged.removeLast()
-            guard renameat(intent.folder, intent.temp, intent.folder, intent.name) == 0 else {
-                let code = errno
-                unlinkat(intent.folder, intent.temp, 0)
-                throw ioError(intent.path, code)
-            }
-        }
         do throws(OutputError) {
             // The changed files are produced and written on all cores (a first run of 10,000 documents
             // produces and creates 10,000 files); the temporary names follow the order of `changed`.
@@ -280,7 +261,6 @@ public struct OutputWriter: Sendable {
             for file in changed { folders.append(try root.folder(file.components.dropLast(), create: true, for: file.path)!) }
             let failures = SlotBox<OutputError?>(count: changed.count)
             let lazyInfo = SlotBox<(String, Int)?>(count: changed.count)
-            let placedIdentities = SlotBox<BuildStamp.FileIdentity?>(count: changed.count)
             let flush = durable && Self.syncFileSystem == nil
             let next = AtomicCounter()
             let workers = changed.count >= 32 ? ProcessInfo.processInfo.activeProcessorCount : 1
@@ -296,23 +276,10 @@ public struct OutputWriter: Sendable {
                     do throws(OutputError) {
                         var text = file.text()
                         lazyInfo.set(index, file.contents == nil ? text.withUTF8 { (ContentHash.hex($0), $0.count) } : nil)
-                        let temp = "\(Self.temporaryPrefix)\(pid)-\(index + 1)"
-                        try writeTemporary(text, folder: targets[index], temp: temp, path: file.path, flush: flush)
-                        var identity: BuildStamp.FileIdentity?
-                        if renameAsWritten {
-                            let name = file.components.last!
-                            guard renameat(targets[index], temp, targets[index], name) == 0 else {
-                                let code = errno
-                                unlinkat(targets[index], temp, 0)
-                                throw ioError(file.path, code)
-                            }
-                            var info = stat()
-                            if fstatat(targets[index], name, &info, AT_SYMLINK_NOFOLLOW) == 0 { identity = BuildStamp.FileIdentity(info) }
-                        }
-                        placedIdentities.set(index, identity)
+                        try writeTemporary(text, folder: targets[index], temp: "\(Self.temporaryPrefix)\(pid)-\(index + 1)",
+                                           path: file.path, flush: flush)
                         failures.set(index, nil)
                     } catch {
-                        placedIdentities.set(index, nil)
                         failures.set(index, error)
                     }
                 }
@@ -320,11 +287,9 @@ public struct OutputWriter: Sendable {
             counter = changed.count
             for (index, info) in lazyInfo.values().enumerated() { if let info { produced[changed[index].path] = info } }
             var firstFailure: OutputError?
-            for (index, (failure, identity)) in zip(failures.values(), placedIdentities.values()).enumerated() {
+            for (index, failure) in failures.values().enumerated() {
                 if let failure {
                     if firstFailure == nil { firstFailure = failure }
-                } else if renameAsWritten {
-                    if let identity { renamedIdentities[changed[index].path] = identity }
                 } else {
                     staged.append(Staged(folder: folders[index], temp: "\(Self.temporaryPrefix)\(pid)-\(index + 1)",
                                          name: changed[index].components.last!, path: changed[index].path))
@@ -336,7 +301,7 @@ public struct OutputWriter: Sendable {
             // matters (an interrupted run's renamed files are newer than that manifest, so they are read
             // and compared next time, never trusted by hash), and it is skipped: a large incremental run
             // does not write its manifest twice.
-            if needsIntent && !renameAsWritten {
+            if changed.contains(where: { survey.previous?.files[$0.path] == nil }) || survey.previous == nil {
                 try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
                           path: Self.manifestName)
                 staged.insert(staged.removeLast(), at: 0)  // renamed first
@@ -385,7 +350,6 @@ public struct OutputWriter: Sendable {
         for (item, identity) in zip(written, writtenIdentities.values()) {
             if let identity { report.identities[item.path] = identity }
         }
-        for (path, identity) in renamedIdentities { report.identities[path] = identity }
 
         // 3. Files the previous run wrote and this one does not produce.
         var emptied: Set<[String]> = []
