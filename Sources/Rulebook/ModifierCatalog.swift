@@ -17,7 +17,7 @@ public enum ModifierCatalog {
 
     /// Whether `modifier` (any case) is on the known list.
     public static func isKnown(_ modifier: String) -> Bool {
-        known.contains(modifier.uppercased())
+        known.contains(modifier.asciiFastUppercased)
     }
 
     /// Modifier → short description.

@@ -11,7 +11,7 @@ public struct RuleBook: Sendable {
         public var code: String
         public init(_ system: CodeSystem, _ code: String) {
             self.system = system
-            self.code = code.uppercased()
+            self.code = code.asciiFastUppercased
         }
     }
 
@@ -80,4 +80,21 @@ public struct RuleBookLoadError: Error, CustomStringConvertible, Sendable, Equat
         self.message = message
     }
     public var description: String { "\(path): error: \(message)" }
+}
+
+extension String {
+    /// `uppercased()`, without Unicode tables when the text is ASCII (codes and modifiers): ASCII letters
+    /// map the same way, and a text with no lower-case letter is returned as it is.
+    var asciiFastUppercased: String {
+        let plain: Bool? = utf8.withContiguousStorageIfAvailable { bytes in
+            guard bytes.allSatisfy({ $0 < 0x80 }) else { return false }
+            return !bytes.contains(where: { (0x61...0x7A).contains($0) })
+        }
+        switch plain {
+        case true?: return self
+        case false? where utf8.allSatisfy({ $0 < 0x80 }):
+            return String(decoding: utf8.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
+        default: return uppercased()
+        }
+    }
 }

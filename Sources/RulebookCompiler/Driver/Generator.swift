@@ -212,12 +212,15 @@ public enum Generator {
         for index in Set(duplicates.flatMap { [$0.first, $0.second] }) where states[index].reused != nil {
             states[index] = recompile(files[index], options: extraction, hash: states[index].hash)
         }
+        timing.lap("first definitions")
         outcome.reusedDocuments = states.filter { $0.reused != nil }.count
         outcome.unreadDocuments = states.filter { $0.reused != nil && $0.unread }.count
         let kept = states.indices.filter { index in
             guard let key = states[index].key else { return false }
             return firstByKey[key] == index
         }
+        timing.lap("kept")
+        outcome.records.reserveCapacity(kept.count)
         for index in kept {
             let summary = states[index].summary!
             outcome.codeCount += 1
@@ -225,6 +228,7 @@ public enum Generator {
             outcome.payerNoteCount += summary.payers
             if let record = states[index].fresh?.record { outcome.records.append(record) }
         }
+        timing.lap("codes and duplicates")
 
         // Nothing changed (every document reused, none added or removed, no duplicate): a full run would
         // produce exactly the files of the reused manifest, so checking that the folder still holds them
@@ -271,6 +275,7 @@ public enum Generator {
             }
             outcome.diagnostics += modifierDiagnostics[index]!
         }
+        timing.lap("modifier checks")
         let examples = checkExamples(states: states, kept: kept, firstByKey: firstByKey, records: records)
         for index in kept { outcome.diagnostics += examples.diagnostics[index] ?? [] }
         timing.lap("validate")
@@ -335,7 +340,8 @@ public enum Generator {
             do throws(OutputError) {
                 if let report = try writer.writeDelta(base: previous.manifest, baseHash: previous.hash, baseLines: previousLines,
                                                       unchangedDocuments: unchangedDocuments, changes: changes,
-                                                      state: OutputWriter.IncrementalState(documents: documents, salt: salt)) {
+                                                      state: OutputWriter.IncrementalState(documents: documents, salt: salt,
+                                                                 documentOrder: states.compactMap { $0.hash == nil ? nil : $0.path })) {
                     outcome.report = report
                     outcome.files = changes
                     outcome.strategy = "delta"
@@ -372,7 +378,8 @@ public enum Generator {
         // 7. The manifest's document entries for the next run.
         let documents = manifestDocuments(states: states, kept: kept, bundleNames: emitted.bundleNames,
                                           modifierDiagnostics: modifierDiagnostics, examples: examples)
-        let state = OutputWriter.IncrementalState(documents: documents, salt: salt)
+        let state = OutputWriter.IncrementalState(documents: documents, salt: salt,
+                                                                 documentOrder: states.compactMap { $0.hash == nil ? nil : $0.path })
 
         // 8. Compare or write.
         do throws(OutputError) {

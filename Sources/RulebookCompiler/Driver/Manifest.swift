@@ -236,7 +236,10 @@ public struct Manifest: Sendable, Hashable {
 
     /// As ``encoded()``; the entries of the documents in `unchanged` are copied from `previous` (the text
     /// they were decoded from) instead of being written again. The caller guarantees they are equal.
-    func encoded(reusing previous: DocumentLines?, unchanged: Set<String>) -> [UInt8] {
+    /// `documentOrder` / `fileOrder`: the keys in byte order when the caller has them (used, like the
+    /// previous text's order, only after checking that they are exactly the keys, strictly increasing).
+    func encoded(reusing previous: DocumentLines?, unchanged: Set<String>, documentOrder: [String] = [],
+                 fileOrder: [String] = []) -> [UInt8] {
         var writer = CanonicalJSONWriter(capacity: 256 + files.count * 120 + documents.count * 400)
         func sortedKeys<Value>(_ dictionary: [String: Value], hint: [String] = []) -> [String] {
             // The previous text's order when it has exactly these keys in strictly increasing byte order.
@@ -260,7 +263,7 @@ public struct Manifest: Sendable, Hashable {
             // in parallel chunks of lines).
             writer.key("documents")
             writer.beginObject()
-            let keys = sortedKeys(documents, hint: previous?.documentOrder ?? [])
+            let keys = sortedKeys(documents, hint: previous?.documentOrder ?? documentOrder)
             let lines = concurrentMap(count: keys.count) { index -> [UInt8] in
                 if let previous, unchanged.contains(keys[index]), previous.values[keys[index]] != nil { return [] }  // copied below
                 var line = CanonicalJSONWriter(style: .compact, capacity: 512)
@@ -277,7 +280,7 @@ public struct Manifest: Sendable, Hashable {
             }
             writer.endObject()
         }
-        let paths = sortedKeys(files, hint: previous?.fileOrder ?? [])
+        let paths = sortedKeys(files, hint: previous?.fileOrder ?? fileOrder)
         writer.key("files")
         writer.beginObject()
         for path in paths {

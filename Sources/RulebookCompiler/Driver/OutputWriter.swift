@@ -200,6 +200,8 @@ public struct OutputWriter: Sendable {
     struct IncrementalState: Sendable, Hashable {
         var documents: [String: Manifest.Document]
         var salt: String
+        /// The documents' paths in byte order, when the caller has them (spares sorting them again).
+        var documentOrder: [String] = []
     }
 
     func write(files: [GeneratedFile], known: [KnownFile], inputHashes: [String: String] = [:],
@@ -231,7 +233,8 @@ public struct OutputWriter: Sendable {
         }
         report.identities = survey.identities
         if changed.isEmpty && survey.plan.extra.isEmpty {
-            let finalBytes = finalManifest().encoded()
+            let finalBytes = finalManifest().encoded(reusing: nil, unchanged: [], documentOrder: state?.documentOrder ?? [],
+                                                     fileOrder: wanted.map(\.path))
             report.manifestHash = ContentHash.hex(finalBytes)
             if survey.previousHash != report.manifestHash {
                 try writeManifest(finalBytes, root: root)
@@ -312,6 +315,16 @@ public struct OutputWriter: Sendable {
             throw error
         }
 
+        // The final manifest depends only on what was produced: it is encoded on another thread while
+        // this one renames the files into place.
+        let producedFiles = produced
+        let wantedFiles = wanted
+        let hashes = inputHashes
+        let finalManifestTask = BackgroundTask {
+            Self.finalManifest(wantedFiles, produced: producedFiles, inputs: hashes, state: state)
+                .encoded(reusing: nil, unchanged: [], documentOrder: state?.documentOrder ?? [], fileOrder: wantedFiles.map(\.path))
+        }
+
         // 2. Intent manifest into place (durably), then the files.
         var renamed = 0
         for (index, item) in staged.enumerated() {
@@ -373,8 +386,8 @@ public struct OutputWriter: Sendable {
 
         // 4. The final manifest, last.
         timing.lap("stage, rename, remove \(changed.count)")
-        let finalBytes = finalManifest().encoded()
-        timing.lap("encode manifest")
+        let finalBytes = finalManifestTask.wait()
+        timing.lap("encode manifest (the rest of it)")
         report.manifestHash = ContentHash.hex(finalBytes)
         try writeManifest(finalBytes, root: root)
         timing.lap("write manifest")
