@@ -135,6 +135,10 @@ public enum Generator {
         // The build stamp here; the manifest (which the stamp must name) on another thread, unless the
         // stamp shows that nothing changed (then it is not read at all).
         let loadedStamp = useState ? BuildStamp.load(stampURL) : nil
+        // With a recorded result, the outputs are checked against it on another thread meanwhile.
+        let outputsCheck = loadedStamp.flatMap { stamp in
+            stamp.inputs.result == nil ? nil : BackgroundTask { outputsAsRecorded(stamp.inputs, output: options.output) }
+        }
         timing.lap("build stamp")
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
         timing.lap("list \(files.count) inputs")
@@ -154,8 +158,10 @@ public enum Generator {
         //     that run's result is this one's, without reading the manifest or any document.
         let salt = Self.salt(config: config, accessLevel: accessLevel, shardCount: shardCount)
         if let loadedStamp, let identities,
+           let outputsCheck,
            let shortcut = unchangedByStamp(loadedStamp.inputs, manifestHash: loadedStamp.manifestHash, files: files,
-                                           identities: identities, salt: salt, output: options.output, jobs: options.jobs) {
+                                           identities: identities, salt: salt, outputsAsRecorded: { outputsCheck.wait() },
+                                           report: !options.check) {
             outcome.diagnostics += shortcut.diagnostics
             outcome.diagnostics = sortedStable(outcome.diagnostics)
             outcome.codeCount = shortcut.result.codeCount
@@ -469,7 +475,7 @@ public enum Generator {
     struct StampShortcut {
         var result: BuildStamp.Result
         var diagnostics: [Diagnostic]
-        var report: OutputWriter.WriteReport
+        var report: OutputWriter.WriteReport?
     }
 
     /// The recorded result when the inputs (same paths in the same order, each with the recorded identity
@@ -477,18 +483,31 @@ public enum Generator {
     /// the configuration (`salt`), the output folders, the manifest and every output file are exactly as
     /// the stamp recorded them; nil on any difference (the run then goes the usual way). Make's rule, with
     /// the status-change time and inode as well as the modification time: nothing is read or compared.
+    /// `outputsAsRecorded`: ``outputsAsRecorded(_:output:)`` of the same stamp (computed on another
+    /// thread while the inputs are listed). `report`: whether to make the write report (not for `--check`).
     static func unchangedByStamp(_ inputs: BuildStamp.Inputs, manifestHash: String, files: [InputFile],
-                                 identities: [BuildStamp.FileIdentity?], salt: String, output: String, jobs: Int?) -> StampShortcut? {
+                                 identities: [BuildStamp.FileIdentity?], salt: String, outputsAsRecorded: () -> Bool,
+                                 report makeReport: Bool) -> StampShortcut? {
         guard let result = inputs.result, result.salt == salt, let order = inputs.order, order.count == files.count,
               !inputs.outputs.isEmpty else { return nil }
         for index in files.indices {
             guard files[index].displayPath == order[index], let identity = identities[index],
                   inputs.hash(of: order[index], identity: identity) != nil else { return nil }
         }
+        guard outputsAsRecorded() else { return nil }
+        let report = makeReport ? OutputWriter.WriteReport(written: [], unchanged: inputs.outputs.keys.sorted { $0.utf8Precedes($1) },
+                                                           removed: [], manifestWritten: false, manifestHash: manifestHash) : nil
+        return StampShortcut(result: result, diagnostics: result.diagnostics, report: report)
+    }
+
+    /// Whether the output folders, the manifest and every output file have the identities the stamp
+    /// recorded with its result.
+    static func outputsAsRecorded(_ inputs: BuildStamp.Inputs, output: String) -> Bool {
+        guard let result = inputs.result, !inputs.outputs.isEmpty else { return false }
         for (folder, recorded) in result.folders {
-            guard fileIdentity(folder.isEmpty ? output : output + "/" + folder, follow: folder.isEmpty) == recorded else { return nil }
+            guard fileIdentity(folder.isEmpty ? output : output + "/" + folder, follow: folder.isEmpty) == recorded else { return false }
         }
-        guard fileIdentity(output + "/" + OutputWriter.manifestName, follow: false) == result.manifest else { return nil }
+        guard fileIdentity(output + "/" + OutputWriter.manifestName, follow: false) == result.manifest else { return false }
         // Each output by its folder's descriptor and its name (one lookup per file, not a path walk).
         let paths = Array(inputs.outputs.keys)
         var folderDescriptors: [Substring: Int32] = [:]
@@ -504,7 +523,7 @@ public enum Generator {
             } else {
                 let folderPath = folder.isEmpty ? output : output + "/" + folder
                 descriptor = open(folderPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (folder.isEmpty ? 0 : O_NOFOLLOW))
-                guard descriptor >= 0 else { return nil }
+                guard descriptor >= 0 else { return false }
                 folderDescriptors[folder] = descriptor
             }
             targets.append((descriptor, slash.map { String(path[path.utf8.index(after: $0)...]) } ?? path))
@@ -516,10 +535,7 @@ public enum Generator {
             guard fstatat(lookups[index].folder, lookups[index].name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { return false }
             return BuildStamp.FileIdentity(info) == recorded[paths[index]]
         }
-        guard !same.contains(false) else { return nil }
-        let report = OutputWriter.WriteReport(written: [], unchanged: paths.sorted { $0.utf8Precedes($1) }, removed: [],
-                                              manifestWritten: false, manifestHash: manifestHash)
-        return StampShortcut(result: result, diagnostics: result.diagnostics, report: report)
+        return !same.contains(false)
     }
 
     /// What the manifest's document entries depend on besides the documents' bytes.
