@@ -344,8 +344,12 @@ public enum Generator {
             }
             timing.lap("emit changed documents (\(changes.count) files, \(String(format: "%.3f", Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)) s)")
             do throws(OutputError) {
+                // When the stamp's check of every output (run at the start, for the shortcut) found them all as
+                // recorded — the stamp names this manifest — the writer need not verify them again.
+                let verifiedOutputs = stamp != nil && outputsCheck?.wait() == true ? stamp?.outputs : nil
                 if let report = try writer.writeDelta(base: previous.manifest, baseHash: previous.hash, baseLines: previousLines,
                                                       unchangedDocuments: unchangedDocuments, changes: changes,
+                                                      verifiedOutputs: verifiedOutputs,
                                                       state: OutputWriter.IncrementalState(documents: documents, salt: salt,
                                                                  documentOrder: states.compactMap { $0.hash == nil ? nil : $0.path })) {
                     outcome.report = report

@@ -480,8 +480,12 @@ public struct OutputWriter: Sendable {
     /// entries of unchanged documents from its old text. Nil (nothing touched) when the folder is not as
     /// `base` says: the caller then takes the general path. This keeps a one-document edit of a 10,000-document
     /// folder from naming, sorting and comparing every output again.
+    /// `verifiedOutputs`: the identity of every file `base` lists, as just checked against the build
+    /// stamp (with the output folders, so no temporary file was left since); the folder is then not
+    /// verified again.
     func writeDelta(base: Manifest, baseHash: String, baseLines: Manifest.DocumentLines?, unchangedDocuments: Set<String>,
-                    changes: [GeneratedFile], state: IncrementalState) throws(OutputError) -> WriteReport? {
+                    changes: [GeneratedFile], verifiedOutputs: [String: BuildStamp.FileIdentity]? = nil,
+                    state: IncrementalState) throws(OutputError) -> WriteReport? {
         guard !changes.isEmpty, changes.allSatisfy({ base.files[$0.path] != nil && base.sizes[$0.path] != nil }),
               Set(changes.map(\.path)).count == changes.count,
               let root = try openRoot(create: false) else { return nil }
@@ -489,10 +493,18 @@ public struct OutputWriter: Sendable {
         flock(root.fd, LOCK_EX)
         let timing = PhaseTimer(prefix: "  delta: ")
         guard let bytes = Self.readManifestBytes(root: root), ContentHash.hex(bytes) == baseHash else { return nil }
-        guard let identities = verify(base, except: Set(changes.map(\.path)), root: root) else { return nil }
-        timing.lap("verify \(base.files.count) outputs")
-        try removeTemporaryFiles(root: root, folders: Self.folders(of: base.files.keys))
-        timing.lap("leftover temporary files")
+        var identities: [String: BuildStamp.FileIdentity]
+        if let verifiedOutputs, verifiedOutputs.count == base.files.count, base.files.keys.allSatisfy({ verifiedOutputs[$0] != nil }) {
+            identities = verifiedOutputs
+            for change in changes { identities[change.path] = nil }
+            timing.lap("\(base.files.count) outputs verified by the build stamp")
+        } else {
+            guard let verified = verify(base, except: Set(changes.map(\.path)), root: root) else { return nil }
+            identities = verified
+            timing.lap("verify \(base.files.count) outputs")
+            try removeTemporaryFiles(root: root, folders: Self.folders(of: base.files.keys))
+            timing.lap("leftover temporary files")
+        }
         var files = base.files, sizes = base.sizes
         var report = WriteReport()
         report.identities = identities
