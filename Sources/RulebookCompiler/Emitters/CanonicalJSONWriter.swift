@@ -227,7 +227,7 @@ struct CanonicalJSONWriter {
 
     /// `value` as this writer writes a string, for ``quotedString(_:)``.
     func quoted(_ value: String) -> QuotedString {
-        var writer = compact == nil
+        let writer = compact == nil
             ? CanonicalJSONWriter(style: style, escapeInvisibles: escapeInvisibles, capacity: value.utf8.count + 8)
             : CanonicalJSONWriter(prettyAlsoCompact: value.utf8.count + 8)
         writer.appendQuoted(value)
