@@ -21,7 +21,7 @@ public enum JSONEmitter {
     }
 
     /// `bundle([record])`, and the record as the Swift data embeds it — compact, invisibles escaped, the
-    /// bytes of ``compactLine(_:)`` — written in one walk over the record.
+    /// bytes of ``compactLineBytes(_:)`` — written in one walk over the record.
     static func bundleAndDataLine(_ record: CodeRecord) -> (bundle: String, line: [UInt8]) {
         var writer = CanonicalJSONWriter(prettyAlsoCompact: 16384)
         writer.beginObject()
@@ -240,10 +240,6 @@ public enum JSONEmitter {
 
     /// One record as compact JSON on one line, with invisible and bidirectional characters escaped:
     /// the form embedded in generated Swift.
-    static func compactLine(_ record: CodeRecord) -> String {
-        String(decoding: compactLineBytes(record), as: UTF8.self)
-    }
-
     static func compactLineBytes(_ record: CodeRecord) -> [UInt8] {
         var writer = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: 8192)
         write(record, to: &writer)
