@@ -161,7 +161,7 @@ func expectSameBytes(_ actual: [CodeRecord], _ expected: [CodeRecord],
 
     @Test func compactLineHasNoLineBreakOrInvisibleCharacter() throws {
         for record in records + SyntheticRecords.make(count: 20) {
-            let line = JSONEmitter.compactLine(record)
+            let line = String(decoding: JSONEmitter.compactLineBytes(record), as: UTF8.self)
             #expect(!line.unicodeScalars.contains { SwiftStringLiteral.mustEscape($0.value) })
             let decoded = try EmbeddedRuleData.decodeRecords(jsonLines: line)
             expectSameBytes(decoded, [record])
