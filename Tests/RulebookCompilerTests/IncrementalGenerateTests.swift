@@ -432,6 +432,33 @@ enum GeneratedCorpus {
     }
 
     /// The manifest's document entries survive encoding and decoding; broken entries are dropped.
+    /// The line-by-line reader of a manifest's files and sizes reads what the JSON parser reads.
+    @Test func manifestRestReadLineByLine() throws {
+        var files: [String: String] = [:], sizes: [String: Int] = [:]
+        for index in 0..<300 {
+            files["JSON/cpt-\(10_000 + index).json"] = String(format: "%016x", index * 7919)
+            sizes["JSON/cpt-\(10_000 + index).json"] = index * 13
+        }
+        files["Swift/RulebookRules.swift"] = "00ff00ff00ff00ff"
+        sizes["Swift/RulebookRules.swift"] = 0
+        let manifest = Manifest(files: files, sizes: sizes,
+                                documents: ["docs/a.md": Manifest.Document(hash: "0123456789abcdef")], salt: "1090d887779523a3")
+        let bytes = manifest.encoded()
+        let split = try #require(Manifest.splitDocumentLines(bytes))
+        let fast = try #require(Manifest.fastRest(split.rest))
+        let general = try #require(JSONValueParser.parse(split.rest).flatMap(Manifest.rest(of:)))
+        #expect(fast.files == general.files && fast.fileOrder == general.fileOrder && fast.sizes == general.sizes)
+        #expect(fast.salt == general.salt && fast.version == general.version && fast.inputs == general.inputs)
+        #expect(fast.fileOrder.count == 301)
+        #expect(Manifest.decode(bytes) == manifest)
+        // Anything else (here an escaped character in a path) is left to the JSON parser.
+        var odd = files
+        odd["JSON/a\"b.json"] = "1"
+        let oddBytes = Manifest(files: odd, documents: ["docs/a.md": Manifest.Document(hash: "00")]).encoded()
+        #expect(Manifest.fastRest(try #require(Manifest.splitDocumentLines(oddBytes)).rest) == nil)
+        #expect(Manifest.decode(oddBytes)?.files == odd)
+    }
+
     @Test func manifestDocumentsRoundTrip() throws {
         let corpus = try GeneratedCorpus.write(count: 40, seed: 3)
         defer { try? FileManager.default.removeItem(at: corpus) }

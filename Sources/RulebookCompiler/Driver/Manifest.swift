@@ -321,8 +321,8 @@ public struct Manifest: Sendable, Hashable {
     static func decodeKeepingLines(_ bytes: [UInt8]) -> (manifest: Manifest, lines: DocumentLines?)? {
         // Fast path for the layout `encoded()` writes: the document lines parsed on all cores, the rest as
         // one JSON value with an empty documents object. Anything else: one parse of the whole text.
-        if let split = splitDocumentLines(bytes), let rest = JSONValueParser.parse(split.rest),
-           let manifest = decode(root: rest, documentLines: split.lines, in: bytes) {
+        if let split = splitDocumentLines(bytes), let rest = fastRest(split.rest) ?? JSONValueParser.parse(split.rest).flatMap(rest(of:)),
+           let manifest = decode(rest: rest, documentLines: split.lines, in: bytes) {
             // (`decode` parses the document lines on all cores.)
             var values: [String: Range<Int>] = [:]
             var order: [String] = []
@@ -333,8 +333,7 @@ public struct Manifest: Sendable, Hashable {
                 values[key] = value
                 order.append(key)
             }
-            return (manifest, DocumentLines(bytes: bytes, values: values, documentOrder: order,
-                                            fileOrder: rest["files"]?.members?.map(\.key) ?? []))
+            return (manifest, DocumentLines(bytes: bytes, values: values, documentOrder: order, fileOrder: rest.fileOrder))
         }
         guard let root = JSONValueParser.parse(bytes), let manifest = decode(root: root, documentLines: [], in: bytes) else { return nil }
         return (manifest, nil)
@@ -363,7 +362,7 @@ public struct Manifest: Sendable, Hashable {
     private static let documentsOpening = Array("{\n  \"documents\": {\n".utf8)
 
     /// The byte ranges of the document lines (`    "path": {…},`) and the text without them.
-    private static func splitDocumentLines(_ bytes: [UInt8]) -> (lines: [Range<Int>], rest: [UInt8])? {
+    static func splitDocumentLines(_ bytes: [UInt8]) -> (lines: [Range<Int>], rest: [UInt8])? {
         guard bytes.count > documentsOpening.count, bytes[..<documentsOpening.count].elementsEqual(documentsOpening) else { return nil }
         var lines: [Range<Int>] = []
         var start = documentsOpening.count
@@ -382,26 +381,119 @@ public struct Manifest: Sendable, Hashable {
         return nil
     }
 
-    private static func decode(root: JSONNode, documentLines: [Range<Int>], in bytes: [UInt8]) -> Manifest? {
-        guard root.members != nil, let fileMembers = root["files"]?.members else { return nil }
+    /// Everything of a manifest but the document lines.
+    struct Rest {
         var files: [String: String] = [:]
-        files.reserveCapacity(fileMembers.count)
+        var fileOrder: [String] = []
+        var sizes: [String: Int] = [:]
+        var inputs: [String: String] = [:]
+        var salt = ""
+        var version = 0
+        var documents: [(key: String, value: JSONNode)] = []
+    }
+
+    /// The rest of a manifest from its parsed JSON.
+    static func rest(of root: JSONNode) -> Rest? {
+        guard root.members != nil, let fileMembers = root["files"]?.members else { return nil }
+        var rest = Rest()
+        rest.files.reserveCapacity(fileMembers.count)
         for (path, value) in fileMembers {
             guard let hash = value.stringValue else { return nil }
-            files[path] = hash
+            rest.files[path] = hash
+            rest.fileOrder.append(path)
         }
-        var inputs: [String: String] = [:]
-        for (path, value) in root["inputs"]?.members ?? [] { if let text = value.stringValue { inputs[path] = text } }
-        var sizes: [String: Int] = [:]
+        for (path, value) in root["inputs"]?.members ?? [] { if let text = value.stringValue { rest.inputs[path] = text } }
         if let members = root["sizes"]?.members {
-            sizes.reserveCapacity(members.count)
-            for (path, value) in members { if let size = value.integerValue { sizes[path] = size } }
+            rest.sizes.reserveCapacity(members.count)
+            for (path, value) in members { if let size = value.integerValue { rest.sizes[path] = size } }
         }
+        rest.documents = root["documents"]?.members ?? []
+        rest.salt = root["salt"]?.stringValue ?? ""
+        rest.version = root["version"]?.integerValue ?? 0
+        return rest
+    }
+
+    /// The rest of a manifest read line by line in the layout `encoded()` writes after the document
+    /// lines (`"files"` and `"sizes"` one entry per line, empty `"inputs"`), without building a JSON tree
+    /// of 20,000 members; nil for anything else (the general parser reads it then).
+    static func fastRest(_ text: [UInt8]) -> Rest? {
+        var lines: [ArraySlice<UInt8>] = []
+        var start = 0
+        while start < text.count {
+            let end = text[start...].firstIndex(of: 0x0A) ?? text.count
+            lines.append(text[start..<end])
+            start = end + 1
+        }
+        var position = 0
+        func line(_ expected: String) -> Bool {
+            guard position < lines.count, lines[position].elementsEqual(expected.utf8) else { return false }
+            position += 1
+            return true
+        }
+        /// `    "key": value` plus an optional comma: the key and the value's bytes.
+        func entry() -> (String, ArraySlice<UInt8>)? {
+            guard position < lines.count else { return nil }
+            var bytes = lines[position]
+            guard bytes.count > 8, bytes.starts(with: [0x20, 0x20, 0x20, 0x20, 0x22]) else { return nil }
+            if bytes.last == 0x2C { bytes = bytes.dropLast() }
+            let keyStart = bytes.startIndex + 5
+            guard let keyEnd = bytes[keyStart...].firstIndex(of: 0x22), keyEnd + 2 < bytes.endIndex,
+                  bytes[keyEnd + 1] == 0x3A, bytes[keyEnd + 2] == 0x20,
+                  let key = plainString(bytes[keyStart..<keyEnd]) else { return nil }
+            position += 1
+            return (key, bytes[(keyEnd + 3)...])
+        }
+        func plainString(_ bytes: ArraySlice<UInt8>) -> String? {
+            guard bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C }) else { return nil }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        func quoted(_ bytes: ArraySlice<UInt8>) -> String? {
+            guard bytes.count >= 2, bytes.first == 0x22, bytes.last == 0x22 else { return nil }
+            return plainString(bytes.dropFirst().dropLast())
+        }
+        func number(_ bytes: ArraySlice<UInt8>) -> Int? {
+            guard !bytes.isEmpty, bytes.count <= 18, bytes.allSatisfy({ (0x30...0x39).contains($0) }),
+                  bytes.count == 1 || bytes.first != 0x30 else { return nil }
+            return bytes.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+        }
+        var rest = Rest()
+        guard line("{"), line("  \"documents\": {},"), line("  \"files\": {") else { return nil }
+        while !line("  },") {
+            guard let (key, value) = entry(), let hash = quoted(value) else { return nil }
+            rest.files[key] = hash
+            rest.fileOrder.append(key)
+        }
+        guard line("  \"inputs\": {},") else { return nil }
+        if position < lines.count, lines[position].starts(with: "  \"salt\": ".utf8) {
+            let value = lines[position].dropFirst("  \"salt\": ".utf8.count)
+            guard value.last == 0x2C, let salt = quoted(value.dropLast()) else { return nil }
+            rest.salt = salt
+            position += 1
+        }
+        if line("  \"sizes\": {") {
+            while !line("  },") {
+                guard let (key, value) = entry(), let size = number(value) else { return nil }
+                rest.sizes[key] = size
+            }
+        }
+        guard position < lines.count, lines[position].starts(with: "  \"version\": ".utf8),
+              let version = number(lines[position].dropFirst("  \"version\": ".utf8.count)) else { return nil }
+        position += 1
+        guard line("}"), position == lines.count || (position == lines.count - 1 && lines[position].isEmpty) else { return nil }
+        rest.version = version
+        return rest
+    }
+
+    private static func decode(root: JSONNode, documentLines: [Range<Int>], in bytes: [UInt8]) -> Manifest? {
+        guard let rest = rest(of: root) else { return nil }
+        return decode(rest: rest, documentLines: documentLines, in: bytes)
+    }
+
+    private static func decode(rest: Rest, documentLines: [Range<Int>], in bytes: [UInt8]) -> Manifest? {
+        let files = rest.files, sizes = rest.sizes, inputs = rest.inputs
         var documents: [String: Document] = [:]
-        if let members = root["documents"]?.members {
-            documents.reserveCapacity(members.count + documentLines.count)
-            for (path, entry) in members { if let document = document(entry) { documents[path] = document } }
-        }
+        documents.reserveCapacity(rest.documents.count + documentLines.count)
+        for (path, entry) in rest.documents { if let document = document(entry) { documents[path] = document } }
         if !documentLines.isEmpty {
             // Each line is `"path": {…}` plus an optional comma: parsed as the object `{"path": {…}}`.
             enum Line: Sendable { case entry(String, Document), dropped, malformed }
@@ -426,8 +518,7 @@ public struct Manifest: Sendable, Hashable {
                 }
             }
         }
-        return Manifest(files: files, sizes: sizes, inputs: inputs, documents: documents,
-                        salt: root["salt"]?.stringValue ?? "", version: root["version"]?.integerValue ?? 0)
+        return Manifest(files: files, sizes: sizes, inputs: inputs, documents: documents, salt: rest.salt, version: rest.version)
     }
 
     // MARK: Document entries
