@@ -183,6 +183,12 @@ enum BuildStamp {
         guard let start = integer(), expect(0x0A) else { return nil }
         inputs.startedReading = start
         inputs.files.reserveCapacity(bytes.count / 96)
+        /// `<size> <mtime> <ctime> <inode>`.
+        func identity() -> FileIdentity? {
+            guard let size = integer(), expect(0x20), let modified = integer(), expect(0x20),
+                  let changed = integer(), expect(0x20), let inode = unsigned() else { return nil }
+            return FileIdentity(size: size, modified: modified, changed: changed, inode: inode)
+        }
         /// `<salt> <documents> <codes> <modifiers> <payer notes>`, then `folder <identity> - <path>` lines,
         /// `manifest <identity>`, one `diagnostic <compact JSON>` line each, and `end`.
         func readResult() -> Result? {
@@ -191,11 +197,6 @@ enum BuildStamp {
             var result = Result(salt: salt, documentCount: Int(documents), codeCount: Int(codes), modifierCount: Int(modifiers),
                                 payerNoteCount: Int(payers), folders: [:],
                                 manifest: FileIdentity(size: 0, modified: 0, changed: 0, inode: 0), diagnostics: [])
-            func identity() -> FileIdentity? {
-                guard let size = integer(), expect(0x20), let modified = integer(), expect(0x20),
-                      let changed = integer(), expect(0x20), let inode = unsigned() else { return nil }
-                return FileIdentity(size: size, modified: modified, changed: changed, inode: inode)
-            }
             while true {
                 // The line's first word, up to a space or the line's end.
                 let wordStart = position
@@ -240,20 +241,17 @@ enum BuildStamp {
                 inputs.result = result
                 break
             }
-            guard let size = integer(), expect(0x20), let modified = integer(), expect(0x20),
-                  let changed = integer(), expect(0x20), let inode = unsigned(), expect(0x20),
-                  let hash = field(until: 0x20), let path = field(until: 0x0A) else { return nil }
-            let identity = FileIdentity(size: size, modified: modified, changed: changed, inode: inode)
+            guard let recorded = identity(), expect(0x20), let hash = field(until: 0x20),
+                  let path = field(until: 0x0A) else { return nil }
             if readingOutputs {
-                inputs.outputs[path] = identity
+                inputs.outputs[path] = recorded
             } else {
-                inputs.files[path] = (identity, hash)
+                inputs.files[path] = (recorded, hash)
                 order.append(path)
             }
         }
         inputs.order = order
         return (manifestHash, inputs)
-
     }
 
     /// Records that this executable wrote the manifest with `manifestHash`, and the inputs it read
@@ -278,12 +276,16 @@ enum BuildStamp {
             for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
             bytes.append(0x20)
         }
-        for path in inputs.order ?? inputs.files.keys.sorted() where !path.utf8.contains(0x0A) {
-            guard let (identity, hash) = inputs.files[path] else { continue }
+        /// `<size> <mtime> <ctime> <inode> ` — every identity in the stamp is written so.
+        func identity(_ identity: FileIdentity) {
             number(identity.size)
             number(identity.modified)
             number(identity.changed)
             number(identity.inode)
+        }
+        for path in inputs.order ?? inputs.files.keys.sorted() where !path.utf8.contains(0x0A) {
+            guard let (fileIdentity, hash) = inputs.files[path] else { continue }
+            identity(fileIdentity)
             bytes += hash.utf8
             bytes.append(0x20)
             bytes += path.utf8
@@ -291,11 +293,8 @@ enum BuildStamp {
         }
         bytes += "outputs\n".utf8
         // (In the dictionary's order: a stamp is read into dictionaries, and is no canonical text.)
-        for (path, identity) in inputs.outputs where !path.utf8.contains(0x0A) {
-            number(identity.size)
-            number(identity.modified)
-            number(identity.changed)
-            number(identity.inode)
+        for (path, outputIdentity) in inputs.outputs where !path.utf8.contains(0x0A) {
+            identity(outputIdentity)
             bytes += "- ".utf8
             bytes += path.utf8
             bytes.append(0x0A)
@@ -303,21 +302,14 @@ enum BuildStamp {
         if let result = inputs.result, !result.salt.utf8.contains(0x20), !result.salt.isEmpty {
             bytes += "result \(result.salt) \(result.documentCount) \(result.codeCount) \(result.modifierCount) \(result.payerNoteCount)\n".utf8
             for path in result.folders.keys.sorted(by: { $0.utf8Precedes($1) }) where !path.utf8.contains(0x0A) {
-                let identity = result.folders[path]!
                 bytes += "folder ".utf8
-                number(identity.size)
-                number(identity.modified)
-                number(identity.changed)
-                number(identity.inode)
+                identity(result.folders[path]!)
                 bytes += "- ".utf8
                 bytes += path.utf8
                 bytes.append(0x0A)
             }
             bytes += "manifest ".utf8
-            number(result.manifest.size)
-            number(result.manifest.modified)
-            number(result.manifest.changed)
-            number(result.manifest.inode)
+            identity(result.manifest)
             bytes[bytes.count - 1] = 0x0A
             for diagnostic in result.diagnostics {
                 bytes += "diagnostic ".utf8

@@ -8,6 +8,12 @@ public enum JSONEmitter {
     /// `{"codes": [...], "schemaVersion": 1}`, records in the order given.
     public static func bundle(_ records: [CodeRecord]) -> String {
         var writer = CanonicalJSONWriter(capacity: 4096 * max(1, records.count))
+        writeBundle(records, to: &writer)
+        return writer.text
+    }
+
+    /// The bundle of `records`, through `writer`.
+    private static func writeBundle(_ records: [CodeRecord], to writer: inout CanonicalJSONWriter) {
         writer.beginObject()
         writer.key("codes")
         writer.beginArray()
@@ -17,25 +23,16 @@ public enum JSONEmitter {
         writer.integer(RuleBundle.currentSchemaVersion)
         writer.endObject()
         writer.finishDocument()
-        return writer.text
     }
 
     /// `bundle([record])`, and the record as the Swift data embeds it — compact, invisibles escaped, the
     /// bytes of ``compactLineBytes(_:)`` — written in one walk over the record.
     static func bundleAndDataLine(_ record: CodeRecord) -> (bundle: String, line: [UInt8]) {
         var writer = CanonicalJSONWriter(prettyAlsoCompact: 16384)
-        writer.beginObject()
-        writer.key("codes")
-        writer.beginArray()
-        let start = writer.compactBytes.count
-        write(record, to: &writer)
-        let end = writer.compactBytes.count
-        writer.endArray()
-        writer.key("schemaVersion")
-        writer.integer(RuleBundle.currentSchemaVersion)
-        writer.endObject()
-        writer.finishDocument()
-        return (writer.text, writer.compactBytes.array(start..<end))
+        writeBundle([record], to: &writer)
+        // The compact text is `{"codes":[<record>],"schemaVersion":N}`: the record lies between the fixed frame.
+        let prefix = #"{"codes":["#.utf8.count, suffix = #"],"schemaVersion":\#(RuleBundle.currentSchemaVersion)}"#.utf8.count
+        return (writer.text, writer.compactBytes.array(prefix..<(writer.compactBytes.count - suffix)))
     }
 
     /// `{"codes": [...], "diagnostics": [...], "schemaVersion": 1}` — the output of `rulebook extract`;

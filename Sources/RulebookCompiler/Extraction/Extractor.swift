@@ -773,30 +773,7 @@ struct DocumentExtraction {
             return names
         }
         // Printable ASCII and single-scalar punctuation: characters are bytes or whole UTF-8 sequences.
-        let all = Array(text.utf8)
-        let and = Array(" and ".utf8)
-        for raw in all.split(separator: 0x2C /* , */, omittingEmptySubsequences: true) {
-            var lower = raw.startIndex, upper = raw.endIndex
-            while lower < upper && ASCII.isSpaceOrTab(all[lower]) { lower += 1 }
-            while upper > lower && ASCII.isSpaceOrTab(all[upper - 1]) { upper -= 1 }
-            if upper - lower >= 4 && all[lower] == 0x61 && all[lower + 1] == 0x6E && all[lower + 2] == 0x64 && all[lower + 3] == 0x20 {
-                lower += 4
-            }
-            while upper > lower && all[upper - 1] == 0x3B /* ; */ { upper -= 1 }
-            // Split on " and " (non-overlapping, left to right), empty parts omitted.
-            var partStart = lower
-            var index = lower
-            while index + and.count <= upper {
-                if all[index] == 0x20 && all[index + 1] == 0x61 && all[index + 2] == 0x6E && all[index + 3] == 0x64 && all[index + 4] == 0x20 {
-                    if index > partStart { names.append(trimmedString(all[partStart..<index])) }
-                    index += and.count
-                    partStart = index
-                } else {
-                    index += 1
-                }
-            }
-            if upper > partStart { names.append(trimmedString(all[partStart..<upper])) }
-        }
+        utf8.withUTF8 { listedSimpleNames($0, into: &names) }
         return names
     }
 
@@ -837,13 +814,6 @@ struct DocumentExtraction {
         while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
         while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
         return String(decoding: UnsafeBufferPointer(rebasing: bytes[lower..<upper]), as: UTF8.self)
-    }
-
-    private static func trimmedString(_ bytes: ArraySlice<UInt8>) -> String {
-        var lower = bytes.startIndex, upper = bytes.endIndex
-        while lower < upper && ASCII.isSpaceOrTab(bytes[lower]) { lower += 1 }
-        while upper > lower && ASCII.isSpaceOrTab(bytes[upper - 1]) { upper -= 1 }
-        return String(decoding: bytes[lower..<upper], as: UTF8.self)
     }
 
     /// Offset just past the first of `phrases` found in `text`.
