@@ -82,7 +82,11 @@ enum GeneratedCorpus {
         #expect(incremental.outcome.records.allSatisfy { full.outcome.records.contains($0) }, "\(step): records differ")
         #expect(full.outcome.summary == incremental.outcome.summary)
         #expect(expectReused(incremental.outcome.reusedDocuments), "\(step): reused \(incremental.outcome.reusedDocuments) documents")
-        if let strategy { #expect(incremental.outcome.strategy == strategy, "\(step): strategy") }
+        // (A "delta" step is spliced when the build stamp vouches for the whole output folder: see SpliceTests.)
+        if let strategy {
+            #expect(incremental.outcome.strategy == strategy || (strategy == "delta" && incremental.outcome.strategy == "splice"),
+                    "\(step): strategy \(incremental.outcome.strategy)")
+        }
         // --check against the incremental folder passes, and reuses every document.
         let check = generate(corpus, output: "incremental", incremental: true, config: config, check: true)
         #expect(check.outcome.staleFiles.isEmpty, "\(step): --check after the incremental run: \(check.outcome.staleFiles.prefix(5))")
@@ -230,7 +234,9 @@ enum GeneratedCorpus {
         let config = work.appendingPathComponent("rulebook.json")
         try #"{"knownPayers": {"Acme Health": "acme"}, "knownModifiers": ["ZZ"]}"#.write(to: config, atomically: true, encoding: .utf8)
         expectSame(corpus, step: "config change", config: config.path, duplicates: 2) { $0 == 0 }
-        expectSame(corpus, step: "config, no change", config: config.path, duplicates: 2) { $0 == documents.count - 2 }
+        // (Documents in a duplicate are compiled again, unless the build stamp answers for them all: a run
+        // that finds only file identities changed, documents read again with their recorded bytes.)
+        expectSame(corpus, step: "config, no change", config: config.path, duplicates: 2) { $0 >= documents.count - 2 }
 
         // A corrupt build stamp (another compiler wrote the folder) means a full run, and is replaced.
         let stamps = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("cache"), includingPropertiesForKeys: nil)
@@ -241,7 +247,7 @@ enum GeneratedCorpus {
             try Data(bytes).write(to: file)
         }
         expectSame(corpus, step: "corrupt stamp", config: config.path, duplicates: 2) { $0 == 0 }
-        expectSame(corpus, step: "after corrupt stamp", config: config.path, duplicates: 2) { $0 == documents.count - 2 }
+        expectSame(corpus, step: "after corrupt stamp", config: config.path, duplicates: 2) { $0 >= documents.count - 2 }
 
         // A manifest edited by hand (a document's hash) is not trusted: a full run.
         let manifestURL = work.appendingPathComponent("incremental/" + OutputWriter.manifestName)

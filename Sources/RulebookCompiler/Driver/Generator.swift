@@ -175,6 +175,17 @@ public enum Generator {
             timing.lap("unchanged: the build stamp's identities all hold")
             return outcome
         }
+        // 1c. A few documents changed and nothing else, each keeping its code, title and source, with no
+        //     claim example naming another code and no duplicate code anywhere: the stamp's result, those
+        //     documents' entries and files edited in place (see `splice`), without reading the manifest's
+        //     other entries or any other document.
+        if !options.check, let loadedStamp, let identities, let outputsCheck,
+           let spliced = splice(loadedStamp, files: files, identities: identities, salt: salt, config: config,
+                                extraction: extraction, shardCount: shardCount, writer: writer, outcome: outcome,
+                                ownDiagnosticCount: ownDiagnosticCount, outputsAsRecorded: { outputsCheck.wait() },
+                                stampURL: stampURL, output: options.output, timing: timing) {
+            return spliced
+        }
         let manifestTask = BackgroundTask { () -> (manifest: Manifest, hash: String, lines: Manifest.DocumentLines?)? in
             useState ? manifestReader.readManifestKeepingLines() : nil
         }
@@ -502,6 +513,139 @@ public enum Generator {
         let report = makeReport ? OutputWriter.WriteReport(written: [], unchanged: inputs.outputs.keys.sorted { $0.utf8Precedes($1) },
                                                            removed: [], manifestWritten: false, manifestHash: manifestHash) : nil
         return StampShortcut(result: result, diagnostics: result.diagnostics, report: report)
+    }
+
+    /// The splice path: the outcome of this run when only a few documents changed (by their identities;
+    /// at most 16), every output is as the build stamp recorded it, and each changed document's record keeps
+    /// its system, code, title and source, with claim examples naming no other code, while the manifest
+    /// records no claim example naming another code and no duplicate code. Then a full run would change
+    /// exactly those documents' manifest entries, their JSON bundles and the records' lines in their Swift
+    /// shards, and the diagnostics at their paths: those are made and spliced into the previous run's
+    /// files (``ManifestSplice``, ``SwiftEmitter/splicedShard(_:number:record:line:)``), the rest of the
+    /// outcome is the stamp's. Nil, with nothing written, when any condition fails (the usual path follows).
+    static func splice(_ loadedStamp: (manifestHash: String, inputs: BuildStamp.Inputs), files: [InputFile],
+                       identities: [BuildStamp.FileIdentity?], salt: String, config: RulebookConfig,
+                       extraction: ExtractionOptions, shardCount: Int, writer: OutputWriter, outcome base: GenerateOutcome,
+                       ownDiagnosticCount: Int, outputsAsRecorded: () -> Bool, stampURL: URL?, output: String,
+                       timing: PhaseTimer) -> GenerateOutcome? {
+        let recorded = loadedStamp.inputs
+        guard let result = recorded.result, result.salt == salt, let order = recorded.order, order.count == files.count,
+              result.documentCount == files.count, !recorded.outputs.isEmpty else { return nil }
+        var changed: [Int] = []
+        for index in files.indices {
+            guard files[index].displayPath == order[index], let identity = identities[index] else { return nil }
+            if recorded.hash(of: order[index], identity: identity) == nil {
+                changed.append(index)
+                if changed.count > 16 { return nil }
+            }
+        }
+        guard !changed.isEmpty, outputsAsRecorded() else { return nil }
+        let startedReading = BuildStamp.now()
+        // The changed documents: read and hashed; compiled when their bytes differ from the recorded ones.
+        var hashes: [Int: String] = [:]
+        var compiled: [(index: Int, result: Pipeline.Result)] = []
+        for index in changed {
+            guard let bytes = try? files[index].read() else { return nil }
+            let hash = ContentHash.hex(bytes)
+            hashes[index] = hash
+            if recorded.files[files[index].displayPath]?.hash != hash {
+                var compiledResult = Pipeline.compile(bytes: bytes, path: files[index].displayPath, options: extraction)
+                compiledResult.document = nil
+                compiled.append((index, compiledResult))
+            }
+        }
+        timing.lap("splice: \(changed.count) changed inputs read, \(compiled.count) compiled")
+        var outcome = base
+        var diagnostics = result.diagnostics
+        var codeCount = result.codeCount, modifierCount = result.modifierCount, payerNoteCount = result.payerNoteCount
+        var records: [CodeRecord] = []
+        var report: OutputWriter.WriteReport
+        var changes: [(path: String, bytes: [UInt8])] = []
+        if compiled.isEmpty {
+            // Only file identities changed (say, a document saved again with the same bytes).
+            report = OutputWriter.WriteReport(written: [], unchanged: recorded.outputs.keys.sorted { $0.utf8Precedes($1) },
+                                              removed: [], manifestWritten: false, manifestHash: loadedStamp.manifestHash)
+            report.identities = recorded.outputs
+        } else {
+            let compiledPaths = Set(compiled.map { files[$0.index].displayPath })
+            var newDiagnostics: [Diagnostic] = []
+            let planned: OutputWriter.WriteReport?
+            do throws(OutputError) {
+                planned = try writer.writeSplice(baseHash: loadedStamp.manifestHash, verifiedOutputs: recorded.outputs) { bytes, read in
+                    guard var text = ManifestSplice(bytes), !text.contains("\"emitted\":false") else { return nil }
+                    var shardTexts: [String: [UInt8]] = [:]
+                    var bundles: [(path: String, bytes: [UInt8])] = []
+                    for (index, compiledResult) in compiled {
+                        let path = files[index].displayPath
+                        guard let old = text.document(path), old.emitted, let oldRecord = old.record, old.exampleKeys.isEmpty,
+                              let record = compiledResult.record, record.system == oldRecord.system, record.code == oldRecord.code,
+                              record.title == oldRecord.title, record.source == oldRecord.source else { return nil }
+                        // The recorded diagnostics at this path must be exactly this entry's (no other source).
+                        let before = sortedStable(old.diagnostics + old.modifierDiagnostics + old.exampleDiagnostics)
+                        guard diagnostics.filter({ $0.path == path }) == before else { return nil }
+                        // No other document's examples may depend on this record.
+                        guard !text.examplesName("\(record.system.rawValue) \(record.code)") else { return nil }
+                        let own = RuleBook.Key(record.system, record.code)
+                        guard ExampleChecker.referencedKeys(record).allSatisfy({ $0 == own }) else { return nil }
+                        let modifierDiagnostics = CrossDocumentValidator.modifierDiagnostics(record, extraModifiers: config.knownModifiers)
+                        let exampleDiagnostics = record.examples.isEmpty ? [] : ExampleChecker.check(record, in: RuleBook(records: [record]))
+                        let document = Manifest.Document(hash: hashes[index]!, record: Manifest.RecordSummary(record, file: oldRecord.file),
+                                                         emitted: true, diagnostics: compiledResult.diagnostics,
+                                                         modifierDiagnostics: modifierDiagnostics, exampleDiagnostics: exampleDiagnostics)
+                        guard text.setDocument(path, document) else { return nil }
+                        newDiagnostics += compiledResult.diagnostics + modifierDiagnostics + exampleDiagnostics
+                        modifierCount += record.modifiers.count - oldRecord.modifiers
+                        payerNoteCount += record.payers.count - oldRecord.payers
+                        records.append(record)
+                        let (bundle, line) = JSONEmitter.bundleAndDataLine(record)
+                        bundles.append(("JSON/" + oldRecord.file, Array(bundle.utf8)))
+                        let shard = EmbeddedShards.shard(system: record.system, code: record.code, count: shardCount)
+                        let shardPath = "Swift/" + SwiftEmitter.shardFileName(shard, count: shardCount)
+                        guard let current = shardTexts[shardPath] ?? read(shardPath),
+                              let spliced = SwiftEmitter.splicedShard(current, number: shard, record: record, line: line) else { return nil }
+                        shardTexts[shardPath] = spliced
+                    }
+                    // Each file whose bytes differ from the recorded ones, in path order.
+                    for (path, bytes) in bundles + shardTexts.map({ ($0.key, $0.value) }) {
+                        let hash = ContentHash.hex(bytes)
+                        guard let oldHash = text.fileHash(path) else { return nil }
+                        if oldHash == hash { continue }
+                        guard text.setFile(path, hash: hash, size: bytes.count) else { return nil }
+                        changes.append((path, bytes))
+                    }
+                    changes.sort { $0.path.utf8Precedes($1.path) }
+                    return OutputWriter.Splice(changes: changes, manifest: text.edited(), fileOrder: text.fileOrder())
+                }
+            } catch {
+                outcome.diagnostics.append(error.diagnostic)
+                outcome.diagnostics = sortedStable(outcome.diagnostics)
+                return outcome
+            }
+            guard let planned else { return nil }
+            report = planned
+            diagnostics = diagnostics.filter { !compiledPaths.contains($0.path) } + newDiagnostics
+        }
+        outcome.diagnostics += diagnostics  // sorted below, after the stamp's result takes those past ownDiagnosticCount
+        outcome.codeCount = codeCount
+        outcome.modifierCount = modifierCount
+        outcome.payerNoteCount = payerNoteCount
+        outcome.records = records
+        outcome.files = changes.map { GeneratedFile(path: $0.path, contents: String(decoding: $0.bytes, as: UTF8.self)) }
+        outcome.reusedDocuments = files.count - compiled.count
+        outcome.unreadDocuments = files.count - changed.count
+        outcome.strategy = compiled.isEmpty ? "unchanged" : "splice"
+        outcome.report = report
+        timing.lap("splice: \(report.written.count) files written")
+        var inputs = recorded
+        inputs.startedReading = startedReading
+        for index in changed { inputs.files[files[index].displayPath] = (identities[index]!, hashes[index]!) }
+        inputs.outputs = report.identities
+        inputs.result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
+                                    manifestFiles: report.written + report.unchanged, output: output)
+        BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
+        outcome.diagnostics = sortedStable(outcome.diagnostics)
+        timing.lap("splice: build stamp saved")
+        return outcome
     }
 
     /// Whether the output folders, the manifest and every output file have the identities the stamp

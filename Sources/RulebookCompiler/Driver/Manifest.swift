@@ -489,6 +489,24 @@ public struct Manifest: Sendable, Hashable {
         return decode(rest: rest, documentLines: documentLines, in: bytes)
     }
 
+    enum DocumentLine: Sendable { case entry(String, Document), dropped, malformed }
+
+    /// The document line at `range` of `bytes` (`    "path": {…}` plus an optional comma): by the direct
+    /// decoder, else parsed as the object `{"path": {…}}`.
+    static func documentLine(_ range: Range<Int>, in bytes: [UInt8]) -> DocumentLine {
+        if let (path, document) = bytes.withUnsafeBufferPointer({ ManifestLineDecoder.decode($0, line: range) }) {
+            return .entry(path, document)
+        }
+        var range = range
+        if bytes[range.upperBound - 1] == 0x2C { range = range.lowerBound..<(range.upperBound - 1) }
+        var object: [UInt8] = [0x7B]
+        object += bytes[range]
+        object.append(0x7D)
+        guard let members = JSONValueParser.parse(object)?.members else { return .malformed }
+        guard members.count == 1, let document = document(members[0].value) else { return .dropped }
+        return .entry(members[0].key, document)
+    }
+
     private static func decode(rest: Rest, documentLines: [Range<Int>], in bytes: [UInt8]) -> Manifest? {
         let files = rest.files, sizes = rest.sizes, inputs = rest.inputs
         var documents: [String: Document] = [:]
@@ -496,20 +514,7 @@ public struct Manifest: Sendable, Hashable {
         for (path, entry) in rest.documents { if let document = document(entry) { documents[path] = document } }
         if !documentLines.isEmpty {
             // Each line is `"path": {…}` plus an optional comma: parsed as the object `{"path": {…}}`.
-            enum Line: Sendable { case entry(String, Document), dropped, malformed }
-            let parsed = concurrentMap(count: documentLines.count) { index -> Line in
-                if let (path, document) = bytes.withUnsafeBufferPointer({ ManifestLineDecoder.decode($0, line: documentLines[index]) }) {
-                    return .entry(path, document)
-                }
-                var range = documentLines[index]
-                if bytes[range.upperBound - 1] == 0x2C { range = range.lowerBound..<(range.upperBound - 1) }
-                var object: [UInt8] = [0x7B]
-                object += bytes[range]
-                object.append(0x7D)
-                guard let members = JSONValueParser.parse(object)?.members else { return .malformed }
-                guard members.count == 1, let document = document(members[0].value) else { return .dropped }
-                return .entry(members[0].key, document)
-            }
+            let parsed = concurrentMap(count: documentLines.count) { documentLine(documentLines[$0], in: bytes) }
             for line in parsed {
                 switch line {
                 case .entry(let path, let document): documents[path] = document
@@ -523,7 +528,7 @@ public struct Manifest: Sendable, Hashable {
 
     // MARK: Document entries
 
-    private static func write(_ document: Document, to writer: inout CanonicalJSONWriter) {
+    static func write(_ document: Document, to writer: inout CanonicalJSONWriter) {
         func diagnostics(_ key: String, _ list: [Diagnostic]) {
             guard !list.isEmpty else { return }
             writer.dynamicKey(key)

@@ -14,7 +14,7 @@ func concurrentMap<Value>(count: Int, chunk: Int = 256, _ transform: @Sendable (
     return result.map { $0! }
 }
 
-/// Work started on a global queue; `wait()` returns its result.
+/// Work started on a global queue; `wait()` returns its result (and may be called any number of times).
 final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
     private var value: Value?
     private let done = DispatchSemaphore(value: 0)
@@ -26,6 +26,7 @@ final class BackgroundTask<Value: Sendable>: @unchecked Sendable {
     }
     func wait() -> Value {
         done.wait()
+        done.signal()  // for the next caller
         return value!
     }
 }

@@ -421,3 +421,127 @@ public enum SwiftEmitter {
         }
     }
 }
+
+// MARK: Splicing one record into a shard file
+
+extension SwiftEmitter {
+    /// Shard `number`'s file `old`, as ``shardFile(number:count:records:lines:access:header:jobs:)`` wrote it,
+    /// with the record of `record`'s system and code replaced by `record` (`line`: its JSON line, from
+    /// ``JSONEmitter/bundleAndDataLine(_:)``): the bytes that function writes for the shard's records with
+    /// that one replaced — its constant's doc comment, its JSON line and the index after it change, nothing
+    /// else (same codes, same order, same constant names). Nil when `old` is not in that layout or does not
+    /// hold the record; the caller then writes the file whole.
+    static func splicedShard(_ old: [UInt8], number: Int, record: CodeRecord, line: [UInt8]) -> [UInt8]? {
+        let padded = paddedNumber(number)
+        let indexName = "rulebookEmbeddedIndex" + padded, recordsName = "rulebookEmbeddedRecords" + padded
+        // The data function's first line ends the constants part.
+        guard let functionStart = ByteSearch.first(Array("\nprivate func rulebookShard\(padded)() -> EmbeddedRuleStore.Shard {\n".utf8), in: old)
+        else { return nil }
+        let constantsEnd = functionStart + 1
+        let functionBodyStart = ByteSearch.lineEnd(in: old, from: constantsEnd)!
+        /// A raw literal `let name: String = ##"""` … `"""##` after `from`: its content's range and the end of its closing line.
+        func literal(_ name: String, from: Int) -> (content: Range<Int>, end: Int)? {
+            guard let declaration = ByteSearch.first(Array("\n    let \(name): String = ".utf8), in: old, from: from) else { return nil }
+            var position = declaration + 1 + "    let \(name): String = ".utf8.count
+            var delimiter = 0
+            while position < old.count, old[position] == 0x23 { delimiter += 1; position += 1 }
+            guard old.count - position >= 4, old[position..<(position + 4)].elementsEqual(Array("\"\"\"\n".utf8)) else { return nil }
+            let contentStart = position + 4
+            let closing = Array(("\n\"\"\"" + String(repeating: "#", count: delimiter) + "\n").utf8)
+            guard let contentEnd = ByteSearch.first(closing, in: old, from: contentStart - 1) else { return nil }
+            return (contentStart..<max(contentStart, contentEnd), contentEnd + closing.count)
+        }
+        guard let index = literal(indexName, from: functionBodyStart - 1), let records = literal(recordsName, from: index.end - 1)
+        else { return nil }
+        // The index: one `[system,code,start,length]` per line, the lines of the records literal in order.
+        var entries: [(prefix: Range<Int>, start: Int, length: Int)] = []
+        var position = index.content.lowerBound
+        while position < index.content.upperBound {
+            let end = ByteSearch.first([0x0A], in: old, from: position, to: index.content.upperBound) ?? index.content.upperBound
+            // `...,start,length]`: the last two commas.
+            guard end - position > 2, old[end - 1] == 0x5D,
+                  let lastComma = old[position..<end].lastIndex(of: 0x2C),
+                  let comma = old[position..<lastComma].lastIndex(of: 0x2C),
+                  let start = ByteSearch.number(old, (comma + 1)..<lastComma),
+                  let length = ByteSearch.number(old, (lastComma + 1)..<(end - 1)) else { return nil }
+            entries.append((position..<(comma + 1), start, length))
+            position = end + 1
+        }
+        var wanted = CanonicalJSONWriter(style: .compact, escapeInvisibles: true, capacity: 64)
+        wanted.beginArray()
+        wanted.string(record.system.rawValue)
+        wanted.string(record.code)
+        let prefix = wanted.bytes + [0x2C]
+        guard let offset = entries.firstIndex(where: { old[$0.prefix].elementsEqual(prefix) }) else { return nil }
+        // The lines must tile the records literal exactly (else this is not a file the emitter wrote).
+        var expectedStart = 0
+        for entry in entries {
+            guard entry.start == expectedStart else { return nil }
+            expectedStart += entry.length + 1
+        }
+        guard expectedStart - 1 == records.content.count else { return nil }
+        let payloadStart = records.content.lowerBound
+        let oldLine = (payloadStart + entries[offset].start)..<(payloadStart + entries[offset].start + entries[offset].length)
+        var payload = Array(old[records.content.lowerBound..<oldLine.lowerBound])
+        payload += line
+        payload += old[oldLine.upperBound..<records.content.upperBound]
+        var newIndex: [UInt8] = []
+        newIndex.reserveCapacity(index.content.count + 8)
+        let delta = line.count - entries[offset].length
+        for (position, entry) in entries.enumerated() {
+            if position > 0 { newIndex.append(0x0A) }
+            newIndex += old[entry.prefix]
+            newIndex += ByteSearch.digits(position > offset ? entry.start + delta : entry.start)
+            newIndex.append(0x2C)
+            newIndex += ByteSearch.digits(position == offset ? line.count : entry.length)
+            newIndex.append(0x5D)
+        }
+        // The record's constant: a blank line, its doc comment, its declaration (kept: a function of the code).
+        let function = recordFunctionName(number)
+        /// The range of the declaration line of constant `position` (`… static var name: CodeRecord { record000(7) }`):
+        /// the line ending so that is not a doc comment (whose text comes from a document).
+        func declaration(_ position: Int) -> Range<Int>? {
+            let ending = Array("{ \(function)(\(position)) }\n".utf8)
+            var from = 0
+            while let found = ByteSearch.first(ending, in: old, from: from, to: constantsEnd) {
+                let start = ByteSearch.lineStart(in: old, before: found)
+                let end = found + ending.count
+                if end < old.count, old[end] == 0x0A || old[end] == 0x7D, !old[start..<found].contains(0x2F) {
+                    return start..<end
+                }
+                from = found + 1
+            }
+            return nil
+        }
+        guard let ownDeclaration = declaration(offset) else { return nil }
+        let declarationStart = ownDeclaration.lowerBound
+        let blockStart: Int
+        if offset == 0 {
+            guard let opener = ByteSearch.first(Array("    private static func \(function)(_ index: Int) -> CodeRecord {".utf8), in: old, to: constantsEnd)
+            else { return nil }
+            blockStart = ByteSearch.lineEnd(in: old, from: opener)!
+        } else {
+            guard let previous = declaration(offset - 1) else { return nil }
+            blockStart = previous.upperBound
+        }
+        guard blockStart < declarationStart, old[blockStart] == 0x0A else { return nil }
+        var printer = CodePrinter(capacity: 2048)
+        printer.indent()
+        printer.line()
+        appendDocComment(record, to: &printer)
+        var file: [UInt8] = []
+        file.reserveCapacity(old.count + payload.count - records.content.count + 4096)
+        file += old[..<blockStart]
+        file += printer.bytes
+        file += old[declarationStart..<functionBodyStart]
+        appendRawLiteral(&file, name: indexName, content: newIndex,
+                         comment: "Per record: system, code, and the byte range of its line in `\(recordsName)`.")
+        let (opening, closing) = rawLiteralEnds(name: recordsName, content: payload,
+                                                comment: "The records as JSON, one per line, in the order of the constants above.")
+        file += opening
+        file += payload
+        file += closing
+        file += old[records.end...]
+        return file
+    }
+}
