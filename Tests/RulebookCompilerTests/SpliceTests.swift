@@ -156,4 +156,33 @@ import Rulebook
         try Data("{}\n".utf8).write(to: bundles[0])
         expectSameAsFull(corpus, "tampered output", strategy: "general")
     }
+
+    /// A splice killed after renaming its files but before the manifest (and the build stamp) were
+    /// replaced: the folder holds the new bundle and shard under the old manifest and stamp. The next run
+    /// notices (the outputs' identities differ from the stamp's) and repairs the folder as a full run would.
+    @Test func spliceKilledBeforeTheManifest() throws {
+        let corpus = try GeneratedCorpus.write(count: 80, seed: 5)
+        defer {
+            try? FileManager.default.removeItem(at: corpus)
+            try? FileManager.default.removeItem(at: work)
+        }
+        Thread.sleep(forTimeInterval: 2.2)
+        _ = generate(corpus, output: "out")
+        let manifest = work.appendingPathComponent("out/" + OutputWriter.manifestName)
+        let cache = work.appendingPathComponent("cache")
+        let stamps = try FileManager.default.contentsOfDirectory(at: cache, includingPropertiesForKeys: nil)
+        #expect(stamps.count == 1)
+        let oldManifest = try Data(contentsOf: manifest)
+        let oldStamp = try Data(contentsOf: stamps[0])
+        let document = try GeneratedCorpus.documents(corpus)[7]
+        try (String(contentsOf: document, encoding: .utf8) + "\nA late paragraph.\n").write(to: document, atomically: true, encoding: .utf8)
+        let spliced = generate(corpus, output: "out")
+        #expect(spliced.outcome.strategy == "splice")
+        #expect(spliced.outcome.report?.written.count == 2)
+        // The state of a kill between the renames and the manifest.
+        try oldManifest.write(to: manifest)
+        try oldStamp.write(to: stamps[0])
+        // (The delta path verifies every output but the ones it rewrites: the half-written ones.)
+        expectSameAsFull(corpus, "after a killed splice", strategy: "delta")
+    }
 }
