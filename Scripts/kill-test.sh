@@ -179,4 +179,60 @@ print("kill-test: %d kills in %.1fs: %d left temporary files, %d left a mix of c
       "%d runs finished before their kill; every file was complete A or complete B; %d repairing runs "
       "reproduced the reference and passed --check"
       % (kills, time.monotonic() - started, with_temporary, mixed, finished_before_kill, (kills + 9) // 10), flush=True)
+
+# --- Small edits (the splice path) ---------------------------------------------------------------
+# One corpus edited in place, one to three documents at a time (a paragraph appended): the usual
+# incremental run, which edits the manifest, the bundles and the Swift shards in place. Each run is
+# killed at a random moment; every file must then be the complete file of the state before the edit
+# or of the state after it, and a run to completion must give the new state's reference exactly.
+import shutil
+splice_root = os.path.join(work, "runS")
+shutil.copytree(os.path.join(runs["A"], "docs"), os.path.join(splice_root, "docs"))
+runs["S"] = splice_root
+splice_out = os.path.join(work, "outS")
+time.sleep(2.1)  # documents changed less than two seconds before a run are read again by later runs
+generate("S", splice_out).wait()
+before_state = snapshot(splice_out)
+# (Markdown documents only: a scraped one may end in a cut-off table, which a paragraph would extend.)
+names = sorted(n for n in os.listdir(os.path.join(splice_root, "docs")) if n.endswith(".md"))
+splice_kills = max(5, kills // 5)
+spliced_runs = 0
+for iteration in range(1, splice_kills + 1):
+    for name in rng.sample(names, rng.randint(1, 3)):
+        with open(os.path.join(splice_root, "docs", name), "a", encoding="utf-8") as f:
+            f.write("\n\nEdit %d of the kill test appends this paragraph.\n" % iteration)
+    reference_folder = os.path.join(work, "refS%d" % iteration)
+    if generate("S", reference_folder).wait() != 0:
+        sys.exit("kill-test: splice reference %d failed" % iteration)
+    after_state = snapshot(reference_folder)
+    shutil.rmtree(reference_folder)
+    start = time.monotonic()
+    probe = generate("S", os.path.join(work, "probeS"))  # a full run's length, for the kill delay
+    probe.wait()
+    shutil.rmtree(os.path.join(work, "probeS"))
+    process = generate("S", splice_out)
+    time.sleep(rng.uniform(0, 0.15 * (time.monotonic() - start)))
+    if process.poll() is None:
+        process.send_signal(signal.SIGKILL)
+    else:
+        spliced_runs += 1
+    process.wait()
+    for path, data in snapshot(splice_out).items():
+        name = os.path.basename(path)
+        if name.startswith(TMP):
+            continue
+        if name == MANIFEST:
+            json.loads(data)
+            continue
+        if data != before_state.get(path) and data != after_state.get(path):
+            sys.exit("kill-test: small edit %d: %s is neither the state before nor after the edit" % (iteration, path))
+    if generate("S", splice_out).wait() != 0:
+        sys.exit("kill-test: small edit %d: the repairing run failed" % iteration)
+    if snapshot(splice_out) != after_state:
+        sys.exit("kill-test: small edit %d: the repairing run differs from the reference" % iteration)
+    if generate("S", splice_out, ["--check"]).wait() != 0:
+        sys.exit("kill-test: small edit %d: --check failed after the repairing run" % iteration)
+    before_state = after_state
+print("kill-test: %d small edits, each run killed at a random moment (%d finished first): every file was complete before "
+      "or after the edit; each repairing run reproduced the reference and passed --check" % (splice_kills, spliced_runs), flush=True)
 PY
