@@ -306,4 +306,48 @@ func driverIOCreateRawName(_ folder: String, _ name: [UInt8], contents: String) 
         #expect(!InputCollector.hasDocumentExtension(Array("md".utf8)))
         #expect(!InputCollector.hasDocumentExtension(Array("a.".utf8)))
     }
+
+    /// The byte-level check used while listing folders agrees with `hasDocumentExtension` on every name
+    /// built from extension-like pieces (case, dots, non-ASCII bytes, lengths around 2, 3 and 8).
+    @Test func documentExtensionBytesAgreeWithTheGenericCheck() {
+        let pieces: [[UInt8]] = ["", ".", "..", "a", "md", "MD", "mD", "m", "d", "txt", "TxT", "tx", "markdown", "MarkDown", "markdow",
+                                 "arkdown", "xmarkdown", "mdx", "[d", "m@", "m\u{7F}", "txT "].map { Array($0.utf8) }
+            + [[0xC3, 0xA9], [0xFF], [0x6D, 0x80 | 0x64], [0x4D, 0x44 | 0x80]]
+        var names: [[UInt8]] = []
+        for a in pieces { for b in pieces { names.append(a + b); names.append(a + [0x2E] + b); names.append(a + [0x2E] + b + [0x2E, 0x6D, 0x64]) } }
+        for name in names {
+            let fast = name.withUnsafeBufferPointer { InputCollector.hasDocumentExtension(bytes: $0) }
+            #expect(fast == InputCollector.hasDocumentExtension(name), "\(name)")
+        }
+    }
+
+    /// A file reached first in a folder listing and again as an input of its own, through a link, or
+    /// through a second input naming the same folder by another path is collected once, wherever it
+    /// was met first; files of different folders with the same name are all kept.
+    @Test func filesListedAndReachedOtherwiseAreCollectedOnce() {
+        let temp = DriverIOTempFolder()
+        defer { temp.remove() }
+        temp.write("in/a.md")
+        temp.write("in/b.md")
+        temp.write("in/sub/a.md")
+        temp.write("in/sub/deeper/a.md")
+        temp.link("in/z-alias.md", to: "sub/a.md")   // a link to a file listed in another folder
+        temp.link("in/sub/up.md", to: "../b.md")
+        temp.link("via", to: "in")                    // the same folder by another path
+        func displayPaths(_ inputs: [String]) -> [String] { InputCollector.collect(inputs: inputs).files.map(\.displayPath) }
+        let folder = displayPaths([temp.path + "/in"])
+        #expect(folder == ["a.md", "b.md", "sub/a.md", "sub/deeper/a.md"].map { temp.path + "/in/" + $0 })
+        #expect(displayPaths([temp.path + "/in/a.md", temp.path + "/in"]) == folder)
+        #expect(displayPaths([temp.path + "/in", temp.path + "/in/a.md"]) == folder)
+        #expect(displayPaths([temp.path + "/in/sub/a.md", temp.path + "/in"]) == folder)
+        #expect(displayPaths([temp.path + "/in", temp.path + "/via"]) == folder)
+        #expect(displayPaths([temp.path + "/via/sub", temp.path + "/in"]).count == 4)
+        #expect(displayPaths([temp.path + "/in/z-alias.md", temp.path + "/in"]) == [temp.path + "/in/a.md", temp.path + "/in/b.md",
+                                                                              temp.path + "/in/sub/deeper/a.md", temp.path + "/in/z-alias.md"])
+        // Many files in one folder, and a second input that is one of them.
+        for index in 0..<300 { temp.write("many/f\(index).md") }
+        #expect(InputCollector.collect(inputs: [temp.path + "/many"]).files.count == 300)
+        #expect(InputCollector.collect(inputs: [temp.path + "/many/f7.md", temp.path + "/many"]).files.count == 300)
+        #expect(InputCollector.collect(inputs: [temp.path + "/many", temp.path + "/many/f299.md", temp.path + "/many/"]).files.count == 300)
+    }
 }

@@ -134,64 +134,243 @@ enum BuildStamp {
 
     /// The stamp's manifest hash and recorded inputs when it names this executable; nil otherwise.
     static func load(_ url: URL?) -> (manifestHash: String, inputs: Inputs)? {
-        guard let url, let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        guard let url, let bytes = readFile(url.path) else { return nil }
         let header = Array(headerText().utf8)
-        let bytes = [UInt8](data)
-        guard bytes.count >= header.count, bytes[..<header.count].elementsEqual(header) else { return nil }
-        let manifestLine = Array("manifest ".utf8)
-        var start = header.count
-        guard bytes.count >= start + manifestLine.count, bytes[start..<(start + manifestLine.count)].elementsEqual(manifestLine),
-              let lineEnd = bytes[start...].firstIndex(of: 0x0A) else { return nil }
-        start += manifestLine.count
-        let manifestHash = String(decoding: bytes[start..<lineEnd], as: UTF8.self)
-        // Then: "started <ns>\n", and per document "<size> <mtime> <ctime> <inode> <hash> <path>\n"; read
-        // byte by byte (10,000 lines on every incremental run).
-        var inputs = Inputs(startedReading: 0, files: [:])
-        var position = lineEnd + 1
-        func integer() -> Int64? {
-            let negative = position < bytes.count && bytes[position] == 0x2D
+        return bytes.withUnsafeBufferPointer { parse($0, header: header) }
+    }
+
+    /// The whole file at `path` (one `fstat`, one `read` for a file that does not grow meanwhile); nil when it
+    /// cannot be read.
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        return try? FSCalls.readAll(fd: fd, sizeHint: Int(info.st_size))
+    }
+
+    /// The stamp in `bytes` (see ``save(_:manifestHash:inputs:)`` for its lines) when it begins with `header`
+    /// (the format line and this executable's identity); nil when it does not, or is damaged or cut short.
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, header: [UInt8]) -> (manifestHash: String, inputs: Inputs)? {
+        guard let base = bytes.baseAddress, bytes.count >= header.count,
+              header.isEmpty || header.withUnsafeBytes({ memcmp(base, $0.baseAddress!, header.count) == 0 }) else { return nil }
+        var reader = StampReader(base: base, count: bytes.count, position: header.count)
+        guard reader.skip("manifest "), let manifestHash = reader.field(until: 0x0A) else { return nil }
+        // Then: "started <ns>\n", and per document "<size> <mtime> <ctime> <inode> <hash> <path>\n" (10,000
+        // lines on every incremental run), "outputs\n" and per output "<identity> - <path>\n", and maybe the
+        // run's result.
+        guard reader.skip("started "), let start = reader.integer(), reader.expect(0x0A) else { return nil }
+        var inputs = Inputs(startedReading: start, files: [:])
+        inputs.files.reserveCapacity(bytes.count / 96)
+        var order: [String] = []
+        order.reserveCapacity(bytes.count / 96)
+        // A large stamp is read by two threads: the outputs, from the first line "outputs" on, on another
+        // thread while this one reads the documents up to that line. Should the documents not end exactly
+        // there (that "line" is inside a document's line: a damaged stamp), the stamp is read in one go.
+        if reader.count - reader.position >= 256 * 1024, let marker = reader.find("\noutputs\n", from: reader.position - 1) {
+            let tail = UncheckedSendable(StampReader(base: base, count: bytes.count, position: marker + 9))
+            let task = BackgroundTask { () -> OutputsSection? in
+                var reader = tail.value
+                return reader.outputs()
+            }
+            var head = StampReader(base: base, count: marker + 1, position: reader.position)
+            let documentsRead = head.documents(into: &inputs.files, order: &order)
+            let outputs = task.wait()  // (before any return: that thread reads `bytes`)
+            if documentsRead == .end, head.position == marker + 1 {
+                guard let outputs else { return nil }
+                inputs.outputs = outputs.outputs
+                inputs.result = outputs.result
+                inputs.order = order
+                return (manifestHash, inputs)
+            }
+            inputs.files.removeAll(keepingCapacity: true)
+            order.removeAll(keepingCapacity: true)
+        }
+        switch reader.documents(into: &inputs.files, order: &order) {
+        case .damaged:
+            return nil
+        case .end:
+            break
+        case .outputs:
+            guard let outputs = reader.outputs() else { return nil }
+            inputs.outputs = outputs.outputs
+            inputs.result = outputs.result
+        }
+        inputs.order = order
+        return (manifestHash, inputs)
+    }
+
+    private struct UncheckedSendable<Value>: @unchecked Sendable {
+        var value: Value
+        init(_ value: Value) { self.value = value }
+    }
+
+    /// What follows a stamp's line "outputs".
+    private struct OutputsSection: Sendable {
+        var outputs: [String: FileIdentity] = [:]
+        var result: Result?
+    }
+
+    /// Reads a stamp's bytes in place: numbers digit by digit, text fields as one `String` each.
+    private struct StampReader {
+        let base: UnsafePointer<UInt8>
+        let count: Int
+        var position: Int
+
+        /// Skips `marker` if the bytes at the position are exactly it.
+        @inline(__always)
+        mutating func skip(_ marker: StaticString) -> Bool {
+            let length = marker.utf8CodeUnitCount
+            guard count - position >= length, memcmp(base + position, marker.utf8Start, length) == 0 else { return false }
+            position += length
+            return true
+        }
+
+        @inline(__always)
+        mutating func expect(_ byte: UInt8) -> Bool {
+            guard position < count, base[position] == byte else { return false }
+            position += 1
+            return true
+        }
+
+        /// `-`? and digits; nil when there are no digits or the value does not fit.
+        @inline(__always)
+        mutating func integer() -> Int64? {
+            let negative = position < count && base[position] == 0x2D
             if negative { position += 1 }
             guard let magnitude = unsigned(), magnitude <= UInt64(Int64.max) else { return nil }
             return negative ? -Int64(magnitude) : Int64(magnitude)
         }
-        func unsigned() -> UInt64? {
+
+        /// Digits; nil when there are none or the value does not fit in 64 bits.
+        @inline(__always)
+        mutating func unsigned() -> UInt64? {
             var value: UInt64 = 0
-            var digits = 0
-            while position < bytes.count, (0x30...0x39).contains(bytes[position]) {
-                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times.addingReportingOverflow(UInt64(bytes[position] - 0x30))
-                guard !overflow1 && !overflow2 else { return nil }
-                value = sum
-                digits += 1
+            let first = position
+            #if _endian(little)
+            // Eight digits at a time while the value stays below 10^16 (the times are 19-digit numbers).
+            while count - position >= 8, position - first <= 8 {
+                let chunk = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+                guard Self.isEightDigits(chunk) else { break }
+                value = value &* 100_000_000 &+ Self.eightDigits(chunk)
+                position += 8
+            }
+            #endif
+            // Up to 19 digits cannot overflow (10^19 - 1 < 2^64); only a longer number is checked digit by digit.
+            let quickEnd = min(count, first + 19)
+            while position < quickEnd {
+                let digit = base[position] &- 0x30
+                guard digit < 10 else { return position > first ? value : nil }
+                value = value &* 10 &+ UInt64(digit)
                 position += 1
             }
-            return digits > 0 ? value : nil
+            while position < count {
+                let digit = base[position] &- 0x30
+                guard digit < 10 else { break }
+                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(UInt64(digit))
+                guard !overflow1 && !overflow2 else { return nil }
+                value = sum
+                position += 1
+            }
+            return position > first ? value : nil
         }
-        func expect(_ byte: UInt8) -> Bool {
-            guard position < bytes.count, bytes[position] == byte else { return false }
-            position += 1
+
+        /// Whether the eight bytes of `chunk` are all ASCII digits.
+        @inline(__always)
+        static func isEightDigits(_ chunk: UInt64) -> Bool {
+            let high: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
+            return (chunk & high) | (((chunk &+ 0x0606_0606_0606_0606) & high) >> 4) == 0x3333_3333_3333_3333
+        }
+
+        /// The value of eight ASCII digits read as a little-endian word (the first digit the most significant).
+        @inline(__always)
+        static func eightDigits(_ chunk: UInt64) -> UInt64 {
+            var value = chunk & 0x0F0F_0F0F_0F0F_0F0F
+            value = (value &* 2561) >> 8
+            value = ((value & 0x00FF_00FF_00FF_00FF) &* 6_553_601) >> 16
+            return ((value & 0x0000_FFFF_0000_FFFF) &* 42_949_672_960_001) >> 32
+        }
+
+        /// The offset of the next `terminator` at or after the position.
+        @inline(__always)
+        func end(of terminator: UInt8) -> Int? {
+            guard position < count, let found = memchr(base + position, Int32(terminator), count - position) else { return nil }
+            return UnsafeRawPointer(found).assumingMemoryBound(to: UInt8.self) - base
+        }
+
+        /// The bytes up to the next `terminator` as text (invalid UTF-8 as U+FFFD); the position moves past it.
+        @inline(__always)
+        mutating func field(until terminator: UInt8) -> String? {
+            guard let end = end(of: terminator) else { return nil }
+            defer { position = end + 1 }
+            return String(decoding: UnsafeBufferPointer(start: base + position, count: end - position), as: UTF8.self)
+        }
+
+        /// As `field(until:)`, without making the text.
+        @inline(__always)
+        mutating func skipField(until terminator: UInt8) -> Bool {
+            guard let end = end(of: terminator) else { return false }
+            position = end + 1
             return true
         }
-        func field(until terminator: UInt8) -> String? {
-            guard let end = bytes[position...].firstIndex(of: terminator) else { return nil }
-            defer { position = end + 1 }
-            return String(decoding: bytes[position..<end], as: UTF8.self)
+
+        enum DocumentsEnd { case end, outputs, damaged }
+
+        /// The document lines (`<identity> <hash> <path>`) up to the line "outputs" (read too) or the end.
+        mutating func documents(into files: inout [String: (identity: FileIdentity, hash: String)], order: inout [String]) -> DocumentsEnd {
+            while position < count {
+                if skip("outputs\n") { return .outputs }
+                guard let recorded = identity(), expect(0x20), let hash = field(until: 0x20),
+                      let path = field(until: 0x0A) else { return .damaged }
+                files[path] = (recorded, hash)
+                order.append(path)
+            }
+            return .end
         }
-        let started = Array("started ".utf8)
-        guard bytes.count >= position + started.count, bytes[position..<(position + started.count)].elementsEqual(started) else { return nil }
-        position += started.count
-        guard let start = integer(), expect(0x0A) else { return nil }
-        inputs.startedReading = start
-        inputs.files.reserveCapacity(bytes.count / 96)
+
+        /// The output lines (`<identity> - <path>`; the hash field is not kept) up to the end or the line
+        /// `result …` and what follows it; nil when a line is damaged.
+        mutating func outputs() -> OutputsSection? {
+            var section = OutputsSection()
+            while position < count {
+                if skip("result ") {
+                    guard let result = result() else { return nil }
+                    section.result = result
+                    return section
+                }
+                guard let recorded = identity(), expect(0x20), skipField(until: 0x20),
+                      let path = field(until: 0x0A) else { return nil }
+                section.outputs[path] = recorded
+            }
+            return section
+        }
+
+        /// The offset of the first `marker` at or after `start` (`marker` is at least two bytes long).
+        func find(_ marker: StaticString, from start: Int) -> Int? {
+            let length = marker.utf8CodeUnitCount
+            let (first, second) = (marker.utf8Start[0], marker.utf8Start[1])
+            var at = start
+            while count - at >= length, let found = memchr(base + at, Int32(first), count - at - length + 1) {
+                let offset = UnsafeRawPointer(found).assumingMemoryBound(to: UInt8.self) - base
+                if base[offset + 1] == second, memcmp(base + offset, marker.utf8Start, length) == 0 { return offset }
+                at = offset + 1
+            }
+            return nil
+        }
+
         /// `<size> <mtime> <ctime> <inode>`.
-        func identity() -> FileIdentity? {
+        @inline(__always)
+        mutating func identity() -> FileIdentity? {
             guard let size = integer(), expect(0x20), let modified = integer(), expect(0x20),
                   let changed = integer(), expect(0x20), let inode = unsigned() else { return nil }
             return FileIdentity(size: size, modified: modified, changed: changed, inode: inode)
         }
+
         /// `<salt> <documents> <codes> <modifiers> <payer notes>`, then `folder <identity> - <path>` lines,
         /// `manifest <identity>`, one `diagnostic <compact JSON>` line each, and `end`.
-        func readResult() -> Result? {
+        mutating func result() -> Result? {
             guard let salt = field(until: 0x20), let documents = integer(), expect(0x20), let codes = integer(), expect(0x20),
                   let modifiers = integer(), expect(0x20), let payers = integer(), expect(0x0A) else { return nil }
             var result = Result(salt: salt, documentCount: Int(documents), codeCount: Int(codes), modifierCount: Int(modifiers),
@@ -200,58 +379,26 @@ enum BuildStamp {
             while true {
                 // The line's first word, up to a space or the line's end.
                 let wordStart = position
-                while position < bytes.count, bytes[position] != 0x20, bytes[position] != 0x0A { position += 1 }
-                guard position < bytes.count else { return nil }
-                let word = String(decoding: bytes[wordStart..<position], as: UTF8.self)
+                while position < count, base[position] != 0x20, base[position] != 0x0A { position += 1 }
+                guard position < count else { return nil }
+                let word = UnsafeBufferPointer(start: base + wordStart, count: position - wordStart)
                 position += 1
-                switch word {
-                case "folder":
+                if word.elementsEqual("folder".utf8) {
                     guard let found = identity(), expect(0x20), expect(0x2D), expect(0x20), let path = field(until: 0x0A) else { return nil }
                     result.folders[path] = found
-                case "manifest":
+                } else if word.elementsEqual("manifest".utf8) {
                     guard let found = identity(), expect(0x0A) else { return nil }
                     result.manifest = found
-                case "diagnostic":
+                } else if word.elementsEqual("diagnostic".utf8) {
                     guard let line = field(until: 0x0A), let diagnostic = Diagnostic.fromStampLine(line) else { return nil }
                     result.diagnostics.append(diagnostic)
-                case "end":
+                } else if word.elementsEqual("end".utf8) {
                     return result
-                default:
+                } else {
                     return nil
                 }
             }
         }
-        let outputsMarker = Array("outputs\n".utf8)
-        let resultMarker = Array("result ".utf8)
-        var readingOutputs = false
-        var order: [String] = []
-        order.reserveCapacity(bytes.count / 96)
-        func startsWith(_ marker: [UInt8]) -> Bool {
-            bytes.count >= position + marker.count && bytes[position..<(position + marker.count)].elementsEqual(marker)
-        }
-        while position < bytes.count {
-            if !readingOutputs, startsWith(outputsMarker) {
-                readingOutputs = true
-                position += outputsMarker.count
-                continue
-            }
-            if readingOutputs, startsWith(resultMarker) {
-                position += resultMarker.count
-                guard let result = readResult() else { return nil }
-                inputs.result = result
-                break
-            }
-            guard let recorded = identity(), expect(0x20), let hash = field(until: 0x20),
-                  let path = field(until: 0x0A) else { return nil }
-            if readingOutputs {
-                inputs.outputs[path] = recorded
-            } else {
-                inputs.files[path] = (recorded, hash)
-                order.append(path)
-            }
-        }
-        inputs.order = order
-        return (manifestHash, inputs)
     }
 
     /// Records that this executable wrote the manifest with `manifestHash`, and the inputs it read
@@ -259,68 +406,207 @@ enum BuildStamp {
     static func save(_ url: URL?, manifestHash: String, inputs: Inputs) {
         guard let url else { return }
         let folder = url.deletingLastPathComponent()
-        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        var bytes = Array((headerText() + "manifest " + manifestHash + "\n" + "started \(inputs.startedReading)\n").utf8)
-        bytes.reserveCapacity(bytes.count + inputs.files.count * 100)
-        // Decimal digits written straight into the buffer (20,000 lines of four numbers each).
-        var digits = [UInt8](repeating: 0, count: 20)
-        func number<T: BinaryInteger>(_ value: T) {
-            var magnitude = UInt64(truncatingIfNeeded: value.magnitude)
-            if value < 0 { bytes.append(0x2D) }
-            var count = 0
-            repeat {
-                digits[count] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
-            bytes.append(0x20)
+        let folderPath = folder.path
+        if mkdir(folderPath, 0o777) != 0 && errno != EEXIST {
+            try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         }
-        /// `<size> <mtime> <ctime> <inode> ` — every identity in the stamp is written so.
-        func identity(_ identity: FileIdentity) {
-            number(identity.size)
-            number(identity.modified)
-            number(identity.changed)
-            number(identity.inode)
+        // A temporary file in the same folder, renamed over the stamp once complete.
+        let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        unlink(temp)  // a leftover of a killed process with this id
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { return }
+        var written = withEncoded(manifestHash: manifestHash, inputs: inputs) { bytes -> Bool in
+            do throws(FSCalls.Errno) { try FSCalls.writeAll(fd: fd, bytes) } catch { return false }
+            return true
         }
-        for path in inputs.order ?? inputs.files.keys.sorted() where !path.utf8.contains(0x0A) {
-            guard let (fileIdentity, hash) = inputs.files[path] else { continue }
-            identity(fileIdentity)
-            bytes += hash.utf8
-            bytes.append(0x20)
-            bytes += path.utf8
-            bytes.append(0x0A)
+        if close(fd) != 0 { written = false }
+        if !written || rename(temp, url.path) != 0 { unlink(temp) }
+    }
+
+    /// The bytes ``save(_:manifestHash:inputs:)`` writes.
+    static func encode(manifestHash: String, inputs: Inputs) -> [UInt8] {
+        withEncoded(manifestHash: manifestHash, inputs: inputs) { Array($0) }
+    }
+
+    /// `body` with the text of a stamp: the format line, this executable's identity, `manifest <hash>`,
+    /// `started <ns>`, one line per document (`<size> <mtime> <ctime> <inode> <hash> <path>`, in
+    /// `inputs.order`, else sorted), `outputs`, one line per output (`<identity> - <path>`), and the run's
+    /// result when there is one (`result …`, `folder` lines, `manifest`, `diagnostic` lines, `end`). A path
+    /// with a line break is left out.
+    static func withEncoded<T>(manifestHash: String, inputs: Inputs, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        var writer = StampWriter(capacity: 4096 + inputs.files.count * 128 + inputs.outputs.count * 96)
+        defer { writer.deallocate() }
+        writer.append(headerText())
+        writer.append("manifest ")
+        writer.append(manifestHash)
+        writer.append("\nstarted ")
+        writer.number(inputs.startedReading, then: 0x0A)
+        if let order = inputs.order {
+            for path in order {
+                guard let (fileIdentity, hash) = inputs.files[path] else { continue }
+                writer.line(fileIdentity, hash, path)
+            }
+        } else {
+            for path in inputs.files.keys.sorted() {
+                let (fileIdentity, hash) = inputs.files[path]!
+                writer.line(fileIdentity, hash, path)
+            }
         }
-        bytes += "outputs\n".utf8
+        writer.append("outputs\n")
         // (In the dictionary's order: a stamp is read into dictionaries, and is no canonical text.)
-        for (path, outputIdentity) in inputs.outputs where !path.utf8.contains(0x0A) {
-            identity(outputIdentity)
-            bytes += "- ".utf8
-            bytes += path.utf8
-            bytes.append(0x0A)
+        for (path, outputIdentity) in inputs.outputs {
+            writer.line(outputIdentity, "-", path)
         }
         if let result = inputs.result, !result.salt.utf8.contains(0x20), !result.salt.isEmpty {
-            bytes += "result \(result.salt) \(result.documentCount) \(result.codeCount) \(result.modifierCount) \(result.payerNoteCount)\n".utf8
+            writer.append("result ")
+            writer.append(result.salt)
+            writer.append(" ")
+            writer.number(Int64(result.documentCount), then: 0x20)
+            writer.number(Int64(result.codeCount), then: 0x20)
+            writer.number(Int64(result.modifierCount), then: 0x20)
+            writer.number(Int64(result.payerNoteCount), then: 0x0A)
             for path in result.folders.keys.sorted(by: { $0.utf8Precedes($1) }) where !path.utf8.contains(0x0A) {
-                bytes += "folder ".utf8
-                identity(result.folders[path]!)
-                bytes += "- ".utf8
-                bytes += path.utf8
-                bytes.append(0x0A)
+                writer.append("folder ")
+                writer.line(result.folders[path]!, "-", path)
             }
-            bytes += "manifest ".utf8
-            identity(result.manifest)
-            bytes[bytes.count - 1] = 0x0A
+            writer.append("manifest ")
+            writer.identity(result.manifest, then: 0x0A)
             for diagnostic in result.diagnostics {
-                bytes += "diagnostic ".utf8
-                bytes += diagnostic.stampLine
-                bytes.append(0x0A)
+                writer.append("diagnostic ")
+                diagnostic.stampLine.withUnsafeBufferPointer { writer.append($0) }
+                writer.append("\n")
             }
-            bytes += "end\n".utf8
+            writer.append("end\n")
         }
-        let temp = folder.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        guard FileManager.default.createFile(atPath: temp.path, contents: Data(bytes)) else { return }
-        if rename(temp.path, url.path) != 0 { unlink(temp.path) }
+        return body(UnsafeBufferPointer(start: writer.base, count: writer.count))
+    }
+
+    /// `body` with the UTF-8 bytes of `text`, in place when its storage is contiguous.
+    @inline(__always)
+    private static func withUTF8<T>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        return Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    /// Appends a stamp's bytes to one buffer, grown ahead of each piece; numbers written two digits at a
+    /// time. `deallocate()` when done.
+    private struct StampWriter {
+        var base: UnsafeMutablePointer<UInt8>
+        var capacity: Int
+        var count = 0
+        /// "00", "01", … "99".
+        let pairs: UnsafePointer<UInt8>
+
+        init(capacity: Int) {
+            self.capacity = max(capacity, 64)
+            base = .allocate(capacity: self.capacity)
+            let table: StaticString = """
+                00010203040506070809101112131415161718192021222324252627282930313233343536373839\
+                40414243444546474849505152535455565758596061626364656667686970717273747576777879\
+                8081828384858687888990919293949596979899
+                """
+            pairs = table.utf8Start
+        }
+
+        func deallocate() { base.deallocate() }
+
+        /// Room for `extra` more bytes.
+        @inline(__always)
+        mutating func reserve(_ extra: Int) {
+            guard count + extra > capacity else { return }
+            let grown = max(capacity * 2, count + extra)
+            let new = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+            new.update(from: base, count: count)
+            base.deallocate()
+            base = new
+            capacity = grown
+        }
+
+        @inline(__always)
+        mutating func append(_ source: UnsafeBufferPointer<UInt8>) {
+            guard let start = source.baseAddress, !source.isEmpty else { return }
+            reserve(source.count)
+            (base + count).update(from: start, count: source.count)
+            count += source.count
+        }
+
+        @inline(__always)
+        mutating func append(_ text: String) {
+            BuildStamp.withUTF8(text) { append($0) }
+        }
+
+        @inline(__always)
+        mutating func append(_ text: StaticString) {
+            append(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        /// `<identity> <hash> <path>` and a line break — unless `path` holds a line break (then nothing).
+        @inline(__always)
+        mutating func line(_ identity: FileIdentity, _ hash: String, _ path: String) {
+            BuildStamp.withUTF8(path) { path in
+                if path.isEmpty || memchr(path.baseAddress!, 0x0A, path.count) == nil { write(identity, hash, path) }
+            }
+        }
+
+        @inline(__always)
+        private mutating func write(_ identity: FileIdentity, _ hash: String, _ path: UnsafeBufferPointer<UInt8>) {
+            self.identity(identity, then: 0x20)
+            append(hash)
+            reserve(path.count + 2)
+            base[count] = 0x20
+            count += 1
+            append(path)
+            base[count] = 0x0A
+            count += 1
+        }
+
+        /// The decimal digits of `value` (`-` first when negative), then `terminator`.
+        @inline(__always)
+        mutating func number(_ value: Int64, then terminator: UInt8) {
+            unsigned(value.magnitude, negative: value < 0, then: terminator)
+        }
+
+        /// The decimal digits of `value` (after a `-` when `negative`), then `terminator`.
+        @inline(__always)
+        mutating func unsigned(_ value: UInt64, negative: Bool = false, then terminator: UInt8) {
+            // Written backwards at the end of a 22-byte window, then moved to its start.
+            reserve(22)
+            let window = base + count
+            var cursor = window + 21
+            cursor.pointee = terminator
+            var rest = value
+            while rest >= 100 {
+                let pair = Int(rest % 100) &* 2
+                rest /= 100
+                cursor -= 2
+                cursor[0] = pairs[pair]
+                cursor[1] = pairs[pair &+ 1]
+            }
+            if rest >= 10 {
+                cursor -= 2
+                cursor[0] = pairs[Int(rest) &* 2]
+                cursor[1] = pairs[Int(rest) &* 2 &+ 1]
+            } else {
+                cursor -= 1
+                cursor.pointee = UInt8(truncatingIfNeeded: rest) &+ 0x30
+            }
+            if negative {
+                cursor -= 1
+                cursor.pointee = 0x2D
+            }
+            let length = window + 22 - cursor
+            if cursor != window { memmove(window, cursor, length) }
+            count += length
+        }
+
+        /// `<size> <mtime> <ctime> <inode>` and `terminator` — every identity in the stamp is written so.
+        @inline(__always)
+        mutating func identity(_ identity: FileIdentity, then terminator: UInt8) {
+            number(identity.size, then: 0x20)
+            number(identity.modified, then: 0x20)
+            number(identity.changed, then: 0x20)
+            unsigned(identity.inode, then: terminator)
+        }
     }
 
     private static func headerText() -> String {

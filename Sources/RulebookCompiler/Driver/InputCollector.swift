@@ -29,9 +29,25 @@ public struct InputFile: Sendable, Hashable {
     public init(pathBytes: [UInt8], relativePath: String) {
         self.pathBytes = pathBytes
         self.relativePath = relativePath
-        let valid = FSCalls.isValidUTF8(pathBytes)
-        self.hasValidUTF8Path = valid
+        self.hasValidUTF8Path = Self.isASCII(pathBytes) || FSCalls.isValidUTF8(pathBytes)
         self.displayPath = String(decoding: pathBytes, as: UTF8.self)
+    }
+
+    /// Whether every byte is below 0x80 (eight bytes at a time).
+    static func isASCII(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            var index = 0
+            var seen: UInt64 = 0
+            while raw.count - index >= 8 {
+                seen |= raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                index += 8
+            }
+            while index < raw.count {
+                seen |= UInt64(raw[index])
+                index += 1
+            }
+            return seen & 0x8080_8080_8080_8080 == 0
+        }
     }
 
     /// Reads the whole file. Works for any file name; never blocks on a FIFO swapped in since collection.
@@ -114,6 +130,22 @@ public enum InputCollector {
         return result
     }
 
+    /// `hasDocumentExtension(name)` without making text: the bytes after the last `.`, ASCII letters
+    /// lowered, are `md`, `markdown` or `txt`.
+    static func hasDocumentExtension(bytes name: UnsafeBufferPointer<UInt8>) -> Bool {
+        // The extensions are letters only, so the "." before one of them is the last "." of the name.
+        guard let base = name.baseAddress, name.count >= 3 else { return false }
+        let end = base + name.count
+        @inline(__always) func lowered(_ byte: UInt8) -> UInt8 { (byte >= 0x41 && byte <= 0x5A) ? byte | 0x20 : byte }
+        @inline(__always) func matches(_ ext: StaticString) -> Bool {
+            let length = ext.utf8CodeUnitCount
+            guard name.count > length, (end - length - 1).pointee == UInt8(ascii: ".") else { return false }
+            for index in 0..<length where lowered((end - length + index).pointee) != ext.utf8Start[index] { return false }
+            return true
+        }
+        return matches("md") || matches("txt") || matches("markdown")
+    }
+
     static func hasDocumentExtension<C: BidirectionalCollection<UInt8>>(_ name: C) -> Bool {
         guard let dot = name.lastIndex(of: UInt8(ascii: ".")) else { return false }
         let ext = name[name.index(after: dot)...]
@@ -142,8 +174,22 @@ private struct Walker {
 
     var found: [InputFile] = []
     var diagnostics: [Diagnostic] = []
-    var seenFiles: Set<FSCalls.PathKey> = []
     var visitedDirectories: Set<DirectoryID> = []
+
+    /// The real paths of the files found (each file is collected once), kept from the first file that
+    /// could repeat one on; nil until then. A file found in a folder listing has the real path
+    /// `<folder's real path>/<name>`; as long as every file was found so (not through a link, not an input
+    /// that is a file), in folders of different real paths each listing names no two alike, no two of
+    /// them can be the same file, and they are not put in a set: `listedFolders` and `foundFolder` give
+    /// each one's real path when the set is made (``makeSeenFiles()``).
+    var seenFiles: Set<FSCalls.PathKey>?
+    /// The real paths of the folders whose listings gave the files found, while `seenFiles` is nil.
+    var listedFolders: [[UInt8]] = []
+    var listedFolderSet: Set<FSCalls.PathKey> = []
+    /// For each file found while `seenFiles` is nil, its folder in `listedFolders`.
+    var foundFolder: [Int] = []
+    /// Reused for the relative paths of files in subfolders.
+    var scratch: [UInt8] = []
 
     mutating func note(_ path: [UInt8], _ severity: Diagnostic.Severity, _ id: DiagnosticID, _ message: String) {
         diagnostics.append(Diagnostic(path: String(decoding: path, as: UTF8.self), line: 0, column: 0,
@@ -180,8 +226,90 @@ private struct Walker {
     }
 
     mutating func add(path: [UInt8], relative: [UInt8], real: [UInt8]) {
-        guard seenFiles.insert(FSCalls.PathKey(bytes: real)).inserted else { return }
+        makeSeenFiles()
+        guard seenFiles!.insert(FSCalls.PathKey(bytes: real)).inserted else { return }
         found.append(InputFile(pathBytes: path, relativePath: String(decoding: relative, as: UTF8.self)))
+    }
+
+    /// The set of the real paths of the files found so far, from here on kept up to date.
+    mutating func makeSeenFiles() {
+        guard seenFiles == nil else { return }
+        var seen = Set<FSCalls.PathKey>(minimumCapacity: found.count)
+        for (file, folder) in zip(found, foundFolder) {
+            // The name is what follows the last "/" of the path (a folder's path joined with the name).
+            let name = file.pathBytes.lastIndex(of: UInt8(ascii: "/")).map { file.pathBytes[($0 + 1)...] } ?? file.pathBytes[...]
+            seen.insert(FSCalls.PathKey(bytes: FSCalls.join(listedFolders[folder], Array(name))))
+        }
+        seenFiles = seen
+        listedFolders = []
+        listedFolderSet = []
+        foundFolder = []
+    }
+
+    /// Adds the document `name` found in the listing of `folder` (its real path `folder.real/name`).
+    /// `listed`: the folder's index in `listedFolders`, set by the first call for a listing while `seenFiles`
+    /// is nil.
+    mutating func addListed(_ name: UnsafeBufferPointer<UInt8>, in folder: Pending, listed: inout Int?) {
+        if seenFiles == nil && listed == nil {
+            // (Compared without a trailing "/": `a` and `a/` give the same paths.)
+            var key = folder.real
+            while key.last == UInt8(ascii: "/") { key.removeLast() }
+            if listedFolderSet.insert(FSCalls.PathKey(bytes: key)).inserted {
+                listed = listedFolders.count
+                listedFolders.append(folder.real)
+            } else {
+                makeSeenFiles()  // a folder listed before under this real path: compare by real path
+            }
+        }
+        if seenFiles != nil {
+            guard seenFiles!.insert(FSCalls.PathKey(bytes: Self.join(folder.real, name))).inserted else { return }
+        }
+        let relative: String
+        if folder.relative.isEmpty {
+            relative = String(decoding: name, as: UTF8.self)
+        } else {
+            scratch.removeAll(keepingCapacity: true)
+            scratch.append(contentsOf: folder.relative)
+            if folder.relative.last != UInt8(ascii: "/") { scratch.append(UInt8(ascii: "/")) }
+            scratch.append(contentsOf: name)
+            relative = String(decoding: scratch, as: UTF8.self)
+        }
+        found.append(InputFile(pathBytes: Self.join(folder.path, name), relativePath: relative))
+        if seenFiles == nil { foundFolder.append(listed!) }
+    }
+
+    /// `FSCalls.isValidUTF8(Array(bytes))`.
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        if !bytes.contains(where: { $0 >= 0x80 }) { return true }
+        return String(validating: bytes, as: UTF8.self) != nil
+    }
+
+    /// `FSCalls.join(base, Array(name))` in one allocation.
+    static func join(_ base: [UInt8], _ name: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        let separator = !base.isEmpty && base.last != UInt8(ascii: "/")
+        let count = base.count + (separator ? 1 : 0) + name.count
+        return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            var at = 0
+            base.withUnsafeBufferPointer { source in
+                if let start = source.baseAddress, !source.isEmpty { buffer.baseAddress!.update(from: start, count: source.count) }
+            }
+            at = base.count
+            if separator {
+                buffer[at] = UInt8(ascii: "/")
+                at += 1
+            }
+            if let start = name.baseAddress, !name.isEmpty { (buffer.baseAddress! + at).update(from: start, count: name.count) }
+            initialized = count
+        }
+    }
+
+    /// An entry of a folder listing: its name is `count` bytes from `start` of the listing's name buffer,
+    /// `key` its first eight bytes (zero-padded) read big-endian.
+    struct ListedName {
+        var key: UInt64
+        var start: Int
+        var count: Int
+        var type: UInt8
     }
 
     /// A symbolic link met while reading a folder, followed later.
@@ -232,7 +360,9 @@ private struct Walker {
         }
         // Read the whole folder, then handle its entries in byte order: which copy of a file is kept
         // and the order of diagnostics must not depend on the order the file system lists entries in.
-        var entries: [(name: [UInt8], type: UInt8)] = []
+        // The names go into one buffer (`names`), each entry a range of it.
+        var names: [UInt8] = []
+        var entries: [ListedName] = []
         while true {
             errno = 0
             guard let entry = readdir(dir) else {
@@ -241,53 +371,74 @@ private struct Walker {
                 }
                 break
             }
-            let name: [UInt8] = withUnsafeBytes(of: &entry.pointee.d_name) { raw in
+            let type = entry.pointee.d_type
+            withUnsafeBytes(of: &entry.pointee.d_name) { raw in
                 let length = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
-                return Array(raw.prefix(length))
+                if length <= 2 && raw[0] == 0x2E && (length == 1 || raw[1] == 0x2E) { return }  // "." and ".."
+                var key: UInt64 = 0
+                for index in 0..<8 { key = key << 8 | UInt64(index < length ? raw[index] : 0) }
+                entries.append(ListedName(key: key, start: names.count, count: length, type: type))
+                names.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[..<length]))
             }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            entries.append((name, entry.pointee.d_type))
         }
-        entries.sort { FSCalls.lessThan($0.name, $1.name) }
         var subfolders: [Pending] = []
-        for (name, type) in entries {
-            let childPath = FSCalls.join(folder.path, name)
-            let childRelative = FSCalls.join(folder.relative, name)
-            let isDocument = InputCollector.hasDocumentExtension(name)
-            var kind = mode_t(0)
-            switch Int(type) {
-            case Int(DT_REG): kind = S_IFREG
-            case Int(DT_DIR): kind = S_IFDIR
-            case Int(DT_LNK): kind = S_IFLNK
-            case Int(DT_UNKNOWN):
-                var childInfo = stat()
-                if FSCalls.withCPath(childPath, { lstat($0, &childInfo) }) == 0 { kind = childInfo.st_mode & S_IFMT }
-            default: kind = S_IFIFO // some other special file; reported below if it looks like a document
+        names.withUnsafeBufferPointer { names in
+            func name(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: names[entries[index].start..<(entries[index].start + entries[index].count)])
             }
-            if name.first == UInt8(ascii: ".") {
-                if kind == S_IFDIR {
-                    note(childPath, .note, .fileSkipped, "hidden folder skipped")
-                } else if isDocument {
-                    note(childPath, .note, .fileSkipped, "hidden file skipped")
+            // Byte order (memcmp, then the shorter first). Names hold no NUL byte, so the first eight bytes
+            // (zero-padded) as a big-endian number settle most comparisons.
+            func precedes(_ a: ListedName, _ b: ListedName) -> Bool {
+                if a.key != b.key { return a.key < b.key }
+                let common = min(a.count, b.count)
+                let order = common == 0 ? 0 : memcmp(names.baseAddress! + a.start, names.baseAddress! + b.start, common)
+                return order != 0 ? order < 0 : a.count < b.count
+            }
+            entries.sort(by: precedes)
+            // A listing naming a file twice (a folder changed while read) gives files that may be the same.
+            if seenFiles == nil, entries.indices.dropFirst().contains(where: { !precedes(entries[$0 - 1], entries[$0]) }) {
+                makeSeenFiles()
+            }
+            var listed: Int?
+            for index in entries.indices {
+                let name = name(index)
+                let type = entries[index].type
+                let isDocument = InputCollector.hasDocumentExtension(bytes: name)
+                var kind = mode_t(0)
+                switch Int(type) {
+                case Int(DT_REG): kind = S_IFREG
+                case Int(DT_DIR): kind = S_IFDIR
+                case Int(DT_LNK): kind = S_IFLNK
+                case Int(DT_UNKNOWN):
+                    var childInfo = stat()
+                    if FSCalls.withCPath(Self.join(folder.path, name), { lstat($0, &childInfo) }) == 0 { kind = childInfo.st_mode & S_IFMT }
+                default: kind = S_IFIFO // some other special file; reported below if it looks like a document
                 }
-                continue
-            }
-            if (kind == S_IFDIR || isDocument) && !FSCalls.isValidUTF8(name) {
-                note(childPath, .warning, .fileInvalidUTF8,
-                     "file name is not valid UTF-8; shown with U+FFFD in place of the invalid bytes")
-            }
-            switch kind {
-            case S_IFREG:
-                if isDocument { add(path: childPath, relative: childRelative, real: FSCalls.join(folder.real, name)) }
-            case S_IFDIR:
-                subfolders.append(Pending(path: childPath, relative: childRelative, real: FSCalls.join(folder.real, name),
-                                          viaLink: false))
-            case S_IFLNK:
-                // Links are followed after the link-free tree, so a file's own path wins over an alias.
-                links.append(Link(path: childPath, relative: childRelative, isDocument: isDocument))
-            default:
-                if isDocument {
-                    note(childPath, .error, .fileUnreadable, "not a regular file (a FIFO, socket or device); skipped")
+                if name.first == UInt8(ascii: ".") {
+                    if kind == S_IFDIR {
+                        note(Self.join(folder.path, name), .note, .fileSkipped, "hidden folder skipped")
+                    } else if isDocument {
+                        note(Self.join(folder.path, name), .note, .fileSkipped, "hidden file skipped")
+                    }
+                    continue
+                }
+                if (kind == S_IFDIR || isDocument) && !Self.isValidUTF8(name) {
+                    note(Self.join(folder.path, name), .warning, .fileInvalidUTF8,
+                         "file name is not valid UTF-8; shown with U+FFFD in place of the invalid bytes")
+                }
+                switch kind {
+                case S_IFREG:
+                    if isDocument { addListed(name, in: folder, listed: &listed) }
+                case S_IFDIR:
+                    subfolders.append(Pending(path: Self.join(folder.path, name), relative: Self.join(folder.relative, name),
+                                              real: Self.join(folder.real, name), viaLink: false))
+                case S_IFLNK:
+                    // Links are followed after the link-free tree, so a file's own path wins over an alias.
+                    links.append(Link(path: Self.join(folder.path, name), relative: Self.join(folder.relative, name), isDocument: isDocument))
+                default:
+                    if isDocument {
+                        note(Self.join(folder.path, name), .error, .fileUnreadable, "not a regular file (a FIFO, socket or device); skipped")
+                    }
                 }
             }
         }
