@@ -147,7 +147,30 @@ enum BuildStamp {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        return try? FSCalls.readAll(fd: fd, sizeHint: Int(info.st_size))
+        // Read into uninitialised memory (no pass clearing 2 MB first); one byte more than the size, to
+        // see the end of the file.
+        var failed = false
+        var full = false
+        var bytes = [UInt8](unsafeUninitializedCapacity: max(Int(info.st_size), 0) + 1) { buffer, count in
+            count = 0
+            while count < buffer.count {
+                let got = read(fd, buffer.baseAddress! + count, buffer.count - count)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failed = true
+                    return
+                }
+                if got == 0 { return }
+                count += got
+            }
+            full = true
+        }
+        if failed { return nil }
+        if full {  // the file grew meanwhile: the rest too
+            guard let rest = try? FSCalls.readAll(fd: fd, sizeHint: 4096) else { return nil }
+            bytes += rest
+        }
+        return bytes
     }
 
     /// The stamp in `bytes` (see ``save(_:manifestHash:inputs:)`` for its lines) when it begins with `header`

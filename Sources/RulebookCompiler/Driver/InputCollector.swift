@@ -400,6 +400,9 @@ private struct Walker {
                 makeSeenFiles()
             }
             var listed: Int?
+            if found.capacity < found.count + entries.count {  // (growing at least twofold: many small folders)
+                found.reserveCapacity(max(found.count + entries.count, found.capacity * 2))
+            }
             for index in entries.indices {
                 let name = name(index)
                 let type = entries[index].type
