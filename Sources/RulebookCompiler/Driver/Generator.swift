@@ -141,6 +141,8 @@ public enum Generator {
         }
         timing.lap("build stamp")
         let (files, inputDiagnostics) = InputCollector.collect(inputs: options.inputs)
+        // (A CLI run leaves the stamp's and the inputs' 30,000 strings to the process exit.)
+        defer { if !options.freesMemoryAtEnd { ProcessLifetime.keep((files, loadedStamp as Any)) } }
         timing.lap("list \(files.count) inputs")
         // (Without a stamp nothing is decided by identities before reading: each worker takes its
         // document's identity as it reads it, off the critical path.)
@@ -183,7 +185,8 @@ public enum Generator {
            let spliced = splice(loadedStamp, files: files, identities: identities, salt: salt, config: config,
                                 extraction: extraction, shardCount: shardCount, writer: writer, outcome: outcome,
                                 ownDiagnosticCount: ownDiagnosticCount, outputsAsRecorded: { outputsCheck.wait() },
-                                stampURL: stampURL, output: options.output, timing: timing) {
+                                stampURL: stampURL, output: options.output, freesMemoryAtEnd: options.freesMemoryAtEnd,
+                                timing: timing) {
             return spliced
         }
         let manifestTask = BackgroundTask { () -> (manifest: Manifest, hash: String, lines: Manifest.DocumentLines?)? in
@@ -527,7 +530,7 @@ public enum Generator {
                        identities: [BuildStamp.FileIdentity?], salt: String, config: RulebookConfig,
                        extraction: ExtractionOptions, shardCount: Int, writer: OutputWriter, outcome base: GenerateOutcome,
                        ownDiagnosticCount: Int, outputsAsRecorded: () -> Bool, stampURL: URL?, output: String,
-                       timing: PhaseTimer) -> GenerateOutcome? {
+                       freesMemoryAtEnd: Bool = true, timing: PhaseTimer) -> GenerateOutcome? {
         let recorded = loadedStamp.inputs
         guard let result = recorded.result, result.salt == salt, let order = recorded.order, order.count == files.count,
               result.documentCount == files.count, !recorded.outputs.isEmpty else { return nil }
@@ -643,6 +646,7 @@ public enum Generator {
         inputs.result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
                                     manifestFiles: report.written + report.unchanged, output: output)
         BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
+        if !freesMemoryAtEnd { ProcessLifetime.keep(inputs) }
         outcome.diagnostics = sortedStable(outcome.diagnostics)
         timing.lap("splice: build stamp saved")
         return outcome
