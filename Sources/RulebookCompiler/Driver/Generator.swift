@@ -224,21 +224,28 @@ public enum Generator {
         // 4. Which record is emitted for each code: the first in input order. Documents involved in a
         //    duplicate are compiled (their full records are compared).
         var firstByKey: [RuleBook.Key: Int] = [:]
+        firstByKey.reserveCapacity(states.count)
         var duplicates: [(first: Int, second: Int)] = []
+        // The first document of each code, in input order (recompiling a duplicate below reads the same
+        // bytes with the same options, so its key stays).
+        var kept: [Int] = []
+        kept.reserveCapacity(states.count)
         for (index, state) in states.enumerated() {
             guard let key = state.key else { continue }
-            if let first = firstByKey[key] { duplicates.append((first, index)) } else { firstByKey[key] = index }
+            if let first = firstByKey[key] {
+                duplicates.append((first, index))
+            } else {
+                firstByKey[key] = index
+                kept.append(index)
+            }
         }
         for index in Set(duplicates.flatMap { [$0.first, $0.second] }) where states[index].reused != nil {
             states[index] = recompile(files[index], options: extraction, hash: states[index].hash)
         }
+        if !duplicates.isEmpty { kept.removeAll { states[$0].key == nil } }  // (a document gone since it was listed)
         timing.lap("first definitions")
         outcome.reusedDocuments = states.filter { $0.reused != nil }.count
         outcome.unreadDocuments = states.filter { $0.reused != nil && $0.unread }.count
-        let kept = states.indices.filter { index in
-            guard let key = states[index].key else { return false }
-            return firstByKey[key] == index
-        }
         timing.lap("kept")
         outcome.records.reserveCapacity(kept.count)
         for index in kept {
@@ -287,13 +294,18 @@ public enum Generator {
             }
         }
         var modifierDiagnostics: [Int: [Diagnostic]] = [:]
-        for index in kept {
-            if let record = states[index].fresh?.record {
-                modifierDiagnostics[index] = CrossDocumentValidator.modifierDiagnostics(record, extraModifiers: config.knownModifiers)
-            } else {
-                modifierDiagnostics[index] = states[index].reused?.modifierDiagnostics ?? []
+        modifierDiagnostics.reserveCapacity(kept.count)
+        let knownModifiers = config.knownModifiers
+        let keptStates = kept.map { states[$0] }
+        let checked = concurrentMap(count: keptStates.count, chunk: 512) { position -> [Diagnostic] in
+            if let record = keptStates[position].fresh?.record {
+                return CrossDocumentValidator.modifierDiagnostics(record, extraModifiers: knownModifiers)
             }
-            outcome.diagnostics += modifierDiagnostics[index]!
+            return keptStates[position].reused?.modifierDiagnostics ?? []
+        }
+        for (position, index) in kept.enumerated() {
+            modifierDiagnostics[index] = checked[position]
+            outcome.diagnostics += checked[position]
         }
         timing.lap("modifier checks")
         let examples = checkExamples(states: states, kept: kept, firstByKey: firstByKey, records: records)
@@ -873,6 +885,14 @@ public enum Generator {
                         files.append(GeneratedFile(path: path, contents: text()))
                     }
                 } else if task == shardCount {
+                    if onDemand && previousFiles["JSON/index.json"] == nil {
+                        // A large first run: the 2.6 MB index is produced by the writer's threads too (not
+                        // by this one while the other has nothing left to do).
+                        knownHere.append(OutputWriter.KnownFile(lazy: "JSON/index.json") {
+                            JSONEmitter.index(entries: order.map { summaries[$0].indexEntry(file: names[$0]) })
+                        })
+                        continue
+                    }
                     let entries = order.map { summaries[$0].indexEntry(file: names[$0]) }
                     let previousEmitted = Set(previousDocuments.compactMap { $0.value.emitted ? $0.key : nil })
                     let clean = kept.indices.allSatisfy(unchanged) && previousEmitted == Set(kept.map { states[$0].path })
@@ -913,11 +933,19 @@ public enum Generator {
             }
         }
         var files = produced.values().flatMap { $0 }
+        var knownList = knownFiles.values().flatMap { $0 }
         files.append(GeneratedFile(path: "JSON/rulebook.schema.json", contents: SchemaEmitter.schema()))
-        files.append(GeneratedFile(path: "Swift/" + SwiftEmitter.mainFileName,
-                                   contents: SwiftEmitter.mainFile(shardCount: shardCount, access: accessName,
-                                                                   header: SwiftEmitter.headerLines(sourcePaths: summaries.map(\.source.path)))))
-        return (files, knownFiles.values().flatMap { $0 }, bundleNames)
+        @Sendable func mainFile() -> String {
+            SwiftEmitter.mainFile(shardCount: shardCount, access: accessName,
+                                  header: SwiftEmitter.headerLines(sourcePaths: summaries.map(\.source.path)))
+        }
+        let mainPath = "Swift/" + SwiftEmitter.mainFileName
+        if onDemand && previousFiles[mainPath] == nil {
+            knownList.append(OutputWriter.KnownFile(lazy: mainPath, produce: mainFile))  // (its header sorts every path)
+        } else {
+            files.append(GeneratedFile(path: mainPath, contents: mainFile()))
+        }
+        return (files, knownList, bundleNames)
     }
 
     /// Compiles documents on `jobs` threads; the result order is the input order whatever the scheduling.
