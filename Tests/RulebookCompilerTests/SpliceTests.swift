@@ -143,12 +143,31 @@ import Rulebook
         try edit(documents[30]) { $0 }
         expectSameAsFull(corpus, "same bytes", strategy: "unchanged")
         // A changed title changes the index: the usual delta path.
-        let titled = try #require(documents[40...].first { $0.pathExtension == "md" && !$0.lastPathComponent.hasPrefix("zz-") })
+        // (A Markdown document whose first line is its `# CPT …: title` heading, not front matter.)
+        let headed = documents[40...].filter { document in
+            document.pathExtension == "md" && !document.lastPathComponent.hasPrefix("zz-")
+                && ((try? String(contentsOf: document, encoding: .utf8))?.hasPrefix("# ") ?? false)
+        }
+        let titled = try #require(headed.first)
         try edit(titled) { text in
             guard let range = text.range(of: "\n") else { return text }
             return String(text[..<range.lowerBound]) + " (revised)" + text[range.lowerBound...]
         }
         expectSameAsFull(corpus, "title changed", strategy: "delta")
+        // The same title with "é" written as "e" and a combining accent: equal as Swift strings, other bytes
+        // in index.json — not a splice (which keeps the index), and the output is a full run's.
+        try edit(titled) { text in
+            guard let range = text.range(of: "\n") else { return text }
+            return String(text[..<range.lowerBound]) + " Révisé" + text[range.lowerBound...]
+        }
+        expectSameAsFull(corpus, "accented title", strategy: "delta")
+        try edit(titled) { text in
+            String(decoding: Array(text.utf8).split(separator: 0xC3, omittingEmptySubsequences: false).enumerated()
+                .map { $0.offset == 0 ? Array($0.element) : [0x65, 0xCC, 0x81] + $0.element.dropFirst() }
+                .joined(), as: UTF8.self)
+        }
+        #expect(try String(contentsOf: titled, encoding: .utf8).utf8.contains(0xCC), "decomposed accents written")
+        expectSameAsFull(corpus, "decomposed accents", strategy: "delta")
         // A tampered output: the stamp no longer vouches for the folder, so no splice.
         try edit(documents[50]) { $0 + "\nAnother paragraph.\n" }
         let bundles = try FileManager.default.contentsOfDirectory(at: work.appendingPathComponent("out/JSON"), includingPropertiesForKeys: nil)

@@ -321,7 +321,7 @@ public enum Generator {
                guard let before = previousDocuments[state.path] else { return false }
                guard state.fresh != nil else { return true }
                guard let old = before.record, before.emitted, let new = state.summary, state.hash != nil else { return false }
-               return old.system == new.system && old.code == new.code
+               return old.system == new.system && sameBytes(old.code, new.code)
            }) {
             let started = DispatchTime.now().uptimeNanoseconds
             var bundleNames: [Int: String] = [:]
@@ -334,7 +334,7 @@ public enum Generator {
                 changes.append(GeneratedFile(path: "JSON/" + bundleNames[index]!, contents: JSONEmitter.bundle([record])))
                 shardsToEmit.insert(EmbeddedShards.shard(system: record.system, code: record.code, count: shardCount))
                 let old = previousDocuments[states[index].path]!.record!
-                if old.title != record.title || old.source != record.source { indexChanged = true }
+                if !sameBytes(old.title, record.title) || !sameBytes(old.source, record.source) { indexChanged = true }
             }
             // Members of the changed shards, in canonical order (as the general path groups them).
             var members: [Int: [Int]] = [:]
@@ -521,7 +521,7 @@ public enum Generator {
         guard let result = inputs.result, result.salt == salt, let order = inputs.order, order.count == files.count,
               !inputs.outputs.isEmpty else { return nil }
         for index in files.indices {
-            guard files[index].displayPath == order[index], let identity = identities[index],
+            guard sameBytes(files[index].displayPath, order[index]), let identity = identities[index],
                   inputs.hash(of: order[index], identity: identity) != nil else { return nil }
         }
         guard outputsAsRecorded() else { return nil }
@@ -548,7 +548,7 @@ public enum Generator {
               result.documentCount == files.count, !recorded.outputs.isEmpty else { return nil }
         var changed: [Int] = []
         for index in files.indices {
-            guard files[index].displayPath == order[index], let identity = identities[index] else { return nil }
+            guard sameBytes(files[index].displayPath, order[index]), let identity = identities[index] else { return nil }
             if recorded.hash(of: order[index], identity: identity) == nil {
                 changed.append(index)
                 if changed.count > 16 { return nil }
@@ -593,8 +593,8 @@ public enum Generator {
                     for (index, compiledResult) in compiled {
                         let path = files[index].displayPath
                         guard let old = text.document(path), old.emitted, let oldRecord = old.record, old.exampleKeys.isEmpty,
-                              let record = compiledResult.record, record.system == oldRecord.system, record.code == oldRecord.code,
-                              record.title == oldRecord.title, record.source == oldRecord.source else { return nil }
+                              let record = compiledResult.record, record.system == oldRecord.system, sameBytes(record.code, oldRecord.code),
+                              sameBytes(record.title, oldRecord.title), sameBytes(record.source, oldRecord.source) else { return nil }
                         // The recorded diagnostics at this path must be exactly this entry's (no other source).
                         let before = sortedStable(old.diagnostics + old.modifierDiagnostics + old.exampleDiagnostics)
                         guard diagnostics.filter({ $0.path == path }) == before else { return nil }
@@ -632,8 +632,18 @@ public enum Generator {
                     return OutputWriter.Splice(changes: changes, manifest: text.edited(), fileOrder: text.fileOrder())
                 }
             } catch {
+                // Files may have been replaced: the run reports what it compiled, and the error (the stamp is
+                // not saved, so the next run verifies the folder).
+                outcome.diagnostics += diagnostics.filter { !compiledPaths.contains($0.path) } + newDiagnostics
                 outcome.diagnostics.append(error.diagnostic)
                 outcome.diagnostics = sortedStable(outcome.diagnostics)
+                outcome.codeCount = codeCount
+                outcome.modifierCount = modifierCount
+                outcome.payerNoteCount = payerNoteCount
+                outcome.records = records
+                outcome.reusedDocuments = files.count - compiled.count
+                outcome.unreadDocuments = files.count - changed.count
+                outcome.strategy = "splice"
                 return outcome
             }
             guard let planned else { return nil }
@@ -655,13 +665,25 @@ public enum Generator {
         inputs.startedReading = startedReading
         for index in changed { inputs.files[files[index].displayPath] = (identities[index]!, hashes[index]!) }
         inputs.outputs = report.identities
-        inputs.result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
-                                    manifestFiles: report.written + report.unchanged, output: output)
+        // Nothing written: the recorded result (just verified by the outputs' identities) still holds.
+        inputs.result = compiled.isEmpty ? result
+            : stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
+                          manifestFiles: report.written + report.unchanged, output: output)
         BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
         if !freesMemoryAtEnd { ProcessLifetime.keep(inputs) }
         outcome.diagnostics = sortedStable(outcome.diagnostics)
         timing.lap("splice: build stamp saved")
         return outcome
+    }
+
+    /// Whether two texts have the same UTF-8 bytes. (`==` on `String` compares by canonical equivalence: an
+    /// "é" written as one code point equals "e" and a combining accent, but the outputs hold the bytes.)
+    static func sameBytes(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+
+    /// ``sameBytes(_:_:)`` for every text of two source locations.
+    static func sameBytes(_ a: SourceLocation, _ b: SourceLocation) -> Bool {
+        a.line == b.line && sameBytes(a.path, b.path) && a.section.count == b.section.count
+            && zip(a.section, b.section).allSatisfy { sameBytes($0, $1) }
     }
 
     /// Whether the output folders, the manifest and every output file have the identities the stamp

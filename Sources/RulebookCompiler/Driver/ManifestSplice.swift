@@ -80,6 +80,8 @@ struct ManifestSplice {
 
     /// Whether any document's claim examples name `key` (`CPT 27365`): whether an `exampleKeys` list holds it.
     func examplesName(_ key: String) -> Bool {
+        // The checks match keys as Swift strings (canonical equivalence); bytes decide only for ASCII.
+        guard key.utf8.allSatisfy({ $0 < 0x80 }) else { return true }
         var quoted = CanonicalJSONWriter(style: .compact, capacity: key.utf8.count + 16)
         quoted.string(key)
         let marker = Array("\"exampleKeys\":[".utf8)
