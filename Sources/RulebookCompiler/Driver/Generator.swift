@@ -574,13 +574,25 @@ public enum Generator {
         var diagnostics = result.diagnostics
         var codeCount = result.codeCount, modifierCount = result.modifierCount, payerNoteCount = result.payerNoteCount
         var records: [CodeRecord] = []
-        var report: OutputWriter.WriteReport
+        var writeReport: OutputWriter.WriteReport
         var changes: [(path: String, bytes: [UInt8])] = []
+        /// The outcome's part that the write does not change: `diagnostics` (the stamp's, with the compiled
+        /// documents' replaced) added, counts, records and what was read.
+        func fill(_ diagnostics: [Diagnostic]) {
+            outcome.diagnostics += diagnostics
+            outcome.codeCount = codeCount
+            outcome.modifierCount = modifierCount
+            outcome.payerNoteCount = payerNoteCount
+            outcome.records = records
+            outcome.reusedDocuments = files.count - compiled.count
+            outcome.unreadDocuments = files.count - changed.count
+            outcome.strategy = compiled.isEmpty ? "unchanged" : "splice"
+        }
         if compiled.isEmpty {
             // Only file identities changed (say, a document saved again with the same bytes).
-            report = OutputWriter.WriteReport(written: [], unchanged: recorded.outputs.keys.sorted { $0.utf8Precedes($1) },
-                                              removed: [], manifestWritten: false, manifestHash: loadedStamp.manifestHash)
-            report.identities = recorded.outputs
+            writeReport = OutputWriter.WriteReport(written: [], unchanged: recorded.outputs.keys.sorted { $0.utf8Precedes($1) },
+                                                   removed: [], manifestWritten: false, manifestHash: loadedStamp.manifestHash)
+            writeReport.identities = recorded.outputs
         } else {
             let compiledPaths = Set(compiled.map { files[$0.index].displayPath })
             var newDiagnostics: [Diagnostic] = []
@@ -634,31 +646,17 @@ public enum Generator {
             } catch {
                 // Files may have been replaced: the run reports what it compiled, and the error (the stamp is
                 // not saved, so the next run verifies the folder).
-                outcome.diagnostics += diagnostics.filter { !compiledPaths.contains($0.path) } + newDiagnostics
-                outcome.diagnostics.append(error.diagnostic)
+                fill(diagnostics.filter { !compiledPaths.contains($0.path) } + newDiagnostics + [error.diagnostic])
                 outcome.diagnostics = sortedStable(outcome.diagnostics)
-                outcome.codeCount = codeCount
-                outcome.modifierCount = modifierCount
-                outcome.payerNoteCount = payerNoteCount
-                outcome.records = records
-                outcome.reusedDocuments = files.count - compiled.count
-                outcome.unreadDocuments = files.count - changed.count
-                outcome.strategy = "splice"
                 return outcome
             }
             guard let planned else { return nil }
-            report = planned
+            writeReport = planned
             diagnostics = diagnostics.filter { !compiledPaths.contains($0.path) } + newDiagnostics
         }
-        outcome.diagnostics += diagnostics  // sorted below, after the stamp's result takes those past ownDiagnosticCount
-        outcome.codeCount = codeCount
-        outcome.modifierCount = modifierCount
-        outcome.payerNoteCount = payerNoteCount
-        outcome.records = records
+        let report = writeReport
+        fill(diagnostics)  // sorted below, after the stamp's result takes those past ownDiagnosticCount
         outcome.files = changes.map { GeneratedFile(path: $0.path, contents: String(decoding: $0.bytes, as: UTF8.self)) }
-        outcome.reusedDocuments = files.count - compiled.count
-        outcome.unreadDocuments = files.count - changed.count
-        outcome.strategy = compiled.isEmpty ? "unchanged" : "splice"
         outcome.report = report
         timing.lap("splice: \(report.written.count) files written")
         var inputs = recorded

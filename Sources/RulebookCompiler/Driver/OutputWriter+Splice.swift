@@ -58,18 +58,8 @@ extension OutputWriter {
             let (folder, name) = targets[number]
             let temp = "\(Self.temporaryPrefix)\(pid)-s\(number + 1)"
             try writeTemporary(change.bytes, folder: folder, temp: temp, path: change.path, flush: durable)
-            guard renameat(folder, temp, folder, name) == 0 else {
-                let code = errno
-                unlinkat(folder, temp, 0)
-                throw ioError(change.path, code)
-            }
+            report.identities[change.path] = try renameIntoPlace(folder: folder, temp: temp, name: name, path: change.path)
             report.written.append(change.path)
-            var info = stat()
-            if fstatat(folder, name, &info, AT_SYMLINK_NOFOLLOW) == 0 {
-                report.identities[change.path] = BuildStamp.FileIdentity(info)
-            } else {
-                report.identities[change.path] = nil
-            }
         }
         timing.lap("files written")
         report.written.sort { $0.utf8Precedes($1) }

@@ -532,14 +532,8 @@ public struct OutputWriter: Sendable {
             }
             let temp = "\(Self.temporaryPrefix)\(pid)-d\(number + 1)"
             try writeTemporary(text, folder: folder, temp: temp, path: change.path, flush: durable)
-            guard renameat(folder, temp, folder, components.last!) == 0 else {
-                let code = errno
-                unlinkat(folder, temp, 0)
-                throw ioError(change.path, code)
-            }
+            report.identities[change.path] = try renameIntoPlace(folder: folder, temp: temp, name: components.last!, path: change.path)
             report.written.append(change.path)
-            var info = stat()
-            if fstatat(folder, components.last!, &info, AT_SYMLINK_NOFOLLOW) == 0 { report.identities[change.path] = BuildStamp.FileIdentity(info) }
         }
         report.written.sort { $0.utf8Precedes($1) }
         let written = Set(report.written)
@@ -560,6 +554,18 @@ public struct OutputWriter: Sendable {
         }
         timing.lap("write manifest")
         return report
+    }
+
+    /// Renames the written temporary file `temp` in `folder` to `name` (output `path`), removing it if that
+    /// fails; the identity of the file now in place (nil when it cannot be read), for the build stamp.
+    func renameIntoPlace(folder: Int32, temp: String, name: String, path: String) throws(OutputError) -> BuildStamp.FileIdentity? {
+        guard renameat(folder, temp, folder, name) == 0 else {
+            let code = errno
+            unlinkat(folder, temp, 0)
+            throw ioError(path, code)
+        }
+        var info = stat()
+        return fstatat(folder, name, &info, AT_SYMLINK_NOFOLLOW) == 0 ? BuildStamp.FileIdentity(info) : nil
     }
 
     /// The folders (as components) that hold `paths`, the output folder itself included, shallowest first.
