@@ -256,14 +256,64 @@ public struct OutputWriter: Sendable {
         var intentFiles: [String: String] = [:]
         for file in wanted { intentFiles[file.path] = survey.changed.contains(file.path) ? "" : file.hash.isEmpty ? produced[file.path]?.0 ?? "" : file.hash }
         for path in survey.plan.extra { intentFiles[path] = "" }
+        // Files that do not exist yet (a first run: all of them) are renamed into place by the worker that
+        // wrote them: no previous bytes can be lost, and 10,000 renames in one thread after the writes took
+        // 80–100 ms of a 1.5 s run. The intent manifest goes first, so those files are known before they
+        // appear; the previous manifest stays linked under a temporary name, so a failure (a full disk, a
+        // blocked path) removes the placed files and puts it back: the folder is as before, as when every
+        // file waits for the batch. Replacements keep the batch below (every temporary file complete before
+        // the first rename); so does a durable write (its one `syncfs` must precede every rename) and a
+        // test hook.
+        let missing = Set(survey.plan.missing)
+        var failurePointIsNone = true
+        if case .none = failurePoint {} else { failurePointIsNone = false }
+        var placeEarly = changed.map { !durable && failurePointIsNone && missing.contains($0.path) }
+        let needsIntent = changed.contains(where: { survey.previous?.files[$0.path] == nil }) || survey.previous == nil
+        var intentPlaced = false
+        let previousManifestLink = "\(Self.temporaryPrefix)\(pid)-previous-manifest"
+        var previousManifestLinked = false
+        /// Undoes the early placements: the files placed go, the previous manifest comes back.
+        func rollBackEarlyPlacements(_ placed: [(folder: Int32, name: String)]) {
+            for file in placed { unlinkat(file.folder, file.name, 0) }
+            if previousManifestLinked {
+                renameat(root.fd, previousManifestLink, root.fd, Self.manifestName)
+            } else if intentPlaced {
+                unlinkat(root.fd, Self.manifestName, 0)
+            }
+        }
         do throws(OutputError) {
             // The changed files are produced and written on all cores (a first run of 10,000 documents
             // produces and creates 10,000 files); the temporary names follow the order of `changed`.
             var folders: [Int32] = []
             folders.reserveCapacity(changed.count)
             for file in changed { folders.append(try root.folder(file.components.dropLast(), create: true, for: file.path)!) }
+            if placeEarly.contains(true) && survey.plan.manifestExists {
+                if linkat(root.fd, Self.manifestName, root.fd, previousManifestLink, 0) == 0 {
+                    previousManifestLinked = true
+                } else {
+                    placeEarly = placeEarly.map { _ in false }  // no way back: the batch it is
+                }
+            }
+            if needsIntent && placeEarly.contains(true) {
+                let temp = "\(Self.temporaryPrefix)\(pid)-intent"
+                do throws(OutputError) {
+                    try writeTemporary(Manifest(files: intentFiles).encoded(), folder: root.fd, temp: temp,
+                                       path: Self.manifestName, flush: false)
+                    guard renameat(root.fd, temp, root.fd, Self.manifestName) == 0 else {
+                        let code = errno
+                        unlinkat(root.fd, temp, 0)
+                        throw ioError(Self.manifestName, code)
+                    }
+                } catch {
+                    if previousManifestLinked { unlinkat(root.fd, previousManifestLink, 0) }
+                    throw error
+                }
+                intentPlaced = true
+            }
+            let placeEarlyNow = placeEarly
             let failures = SlotBox<OutputError?>(count: changed.count)
             let lazyInfo = SlotBox<(String, Int)?>(count: changed.count)
+            let placedIdentities = SlotBox<BuildStamp.FileIdentity?>(count: changed.count)
             let flush = durable && Self.syncFileSystem == nil
             let next = AtomicCounter()
             let workers = changed.count >= 32 ? ProcessInfo.processInfo.activeProcessorCount : 1
@@ -276,11 +326,17 @@ public struct OutputWriter: Sendable {
                     guard step < changed.count else { return }
                     let index = sequence[step]
                     let file = changed[index]
+                    placedIdentities.set(index, nil)
                     do throws(OutputError) {
                         var text = file.text()
                         lazyInfo.set(index, file.contents == nil ? text.withUTF8 { (ContentHash.hex($0), $0.count) } : nil)
-                        try writeTemporary(text, folder: targets[index], temp: "\(Self.temporaryPrefix)\(pid)-\(index + 1)",
-                                           path: file.path, flush: flush)
+                        let temp = "\(Self.temporaryPrefix)\(pid)-\(index + 1)"
+                        if placeEarlyNow[index] {
+                            placedIdentities.set(index, try writeAndPlace(text, folder: targets[index], temp: temp,
+                                                                          name: file.components.last!, path: file.path))
+                        } else {
+                            try writeTemporary(text, folder: targets[index], temp: temp, path: file.path, flush: flush)
+                        }
                         failures.set(index, nil)
                     } catch {
                         failures.set(index, error)
@@ -289,22 +345,35 @@ public struct OutputWriter: Sendable {
             }
             counter = changed.count
             for (index, info) in lazyInfo.values().enumerated() { if let info { produced[changed[index].path] = info } }
+            for (index, identity) in placedIdentities.values().enumerated() {
+                if let identity { report.identities[changed[index].path] = identity }
+            }
             var firstFailure: OutputError?
             for (index, failure) in failures.values().enumerated() {
                 if let failure {
                     if firstFailure == nil { firstFailure = failure }
-                } else {
+                } else if !placeEarly[index] {
                     staged.append(Staged(folder: folders[index], temp: "\(Self.temporaryPrefix)\(pid)-\(index + 1)",
                                          name: changed[index].components.last!, path: changed[index].path))
                 }
             }
-            if let firstFailure { throw firstFailure }
+            if let firstFailure {
+                if placeEarly.contains(true) {
+                    var placed: [(folder: Int32, name: String)] = []
+                    for (index, failure) in failures.values().enumerated() where failure == nil && placeEarly[index] {
+                        placed.append((folders[index], changed[index].components.last!))
+                    }
+                    rollBackEarlyPlacements(placed)
+                }
+                throw firstFailure
+            }
+            if previousManifestLinked { unlinkat(root.fd, previousManifestLink, 0) }
             // The intent manifest makes files this run creates known before they appear. When every
             // changed file is one the previous manifest already owns, it would change nothing that
             // matters (an interrupted run's renamed files are newer than that manifest, so they are read
             // and compared next time, never trusted by hash), and it is skipped: a large incremental run
             // does not write its manifest twice.
-            if changed.contains(where: { survey.previous?.files[$0.path] == nil }) || survey.previous == nil {
+            if needsIntent && !intentPlaced {
                 try stage(Manifest(files: intentFiles).encoded(), folder: root.fd, name: Self.manifestName,
                           path: Self.manifestName)
                 staged.insert(staged.removeLast(), at: 0)  // renamed first
@@ -1098,6 +1167,44 @@ public struct OutputWriter: Sendable {
             unlinkat(folder, temp, 0)
             throw ioError(path, code)
         }
+    }
+
+    /// Writes `text` to the temporary file `temp` and renames it to `name` in `folder` (a file that did not
+    /// exist: nothing is replaced); the identity of the file in place, for the build stamp (nil if `fstat`
+    /// fails). The open descriptor gives it after the rename (which changes the file's ctime) without a
+    /// second path lookup.
+    func writeAndPlace(_ text: String, folder: Int32, temp: String, name: String, path: String) throws(OutputError) -> BuildStamp.FileIdentity? {
+        var text = text
+        var outcome: Result<BuildStamp.FileIdentity?, OutputError> = .success(nil)
+        text.withUTF8 { buffer in
+            outcome = Result { () throws(OutputError) -> BuildStamp.FileIdentity? in
+                let fd = openat(folder, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw ioError(path, errno) }
+                do throws(FSCalls.Errno) {
+                    try FSCalls.writeAll(fd: fd, buffer)
+                } catch {
+                    close(fd)
+                    unlinkat(folder, temp, 0)
+                    throw ioError(path, error.code)
+                }
+                guard renameat(folder, temp, folder, name) == 0 else {
+                    let code = errno
+                    close(fd)
+                    unlinkat(folder, temp, 0)
+                    throw ioError(path, code)
+                }
+                var info = stat()
+                let identity = fstat(fd, &info) == 0 ? BuildStamp.FileIdentity(info) : nil
+                // A failed close (a network file system's deferred write error) takes the new file away again.
+                guard close(fd) == 0 else {
+                    let code = errno
+                    unlinkat(folder, name, 0)
+                    throw ioError(path, code)
+                }
+                return identity
+            }
+        }
+        return try outcome.get()
     }
 
     /// `syncfs(2)` when the C library has it (looked up at run time: Swift's Glibc module omits it).

@@ -29,6 +29,18 @@ final class ByteBuffer {
         count += length
     }
 
+    /// Room for `length` more bytes at the end, to be filled through the pointer and then counted with
+    /// ``commit(_:)``: one capacity check for a token of several pieces.
+    @inline(__always)
+    func reserve(_ length: Int) -> UnsafeMutablePointer<UInt8> {
+        if count + length > capacity { grow(to: count + length) }
+        return base + count
+    }
+
+    /// Counts `length` bytes written through ``reserve(_:)``'s pointer.
+    @inline(__always)
+    func commit(_ length: Int) { count += length }
+
     func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let start = bytes.baseAddress else { return }
         append(start, count: bytes.count)
@@ -109,22 +121,19 @@ struct CanonicalJSONWriter {
 
     // MARK: Structure
 
-    /// A line feed and 64 levels of indentation, appended in one piece.
-    private static let lineStart: [UInt8] = [0x0A] + [UInt8](repeating: 0x20, count: 128)
-
     @inline(__always)
     private func both(_ byte: UInt8) {
         out.append(byte)
         compact?.append(byte)
     }
 
+    /// A line feed and the indentation of the current depth, in one piece.
+    @inline(__always)
     private func newlineAndIndent() {
-        if depth <= 64 {
-            Self.lineStart.withUnsafeBufferPointer { out.append($0.baseAddress!, count: 1 + 2 * depth) }
-        } else {
-            out.append(0x0A)
-            for _ in 0..<(2 * depth) { out.append(0x20) }
-        }
+        let start = out.reserve(1 + 2 * depth)
+        start.pointee = 0x0A
+        (start + 1).initialize(repeating: 0x20, count: 2 * depth)
+        out.commit(1 + 2 * depth)
     }
 
     /// Whether the innermost container has an element yet; marks it as having one.
@@ -187,15 +196,46 @@ struct CanonicalJSONWriter {
     mutating func beginArray() { open(0x5B) }
     mutating func endArray() { close(0x5D) }
 
-    /// A key the emitters name in their code: its bytes are copied as they are (no escaping scan).
+    /// A key the emitters name in their code: its bytes are copied as they are (no escaping scan). The
+    /// separator, line break, indentation, quoted name and `: ` go into each buffer as one piece.
     mutating func key(_ name: StaticString) {
         precondition(name.hasPointerRepresentation && depth > 0, "a key is a literal, inside an object")
-        nextElement()
-        both(0x22)
-        out.append(name.utf8Start, count: name.utf8CodeUnitCount)
-        compact?.append(name.utf8Start, count: name.utf8CodeUnitCount)
-        both(0x22)
-        afterKeyName()
+        let comma = markElement()
+        let nameStart = name.utf8Start, nameCount = name.utf8CodeUnitCount
+        if style == .pretty {
+            let indent = 2 * depth
+            let start = out.reserve(nameCount + indent + 6)
+            var position = 0
+            if comma { start.pointee = 0x2C; position = 1 }
+            start[position] = 0x0A
+            (start + position + 1).initialize(repeating: 0x20, count: indent)
+            position += 1 + indent
+            start[position] = 0x22
+            (start + position + 1).initialize(from: nameStart, count: nameCount)
+            position += 1 + nameCount
+            start[position] = 0x22
+            start[position + 1] = 0x3A
+            start[position + 2] = 0x20
+            out.commit(position + 3)
+        } else {
+            Self.appendCompactKey(comma: comma, name: nameStart, count: nameCount, to: out)
+        }
+        if let compact { Self.appendCompactKey(comma: comma, name: nameStart, count: nameCount, to: compact) }
+        afterKey = true
+    }
+
+    /// `,"name":` (no comma for a first member) into `buffer`.
+    @inline(__always)
+    private static func appendCompactKey(comma: Bool, name: UnsafePointer<UInt8>, count: Int, to buffer: ByteBuffer) {
+        let start = buffer.reserve(count + 4)
+        var position = 0
+        if comma { start.pointee = 0x2C; position = 1 }
+        start[position] = 0x22
+        (start + position + 1).initialize(from: name, count: count)
+        position += 1 + count
+        start[position] = 0x22
+        start[position + 1] = 0x3A
+        buffer.commit(position + 2)
     }
 
     /// A key from data (a dictionary's keys): escaped like any string.
@@ -337,15 +377,27 @@ struct CanonicalJSONWriter {
     }
 
     private func appendQuoted(_ value: String) {
-        both(0x22)
         var value = value
         // The compact copy of a dual writer escapes invisibles: look at every byte that may be one.
         let lookAtInvisibles = escapeInvisibles || compact != nil
         value.withUTF8 { source in
-            guard let base = source.baseAddress else { return }
-            var runStart = 0
-            var index = 0
+            guard let base = source.baseAddress else {
+                Self.appendQuotedVerbatim(source, to: out)
+                if let compact { Self.appendQuotedVerbatim(source, to: compact) }
+                return
+            }
             let count = source.count
+            // Most strings need no escape at all: the quotes and the bytes go into each buffer in one piece.
+            let firstLook = Self.firstByteNeedingLook(source, invisibles: lookAtInvisibles)
+            if firstLook == count {
+                Self.appendQuotedVerbatim(source, to: out)
+                if let compact { Self.appendQuotedVerbatim(source, to: compact) }
+                return
+            }
+            both(0x22)
+            defer { both(0x22) }
+            var runStart = 0
+            var index = firstLook
             func flushRun(upTo end: Int) {
                 guard runStart < end else { return }
                 out.append(base + runStart, count: end - runStart)
@@ -393,7 +445,36 @@ struct CanonicalJSONWriter {
             }
             flushRun(upTo: count)
         }
-        both(0x22)
+    }
+
+    /// `"`, `bytes`, `"` into `buffer`, in one piece.
+    @inline(__always)
+    private static func appendQuotedVerbatim(_ bytes: UnsafeBufferPointer<UInt8>, to buffer: ByteBuffer) {
+        let start = buffer.reserve(bytes.count + 2)
+        start.pointee = 0x22
+        if let source = bytes.baseAddress { (start + 1).initialize(from: source, count: bytes.count) }
+        start[bytes.count + 1] = 0x22
+        buffer.commit(bytes.count + 2)
+    }
+
+    /// The index of the first byte of `source` that ``appendQuoted(_:)`` must look at (a control
+    /// character, `"`, `\`, and with `invisibles` anything at or above 0x7F); `source.count` if none.
+    @inline(__always)
+    private static func firstByteNeedingLook(_ source: UnsafeBufferPointer<UInt8>, invisibles: Bool) -> Int {
+        guard let base = source.baseAddress else { return 0 }
+        let count = source.count
+        var index = 0
+        while index + 8 <= count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            if needsLook(word, invisibles: invisibles) { break }
+            index += 8
+        }
+        while index < count {
+            let byte = base[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || (invisibles && byte >= 0x7F) { return index }
+            index += 1
+        }
+        return count
     }
 
     /// Whether any byte of `word` is below 0x20, `"` or `\` (or, with `invisibles`, 0x7F or above).
