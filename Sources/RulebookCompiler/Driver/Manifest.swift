@@ -240,30 +240,27 @@ public struct Manifest: Sendable, Hashable {
     /// previous text's order, only after checking that they are exactly the keys, strictly increasing).
     func encoded(reusing previous: DocumentLines?, unchanged: Set<String>, documentOrder: [String] = [],
                  fileOrder: [String] = []) -> [UInt8] {
+        encoded(continuing: encodedDocumentsPart(reusing: previous, unchanged: unchanged, documentOrder: documentOrder),
+                fileOrder: fileOrder, previous: previous)
+    }
+
+    /// The start of a manifest's text, up to the end of its documents: what a write can encode before
+    /// it has produced the files (whose hashes and sizes come after). ``encoded(continuing:fileOrder:previous:)``
+    /// finishes it for any manifest with the same documents.
+    struct PartialEncoding: @unchecked Sendable {
+        fileprivate var writer: CanonicalJSONWriter
+    }
+
+    /// ``encoded(reusing:unchanged:documentOrder:fileOrder:)`` up to the end of the documents.
+    func encodedDocumentsPart(reusing previous: DocumentLines?, unchanged: Set<String>, documentOrder: [String] = []) -> PartialEncoding {
         var writer = CanonicalJSONWriter(capacity: 256 + files.count * 120 + documents.count * 400)
-        func sortedKeys<Value>(_ dictionary: [String: Value], hint: [String] = []) -> [String] {
-            // The previous text's order when it has exactly these keys in strictly increasing byte order.
-            if hint.count == dictionary.count, !hint.isEmpty, hint.allSatisfy({ dictionary[$0] != nil }),
-               zip(hint, hint.dropFirst()).allSatisfy({ $0.utf8Precedes($1) }) {
-                return hint
-            }
-            return dictionary.keys.sorted { $0.utf8Precedes($1) }
-        }
-        func stringMap(_ dictionary: [String: String]) {
-            writer.beginObject()
-            for key in sortedKeys(dictionary) {
-                writer.dynamicKey(key)
-                writer.string(dictionary[key]!)
-            }
-            writer.endObject()
-        }
         writer.beginObject()
         if !documents.isEmpty {
             // One document per line, compact (a diff shows which documents changed; encoded and decoded
             // in parallel chunks of lines).
             writer.key("documents")
             writer.beginObject()
-            let keys = sortedKeys(documents, hint: previous?.documentOrder ?? documentOrder)
+            let keys = Self.sortedKeys(documents, hint: previous?.documentOrder ?? documentOrder)
             let lines = concurrentMap(count: keys.count) { index -> [UInt8] in
                 if let previous, unchanged.contains(keys[index]), previous.values[keys[index]] != nil { return [] }  // copied below
                 var line = CanonicalJSONWriter(style: .compact, capacity: 512)
@@ -280,7 +277,14 @@ public struct Manifest: Sendable, Hashable {
             }
             writer.endObject()
         }
-        let paths = sortedKeys(files, hint: previous?.fileOrder ?? fileOrder)
+        return PartialEncoding(writer: writer)
+    }
+
+    /// The whole text: `part` (this manifest's documents, from ``encodedDocumentsPart(reusing:unchanged:documentOrder:)``),
+    /// then files, inputs, salt, sizes and version.
+    func encoded(continuing part: PartialEncoding, fileOrder: [String] = [], previous: DocumentLines? = nil) -> [UInt8] {
+        var writer = part.writer
+        let paths = Self.sortedKeys(files, hint: previous?.fileOrder ?? fileOrder)
         writer.key("files")
         writer.beginObject()
         for path in paths {
@@ -288,26 +292,77 @@ public struct Manifest: Sendable, Hashable {
             writer.string(files[path]!)
         }
         writer.endObject()
-        writer.key("inputs")
-        stringMap(inputs)
-        if !salt.isEmpty {
-            writer.key("salt")
-            writer.string(salt)
-        }
+        Self.writeInputsAndSalt(inputs: inputs, salt: salt, to: &writer)
         if !sizes.isEmpty {
             writer.key("sizes")
             writer.beginObject()
-            for key in sizes.count == files.count && paths.allSatisfy({ sizes[$0] != nil }) ? paths : sortedKeys(sizes) {
+            for key in sizes.count == files.count && paths.allSatisfy({ sizes[$0] != nil }) ? paths : Self.sortedKeys(sizes) {
                 writer.dynamicKey(key)
                 writer.integer(sizes[key]!)
             }
             writer.endObject()
         }
+        Self.finish(version: version, writer: &writer)
+        return writer.bytes
+    }
+
+    /// The text of `Manifest(files:sizes:inputs:documents:salt:)` whose documents `part` holds, with `files`
+    /// given as a list in strictly increasing byte order of path, each with its hash and size: the same
+    /// bytes as ``encoded(continuing:fileOrder:previous:)`` without building and sorting dictionaries
+    /// (a write already has its files in that order).
+    static func encoded(continuing part: PartialEncoding, orderedFiles: [(path: String, hash: String, size: Int)],
+                        inputs: [String: String], salt: String, version: Int = Manifest.currentVersion) -> [UInt8] {
+        var writer = part.writer
+        writer.key("files")
+        writer.beginObject()
+        for file in orderedFiles {
+            writer.dynamicKey(file.path)
+            writer.string(file.hash)
+        }
+        writer.endObject()
+        writeInputsAndSalt(inputs: inputs, salt: salt, to: &writer)
+        if !orderedFiles.isEmpty {
+            writer.key("sizes")
+            writer.beginObject()
+            for file in orderedFiles {
+                writer.dynamicKey(file.path)
+                writer.integer(file.size)
+            }
+            writer.endObject()
+        }
+        finish(version: version, writer: &writer)
+        return writer.bytes
+    }
+
+    private static func writeInputsAndSalt(inputs: [String: String], salt: String, to writer: inout CanonicalJSONWriter) {
+        writer.key("inputs")
+        writer.beginObject()
+        for key in sortedKeys(inputs) {
+            writer.dynamicKey(key)
+            writer.string(inputs[key]!)
+        }
+        writer.endObject()
+        if !salt.isEmpty {
+            writer.key("salt")
+            writer.string(salt)
+        }
+    }
+
+    private static func finish(version: Int, writer: inout CanonicalJSONWriter) {
         writer.key("version")
         writer.integer(version)
         writer.endObject()
         writer.finishDocument()
-        return writer.bytes
+    }
+
+    /// The keys of `dictionary` in byte order: `hint` when it holds exactly these keys, strictly increasing
+    /// (the previous text's order, or the caller's).
+    private static func sortedKeys<Value>(_ dictionary: [String: Value], hint: [String] = []) -> [String] {
+        if hint.count == dictionary.count, !hint.isEmpty, hint.allSatisfy({ dictionary[$0] != nil }),
+           zip(hint, hint.dropFirst()).allSatisfy({ $0.utf8Precedes($1) }) {
+            return hint
+        }
+        return dictionary.keys.sorted { $0.utf8Precedes($1) }
     }
 
     /// Parses a manifest; nil when the bytes are not a manifest (then the writer owns no old files).

@@ -256,6 +256,12 @@ public struct OutputWriter: Sendable {
         var intentFiles: [String: String] = [:]
         for file in wanted { intentFiles[file.path] = survey.changed.contains(file.path) ? "" : file.hash.isEmpty ? produced[file.path]?.0 ?? "" : file.hash }
         for path in survey.plan.extra { intentFiles[path] = "" }
+        // The final manifest's documents do not depend on the files: they are encoded meanwhile (3 MB for
+        // 10,000 documents; waiting for them after the renames took 40–50 ms).
+        let manifestStart: BackgroundTask<Manifest.PartialEncoding>? = (state?.documents.count ?? 0) >= 256 ? BackgroundTask {
+            Manifest(files: [:], documents: state?.documents ?? [:])
+                .encodedDocumentsPart(reusing: nil, unchanged: [], documentOrder: state?.documentOrder ?? [])
+        } : nil
         // Files that do not exist yet (a first run: all of them) are renamed into place by the worker that
         // wrote them: no previous bytes can be lost, and 10,000 renames in one thread after the writes took
         // 80–100 ms of a 1.5 s run. The intent manifest goes first, so those files are known before they
@@ -270,6 +276,7 @@ public struct OutputWriter: Sendable {
         var placeEarly = changed.map { !durable && failurePointIsNone && missing.contains($0.path) }
         let needsIntent = changed.contains(where: { survey.previous?.files[$0.path] == nil }) || survey.previous == nil
         var intentPlaced = false
+        var changedInfo: [(String, Int)?] = []  // hash and size of each changed file produced while staging
         let previousManifestLink = "\(Self.temporaryPrefix)\(pid)-previous-manifest"
         var previousManifestLinked = false
         /// Undoes the early placements: the files placed go, the previous manifest comes back.
@@ -286,7 +293,16 @@ public struct OutputWriter: Sendable {
             // produces and creates 10,000 files); the temporary names follow the order of `changed`.
             var folders: [Int32] = []
             folders.reserveCapacity(changed.count)
-            for file in changed { folders.append(try root.folder(file.components.dropLast(), create: true, for: file.path)!) }
+            var lastParent: ArraySlice<String>?
+            var lastFolder: Int32 = -1
+            for file in changed {
+                let parent = file.components.dropLast()
+                if parent != lastParent {
+                    lastFolder = try root.folder(parent, create: true, for: file.path)!
+                    lastParent = parent
+                }
+                folders.append(lastFolder)
+            }
             if placeEarly.contains(true) && survey.plan.manifestExists {
                 if linkat(root.fd, Self.manifestName, root.fd, previousManifestLink, 0) == 0 {
                     previousManifestLinked = true
@@ -344,7 +360,10 @@ public struct OutputWriter: Sendable {
                 }
             }
             counter = changed.count
-            for (index, info) in lazyInfo.values().enumerated() { if let info { produced[changed[index].path] = info } }
+            changedInfo = lazyInfo.values()
+            if manifestStart == nil {
+                for (index, info) in changedInfo.enumerated() { if let info { produced[changed[index].path] = info } }
+            }
             for (index, identity) in placedIdentities.values().enumerated() {
                 if let identity { report.identities[changed[index].path] = identity }
             }
@@ -389,8 +408,26 @@ public struct OutputWriter: Sendable {
         let producedFiles = produced
         let wantedFiles = wanted
         let hashes = inputHashes
+        let changedFiles = changed
+        let stagedInfo = changedInfo
         let finalManifestTask = BackgroundTask {
-            Self.finalManifest(wantedFiles, produced: producedFiles, inputs: hashes, state: state)
+            if let manifestStart {
+                // `wanted` is in strictly increasing path order (`prepare`), `changed` a subsequence of it.
+                var ordered: [(path: String, hash: String, size: Int)] = []
+                ordered.reserveCapacity(wantedFiles.count)
+                var next = 0
+                for file in wantedFiles {
+                    var info = producedFiles[file.path] ?? (file.hash.isEmpty ? ("", 0) : (file.hash, file.size))
+                    if next < changedFiles.count && changedFiles[next] === file {
+                        if let staged = stagedInfo[next] { info = staged }
+                        next += 1
+                    }
+                    ordered.append((file.path, info.0, info.1))
+                }
+                return Manifest.encoded(continuing: manifestStart.wait(), orderedFiles: ordered, inputs: hashes,
+                                        salt: state?.salt ?? "")
+            }
+            return Self.finalManifest(wantedFiles, produced: producedFiles, inputs: hashes, state: state)
                 .encoded(reusing: nil, unchanged: [], documentOrder: state?.documentOrder ?? [], fileOrder: wantedFiles.map(\.path))
         }
 
@@ -879,21 +916,28 @@ public struct OutputWriter: Sendable {
         // release per field and swap.
         wanted = wanted.indices.sorted { wanted[$0].path.utf8Precedes(wanted[$1].path) }.map { wanted[$0] }
         var folded: [String: String] = [:]
+        folded.reserveCapacity(wanted.count)
+        var foldedPaths: [String] = []
+        foldedPaths.reserveCapacity(wanted.count)
         var folders: Set<String> = []
+        var parents: Set<ArraySlice<String>> = []  // folders already listed (10,000 files share a few)
         for file in wanted {
-            if let other = folded.updateValue(file.path, forKey: Self.foldedCase(file.path)) {
+            let foldedPath = Self.foldedCase(file.path)
+            if let other = folded.updateValue(file.path, forKey: foldedPath) {
                 let reason = other == file.path ? "produced twice"
                     : "differs from \"\(other)\" only in letter case (they collide on macOS and Windows)"
                 throw OutputError(kind: .invalidPath, path: file.path,
                                   description: "invalid output path \"\(file.path)\": \(reason)")
             }
+            foldedPaths.append(foldedPath)
+            guard file.components.count > 1, parents.insert(file.components.dropLast()).inserted else { continue }
             var prefix = ""
             for component in file.components.dropLast() {
                 prefix += prefix.isEmpty ? component : "/" + component
-                folders.insert(prefix.lowercased())
+                folders.insert(Self.foldedCase(prefix))
             }
         }
-        for file in wanted where folders.contains(file.path.lowercased()) {
+        for (file, foldedPath) in zip(wanted, foldedPaths) where folders.contains(foldedPath) {
             throw OutputError(kind: .invalidPath, path: file.path,
                               description: "invalid output path \"\(file.path)\": is both a file and a folder")
         }
@@ -987,9 +1031,17 @@ public struct OutputWriter: Sendable {
         // many (comparing means producing lazy files).
         var folders: [Int32?] = []
         folders.reserveCapacity(wanted.count)
+        var lastParent: ArraySlice<String>?
+        var lastFolder: Int32?
         for file in wanted {
-            folderSet.insert(Array(file.components.dropLast()))
-            folders.append(try root.folder(file.components.dropLast(), create: false, for: file.path))
+            // Consecutive files (in path order) mostly share their folder: looked up once per run of them.
+            let parent = file.components.dropLast()
+            if parent != lastParent {
+                folderSet.insert(Array(parent))
+                lastFolder = try root.folder(parent, create: false, for: file.path)
+                lastParent = parent
+            }
+            folders.append(lastFolder)
         }
         let outcomes = SlotBox<Result<(Existing, (String, Int)?, BuildStamp.FileIdentity?), OutputError>>(count: wanted.count)
         let targets = folders
@@ -1023,8 +1075,8 @@ public struct OutputWriter: Sendable {
             case .absent: plan.missing.append(file.path); changed.insert(file.path)
             }
         }
-        let wantedPaths = Set(wanted.map(\.path))
         if let previous {
+            let wantedPaths = Set(wanted.map(\.path))
             for path in previous.files.keys.filter({ !wantedPaths.contains($0) }).sorted(by: { $0.utf8Precedes($1) }) {
                 // A hostile or corrupt manifest cannot make the writer touch anything outside OUT.
                 guard let components = try? Self.validatedComponents(of: path) else { continue }

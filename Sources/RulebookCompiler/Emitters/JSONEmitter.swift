@@ -137,7 +137,12 @@ public enum JSONEmitter {
             && code.allUTF8 { (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) }
         var base: String
         if canonical {
-            base = system + "-" + code.lowercased()
+            // Letters and digits: lower-cased byte by byte (no Unicode case mapping per record).
+            var bytes = Array(system.utf8)
+            bytes.reserveCapacity(bytes.count + 1 + code.utf8.count + 5)
+            bytes.append(0x2D)
+            for byte in code.utf8 { bytes.append((0x41...0x5A).contains(byte) ? byte + 0x20 : byte) }
+            base = String(decoding: bytes, as: UTF8.self)
         } else {
             var sanitized: [UInt8] = []
             for byte in code.utf8 {
@@ -154,7 +159,8 @@ public enum JSONEmitter {
             if !sanitized.isEmpty { base += String(decoding: sanitized, as: UTF8.self) + "-" }
             base += String(ContentHash.fnv1a(code).prefix(8))
         }
-        if reservedNames.contains(base.uppercased()) { base += "-x" }
+        // `base` is ASCII: only one of at most 7 bytes can be a reserved name.
+        if base.utf8.count <= 7 && reservedNames.contains(base.uppercased()) { base += "-x" }
         return base + ".json"
     }
 
