@@ -869,7 +869,8 @@ public enum Generator {
                     let members = shardMembers[task]
                     let path = "Swift/" + SwiftEmitter.shardFileName(task, count: shardCount)
                     let memberIndices = members.map { kept[$0] }
-                    @Sendable func text() -> String {
+                    @Sendable func text() -> String { String(decoding: bytes(), as: UTF8.self) }
+                    @Sendable func bytes() -> [UInt8] {
                         var shardRecords: [CodeRecord] = []
                         var lines: [[UInt8]] = []
                         shardRecords.reserveCapacity(members.count)
@@ -888,7 +889,7 @@ public enum Generator {
                                 lines.append(JSONEmitter.compactLineBytes(record))
                             }
                         }
-                        return SwiftEmitter.shardFile(number: task, count: shardCount, records: shardRecords,
+                        return SwiftEmitter.shardFileBytes(number: task, count: shardCount, records: shardRecords,
                                                       lines: lines, access: accessName,
                                                       header: SwiftEmitter.headerLines(sourcePaths: shardRecords.map(\.source.path)),
                                                       jobs: shardCount == 1 ? workers : 1)
@@ -900,7 +901,7 @@ public enum Generator {
                     } else if onDemand && previousFiles[path] == nil {
                         // A large first run: produced by the writer's threads together with the bundles
                         // (no shard text held in memory, no phase waiting for the slowest shard).
-                        knownHere.append(OutputWriter.KnownFile(lazy: path, order: 2 * task + 1, produce: text))
+                        knownHere.append(OutputWriter.KnownFile(lazyBytes: path, order: 2 * task + 1, produce: bytes))
                     } else {
                         files.append(GeneratedFile(path: path, contents: text()))
                     }
@@ -936,9 +937,9 @@ public enum Generator {
                             // produces each one when it compares or writes it, on its own threads.
                             let shard = shardOfPosition[position]
                             if lazyShards[shard] {
-                                knownHere.append(OutputWriter.KnownFile(lazy: path, order: 2 * shard) {
-                                    guard let record = records.record(index) else { return "" }
-                                    let (bundle, line) = JSONEmitter.bundleAndDataLine(record)
+                                knownHere.append(OutputWriter.KnownFile(lazyBytes: path, order: 2 * shard) {
+                                    guard let record = records.record(index) else { return [] }
+                                    let (bundle, line) = JSONEmitter.bundleBytesAndDataLine(record)
                                     dataLines.put(position, line)
                                     return bundle
                                 })

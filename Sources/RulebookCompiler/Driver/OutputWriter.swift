@@ -182,6 +182,10 @@ public struct OutputWriter: Sendable {
         /// share work be produced one after the other (a shard's bundles, then the shard).
         var order: Int
 
+        /// `produce` as bytes, when the producer makes bytes: the writer writes them without making a
+        /// `String` (which validates the UTF-8 of 100+ MB of a first run's output once more).
+        var produceBytes: (@Sendable () -> [UInt8])?
+
         init(path: String, hash: String, size: Int, order: Int = 0, produce: @escaping @Sendable () -> String) {
             self.path = path
             self.hash = hash
@@ -193,6 +197,12 @@ public struct OutputWriter: Sendable {
         /// A file known only by how to produce it.
         init(lazy path: String, order: Int = 0, produce: @escaping @Sendable () -> String) {
             self.init(path: path, hash: "", size: -1, order: order, produce: produce)
+        }
+
+        /// A file known only by how to produce its bytes (valid UTF-8).
+        init(lazyBytes path: String, order: Int = 0, produce: @escaping @Sendable () -> [UInt8]) {
+            self.init(path: path, hash: "", size: -1, order: order, produce: { String(decoding: produce(), as: UTF8.self) })
+            produceBytes = produce
         }
     }
 
@@ -343,16 +353,30 @@ public struct OutputWriter: Sendable {
                     let index = sequence[step]
                     let file = changed[index]
                     placedIdentities.set(index, nil)
+                    lazyInfo.set(index, nil)
                     do throws(OutputError) {
-                        var text = file.text()
-                        lazyInfo.set(index, file.contents == nil ? text.withUTF8 { (ContentHash.hex($0), $0.count) } : nil)
                         let temp = "\(Self.temporaryPrefix)\(pid)-\(index + 1)"
-                        if placeEarlyNow[index] {
-                            placedIdentities.set(index, try writeAndPlace(text, folder: targets[index], temp: temp,
-                                                                          name: file.components.last!, path: file.path))
-                        } else {
-                            try writeTemporary(text, folder: targets[index], temp: temp, path: file.path, flush: flush)
+                        @inline(__always) func write(_ bytes: UnsafeBufferPointer<UInt8>) throws(OutputError) {
+                            if file.contents == nil { lazyInfo.set(index, (ContentHash.hex(bytes), bytes.count)) }
+                            if placeEarlyNow[index] {
+                                placedIdentities.set(index, try writeAndPlace(bytes, folder: targets[index], temp: temp,
+                                                                              name: file.components.last!, path: file.path))
+                            } else {
+                                try writeTemporary(bytes, folder: targets[index], temp: temp, path: file.path, flush: flush)
+                            }
                         }
+                        var failure: OutputError?
+                        if file.contents == nil, let produceBytes = file.produceBytes {
+                            produceBytes().withUnsafeBufferPointer { bytes in
+                                do throws(OutputError) { try write(bytes) } catch { failure = error }
+                            }
+                        } else {
+                            var text = file.text()
+                            text.withUTF8 { bytes in
+                                do throws(OutputError) { try write(bytes) } catch { failure = error }
+                            }
+                        }
+                        if let failure { throw failure }
                         failures.set(index, nil)
                     } catch {
                         failures.set(index, error)
@@ -825,11 +849,13 @@ public struct OutputWriter: Sendable {
         let size: Int
         let hash: String
         let produce: (@Sendable () -> String)?
+        /// ``KnownFile/produceBytes``.
+        let produceBytes: (@Sendable () -> [UInt8])?
         /// ``KnownFile/order``.
         let order: Int
 
         init(path: String, components: [String], contents: String?, size: Int, hash: String, order: Int = 0,
-             produce: (@Sendable () -> String)? = nil) {
+             produce: (@Sendable () -> String)? = nil, produceBytes: (@Sendable () -> [UInt8])? = nil) {
             self.path = path
             self.components = components
             self.contents = contents
@@ -837,6 +863,7 @@ public struct OutputWriter: Sendable {
             self.hash = hash
             self.order = order
             self.produce = produce
+            self.produceBytes = produceBytes
         }
 
         func text() -> String { contents ?? produce!() }
@@ -910,7 +937,8 @@ public struct OutputWriter: Sendable {
         }
         for (file, components) in zip(known, validated) {
             wanted.append(Wanted(path: file.path, components: try components.get(), contents: nil,
-                                 size: file.size, hash: file.hash, order: file.order, produce: file.produce))
+                                 size: file.size, hash: file.hash, order: file.order, produce: file.produce,
+                                 produceBytes: file.produceBytes))
         }
         // Sorted through their indices: moving the structs themselves in the sort costs a retain and a
         // release per field and swap.
@@ -1225,10 +1253,9 @@ public struct OutputWriter: Sendable {
     /// exist: nothing is replaced); the identity of the file in place, for the build stamp (nil if `fstat`
     /// fails). The open descriptor gives it after the rename (which changes the file's ctime) without a
     /// second path lookup.
-    func writeAndPlace(_ text: String, folder: Int32, temp: String, name: String, path: String) throws(OutputError) -> BuildStamp.FileIdentity? {
-        var text = text
+    func writeAndPlace(_ buffer: UnsafeBufferPointer<UInt8>, folder: Int32, temp: String, name: String, path: String) throws(OutputError) -> BuildStamp.FileIdentity? {
         var outcome: Result<BuildStamp.FileIdentity?, OutputError> = .success(nil)
-        text.withUTF8 { buffer in
+        do {
             outcome = Result { () throws(OutputError) -> BuildStamp.FileIdentity? in
                 let fd = openat(folder, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
                 guard fd >= 0 else { throw ioError(path, errno) }

@@ -12,19 +12,27 @@ struct CodePrinter {
     mutating func line(_ content: String = "") {
         if !content.isEmpty {
             beginLine()
-            bytes.append(contentsOf: content.utf8)
+            appendUTF8(content)
         }
         bytes.append(0x0A)
     }
 
     /// Starts a line built piece by piece with `append`, ended by `endLine()`.
     mutating func beginLine() {
-        for _ in 0..<(4 * level) { bytes.append(0x20) }
+        bytes.append(contentsOf: repeatElement(0x20, count: 4 * level))
     }
 
-    mutating func append(_ piece: String) { bytes.append(contentsOf: piece.utf8) }
+    mutating func append(_ piece: String) { appendUTF8(piece) }
 
-    mutating func append(_ number: Int) { bytes.append(contentsOf: String(number).utf8) }
+    /// The string's UTF-8 through its contiguous storage (one copy; appending `utf8` as a sequence went
+    /// byte by byte: 3 % of a large run, in doc comments).
+    @inline(__always)
+    private mutating func appendUTF8(_ piece: String) {
+        var piece = piece
+        piece.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func append(_ number: Int) { appendUTF8(String(number)) }
 
     mutating func endLine() { bytes.append(0x0A) }
 

@@ -28,11 +28,17 @@ public enum JSONEmitter {
     /// `bundle([record])`, and the record as the Swift data embeds it — compact, invisibles escaped, the
     /// bytes of ``compactLineBytes(_:)`` — written in one walk over the record.
     static func bundleAndDataLine(_ record: CodeRecord) -> (bundle: String, line: [UInt8]) {
+        let (bundle, line) = bundleBytesAndDataLine(record)
+        return (String(decoding: bundle, as: UTF8.self), line)
+    }
+
+    /// ``bundleAndDataLine(_:)`` with the bundle as its UTF-8 bytes.
+    static func bundleBytesAndDataLine(_ record: CodeRecord) -> (bundle: [UInt8], line: [UInt8]) {
         var writer = CanonicalJSONWriter(prettyAlsoCompact: 16384)
         writeBundle([record], to: &writer)
         // The compact text is `{"codes":[<record>],"schemaVersion":N}`: the record lies between the fixed frame.
         let prefix = #"{"codes":["#.utf8.count, suffix = #"],"schemaVersion":\#(RuleBundle.currentSchemaVersion)}"#.utf8.count
-        return (writer.text, writer.compactBytes.array(prefix..<(writer.compactBytes.count - suffix)))
+        return (writer.bytes, writer.compactBytes.array(prefix..<(writer.compactBytes.count - suffix)))
     }
 
     /// `{"codes": [...], "diagnostics": [...], "schemaVersion": 1}` — the output of `rulebook extract`;

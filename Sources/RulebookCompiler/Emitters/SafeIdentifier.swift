@@ -8,6 +8,15 @@ public enum SafeIdentifier {
     /// A valid Swift identifier for `text`.
     public static func make(_ text: String) -> String {
         guard !text.isEmpty else { return "_empty" }
+        // ASCII letters, digits and `_`, not starting with a digit (every code's constant): the loop below
+        // would copy it unchanged.
+        let plain = text.utf8.first.map { !(0x30...0x39).contains($0) } == true && text.allUTF8 { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F
+        }
+        if plain {
+            if text == "_" { return "_underscore_" }
+            return keywords.contains(text) ? text + "_" : text
+        }
         var result = ""
         for scalar in text.unicodeScalars {
             let value = scalar.value

@@ -183,6 +183,13 @@ public enum SwiftEmitter {
 
     static func shardFile(number: Int, count: Int, records: [CodeRecord], lines: [[UInt8]]?, access: String,
                           header: [String], jobs: Int = 1) -> String {
+        String(decoding: shardFileBytes(number: number, count: count, records: records, lines: lines, access: access,
+                                        header: header, jobs: jobs), as: UTF8.self)
+    }
+
+    /// ``shardFile(number:count:records:lines:access:header:jobs:)`` as UTF-8 bytes.
+    static func shardFileBytes(number: Int, count: Int, records: [CodeRecord], lines: [[UInt8]]?, access: String,
+                               header: [String], jobs: Int = 1) -> [UInt8] {
         precondition(count >= 1 && (0..<count).contains(number), "shard \(number) of \(count)")
         let (payload, index) = lines.map { dataLiterals(records, lines: $0) } ?? dataLiterals(records, jobs: jobs)
         // The data is written inside a function body, which is not part of the file's interface for an
@@ -234,7 +241,7 @@ public enum SwiftEmitter {
 
             """.utf8)
         let parts = [head, payload, tail]
-        return String(unsafeUninitializedCapacity: parts.reduce(0) { $0 + $1.count }) { buffer in
+        return [UInt8](unsafeUninitializedCapacity: parts.reduce(0) { $0 + $1.count }) { buffer, initialized in
             var position = 0
             for part in parts {
                 part.withUnsafeBufferPointer { source in
@@ -243,7 +250,7 @@ public enum SwiftEmitter {
                     position += source.count
                 }
             }
-            return position
+            initialized = position
         }
     }
 
@@ -255,9 +262,12 @@ public enum SwiftEmitter {
     /// name (`cpt27365`, `hcpcsJ1234`); with the system's name in front, a name is never a keyword,
     /// never starts with a digit and never equals another member of `GeneratedCodes`.
     public static func constantName(system: CodeSystem, code: String) -> String {
-        var escaped = ""
-        for scalar in code.unicodeScalars {
-            if scalar == "_" { escaped += "_lowbar_" } else { escaped.unicodeScalars.append(scalar) }
+        var escaped = code
+        if code.utf8.contains(0x5F) {
+            escaped = ""
+            for scalar in code.unicodeScalars {
+                if scalar == "_" { escaped += "_lowbar_" } else { escaped.unicodeScalars.append(scalar) }
+            }
         }
         return SafeIdentifier.make(system.rawValue.lowercased() + escaped)
     }
@@ -328,7 +338,10 @@ public enum SwiftEmitter {
     /// The text before and after `content` in ``appendRawLiteral(_:name:content:comment:)``.
     private static func rawLiteralEnds(name: String, content: [UInt8], comment: String) -> (opening: [UInt8], closing: [UInt8]) {
         let delimiterCount = content.withUnsafeBufferPointer { bytes in
-            precondition(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
+            // The content is JSON that `CanonicalJSONWriter` wrote with `escapeInvisibles`: no control
+            // character or invisible code point by construction (checked in debug builds and by the tests'
+            // hostile documents; the scan took 2 % of a release run).
+            assert(SwiftStringLiteral.isRawMultilineSafe(utf8: bytes), "embedded JSON needs escaping")
             return SwiftStringLiteral.rawDelimiterCount(utf8: bytes)
         }
         let delimiter = String(repeating: "#", count: delimiterCount)
