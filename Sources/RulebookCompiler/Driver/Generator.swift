@@ -244,6 +244,12 @@ public enum Generator {
         }
         if !duplicates.isEmpty { kept.removeAll { states[$0].key == nil } }  // (a document gone since it was listed)
         timing.lap("first definitions")
+        // The build stamp's record of the inputs depends on nothing after this: made meanwhile (10,000
+        // entries; 8–9 ms on the critical path at the end of a run).
+        let finalStates = states
+        let stampInputsTask = useState ? BackgroundTask {
+            stampInputs(finalStates, startedReading: startedReading, outputs: [:])
+        } : nil
         outcome.reusedDocuments = states.filter { $0.reused != nil }.count
         outcome.unreadDocuments = states.filter { $0.reused != nil && $0.unread }.count
         timing.lap("kept")
@@ -425,7 +431,8 @@ public enum Generator {
                 let report = try writer.write(files: outcome.files, known: emitted.known, state: state)
                 outcome.report = report
                 if useState {
-                    var inputs = stampInputs(states, startedReading: startedReading, outputs: report.identities)
+                    var inputs = stampInputsTask?.wait() ?? stampInputs(states, startedReading: startedReading, outputs: [:])
+                    inputs.outputs = report.identities
                     inputs.result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
                                                 manifestFiles: report.written + report.unchanged, output: options.output)
                     BuildStamp.save(stampURL, manifestHash: report.manifestHash, inputs: inputs)
@@ -443,24 +450,31 @@ public enum Generator {
     static func manifestDocuments(states: [DocumentState], kept: [Int], bundleNames: [Int: String],
                                   modifierDiagnostics: [Int: [Diagnostic]],
                                   examples: (diagnostics: [Int: [Diagnostic]], keys: [Int: [String]])) -> [String: Manifest.Document] {
-        var documents: [String: Manifest.Document] = [:]
-        documents.reserveCapacity(states.count)
-        let keptSet = Set(kept)
-        for (index, state) in states.enumerated() {
-            guard let hash = state.hash else { continue }
+        var isKept = [Bool](repeating: false, count: states.count)
+        for index in kept { isKept[index] = true }
+        let keptFlags = isKept
+        // The entries on all cores, then one dictionary (16 ms on one core for 10,000 documents).
+        let entries = concurrentMap(count: states.count, chunk: 256) { index -> Manifest.Document? in
+            let state = states[index]
+            guard let hash = state.hash else { return nil }
             var document = Manifest.Document(hash: hash, diagnostics: state.compileDiagnostics)
             if var summary = state.summary {
-                let isKept = keptSet.contains(index)
-                summary.file = isKept ? bundleNames[index] ?? "" : ""
+                let kept = keptFlags[index]
+                summary.file = kept ? bundleNames[index] ?? "" : ""
                 document.record = summary
-                document.emitted = isKept
-                if isKept {
+                document.emitted = kept
+                if kept {
                     document.modifierDiagnostics = modifierDiagnostics[index] ?? []
                     document.exampleDiagnostics = examples.diagnostics[index] ?? []
                     document.exampleKeys = examples.keys[index] ?? []
                 }
             }
-            documents[state.path] = document
+            return document
+        }
+        var documents: [String: Manifest.Document] = [:]
+        documents.reserveCapacity(states.count)
+        for (state, document) in zip(states, entries) {
+            if let document { documents[state.path] = document }
         }
         return documents
     }

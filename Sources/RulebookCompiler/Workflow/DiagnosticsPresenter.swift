@@ -135,10 +135,10 @@ public struct DiagnosticsPresenter: Sendable {
         writeError(line.hasSuffix("\n") ? line : line + "\n")
     }
 
-    /// A line shown only with `--verbose`.
-    public func verbose(_ line: String) {
+    /// A line shown only with `--verbose` (made only then: a run of 10,000 documents has a line per record).
+    public func verbose(_ line: @autoclosure () -> String) {
         guard options.verbosity == .verbose else { return }
-        human(line)
+        human(line())
     }
 
     /// The summary line, with the counts recomputed when warnings were promoted
