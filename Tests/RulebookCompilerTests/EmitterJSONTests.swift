@@ -117,6 +117,38 @@ func expectSameBytes(_ actual: [CodeRecord], _ expected: [CodeRecord],
         #expect(JSONEmitter.index(records.reversed()) == JSONEmitter.index(records))
     }
 
+    /// The canonical order (packed codes of up to 16 bytes, else string comparisons) is plain byte order
+    /// of system, code, path and line, stable: checked against a reference sort on codes that differ in
+    /// length, case, a NUL or a 16th/17th byte, and on duplicates that differ only in path or line.
+    @Test func canonicalOrderIsByteOrder() {
+        let codes = ["27365", "2736", "273650", "J1234", "j1234", "A", "A\u{0}", "Ä1", "0", "", "ABCDEFGHIJKLMNOP",
+                     "ABCDEFGHIJKLMNOQ", "ABCDEFGH", "ABCDEFGHI", "ZZ", "Z"]
+        var keys: [JSONEmitter.OrderKey] = []
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<400 {
+            keys.append(JSONEmitter.OrderKey(system: Bool.random(using: &generator) ? .cpt : .hcpcs,
+                                             code: codes.randomElement(using: &generator)!,
+                                             path: ["b.md", "a.md", "a.txt", "é.md"].randomElement(using: &generator)!,
+                                             line: Int.random(in: 1...3, using: &generator)))
+        }
+        func reference(_ keys: [JSONEmitter.OrderKey]) -> [Int] {
+            keys.indices.sorted { i, j in
+                let a = keys[i], b = keys[j]
+                let left = (Array(a.system.rawValue.utf8), Array(a.code.utf8), Array(a.path.utf8))
+                let right = (Array(b.system.rawValue.utf8), Array(b.code.utf8), Array(b.path.utf8))
+                if left.0 != right.0 { return left.0.lexicographicallyPrecedes(right.0) }
+                if left.1 != right.1 { return left.1.lexicographicallyPrecedes(right.1) }
+                if left.2 != right.2 { return left.2.lexicographicallyPrecedes(right.2) }
+                if a.line != b.line { return a.line < b.line }
+                return i < j
+            }
+        }
+        #expect(JSONEmitter.canonicalOrder(keys: keys) == reference(keys))
+        // A code longer than 16 bytes takes the string comparisons for all: the same order.
+        keys.append(JSONEmitter.OrderKey(system: .cpt, code: "ABCDEFGHIJKLMNOPQ", path: "c.md", line: 1))
+        #expect(JSONEmitter.canonicalOrder(keys: keys) == reference(keys))
+    }
+
     @Test func syntheticRecordsRoundTrip() throws {
         let synthetic = SyntheticRecords.make(count: 200)
         let text = JSONEmitter.bundle(synthetic)

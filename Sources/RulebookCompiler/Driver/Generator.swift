@@ -820,10 +820,12 @@ public enum Generator {
                      previousDocuments: [String: Manifest.Document], bundlesOnDemandFrom: Int, shareBundles: Bool = false)
         -> (files: [GeneratedFile], known: [OutputWriter.KnownFile], bundleNames: [Int: String]) {
         let workers = max(1, jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+        let timing = PhaseTimer(prefix: "    emit: ")
         let summaries = kept.map { states[$0].summary! }
         let orderKeys = summaries.map(\.orderKey)
         let order = JSONEmitter.canonicalOrder(keys: orderKeys)  // positions in `kept`
         let names = JSONEmitter.bundleFileNames(keys: orderKeys, order: order)
+        timing.lap("order and names")
         var bundleNames: [Int: String] = [:]
         for (position, index) in kept.enumerated() { bundleNames[index] = names[position] }
         @Sendable func known(_ path: String, produce: @escaping @Sendable () -> String) -> OutputWriter.KnownFile? {
@@ -864,6 +866,7 @@ public enum Generator {
         // compares in path order). When the files are produced here, shards come first and leave their
         // bundles' texts for the bundle tasks.
         let lazyShards = (0..<shardCount).map { onDemand && shareBundles && previousFiles["Swift/" + SwiftEmitter.shardFileName($0, count: shardCount)] == nil }
+        timing.lap("shards planned")
         let bundleTexts = Handoff<String>()
         let dataLines = Handoff<[UInt8]>()
         let produced = SlotBox<[GeneratedFile]>(count: taskCount)
@@ -967,6 +970,7 @@ public enum Generator {
                 }
             }
         }
+        timing.lap("tasks")
         var files = produced.values().flatMap { $0 }
         var knownList = knownFiles.values().flatMap { $0 }
         files.append(GeneratedFile(path: "JSON/rulebook.schema.json", contents: SchemaEmitter.schema()))

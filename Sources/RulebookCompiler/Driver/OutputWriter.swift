@@ -927,6 +927,7 @@ public struct OutputWriter: Sendable {
                 return Wanted(path: file.path, components: components, contents: contents, size: size, hash: hash)
             }
         }
+        let timing = PhaseTimer(prefix: "    prepare: ")
         let made = files.count >= 64 ? concurrentMap(count: files.count, chunk: 32) { make(files[$0]) } : files.map(make)
         var wanted: [Wanted] = []
         wanted.reserveCapacity(files.count + known.count)
@@ -942,7 +943,9 @@ public struct OutputWriter: Sendable {
         }
         // Sorted through their indices: moving the structs themselves in the sort costs a retain and a
         // release per field and swap.
+        timing.lap("validated")
         wanted = wanted.indices.sorted { wanted[$0].path.utf8Precedes(wanted[$1].path) }.map { wanted[$0] }
+        timing.lap("sorted")
         var folded: [String: String] = [:]
         folded.reserveCapacity(wanted.count)
         var foldedPaths: [String] = []
