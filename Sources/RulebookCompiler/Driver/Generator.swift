@@ -250,8 +250,10 @@ public enum Generator {
         let stampInputsTask = useState ? BackgroundTask {
             stampInputs(finalStates, startedReading: startedReading, outputs: [:])
         } : nil
-        outcome.reusedDocuments = states.filter { $0.reused != nil }.count
-        outcome.unreadDocuments = states.filter { $0.reused != nil && $0.unread }.count
+        for state in states where state.reused != nil {
+            outcome.reusedDocuments += 1
+            if state.unread { outcome.unreadDocuments += 1 }
+        }
         timing.lap("kept")
         outcome.records.reserveCapacity(kept.count)
         for index in kept {
@@ -304,12 +306,13 @@ public enum Generator {
         let knownModifiers = config.knownModifiers
         let keptStates = kept.map { states[$0] }
         let checked = concurrentMap(count: keptStates.count, chunk: 512) { position -> [Diagnostic] in
-            if let record = keptStates[position].fresh?.record {
-                return CrossDocumentValidator.modifierDiagnostics(record, extraModifiers: knownModifiers)
+            // (The modifiers alone: taking the whole record out would copy it.)
+            if let modifiers = keptStates[position].fresh?.record?.modifiers {
+                return CrossDocumentValidator.modifierDiagnostics(modifiers, extraModifiers: knownModifiers)
             }
             return keptStates[position].reused?.modifierDiagnostics ?? []
         }
-        for (position, index) in kept.enumerated() {
+        for (position, index) in kept.enumerated() where !checked[position].isEmpty {
             modifierDiagnostics[index] = checked[position]
             outcome.diagnostics += checked[position]
         }
@@ -1107,8 +1110,9 @@ final class PhaseTimer {
     let prefix: String
     var last = DispatchTime.now().uptimeNanoseconds
     init(prefix: String = "") { self.prefix = prefix }
-    func lap(_ name: String) {
+    func lap(_ name: @autoclosure () -> String) {
         guard enabled else { return }
+        let name = name()
         let now = DispatchTime.now().uptimeNanoseconds
         FileHandle.standardError.write(Data("timing: \(prefix)\(name): \(String(format: "%.3f", Double(now - last) / 1e9)) s\n".utf8))
         last = now

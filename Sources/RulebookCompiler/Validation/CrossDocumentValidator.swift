@@ -35,8 +35,13 @@ public enum CrossDocumentValidator {
 
     /// Warnings for the modifiers of an emitted record that are not on the built-in list (or `extraModifiers`).
     static func modifierDiagnostics(_ record: CodeRecord, extraModifiers: Set<String>) -> [Diagnostic] {
+        modifierDiagnostics(record.modifiers, extraModifiers: extraModifiers)
+    }
+
+    /// ``modifierDiagnostics(_:extraModifiers:)`` of a record with these modifiers.
+    static func modifierDiagnostics(_ modifiers: [Modifier], extraModifiers: Set<String>) -> [Diagnostic] {
         var diagnostics: [Diagnostic] = []
-        for modifier in record.modifiers where !ModifierCatalog.isKnown(modifier.code) && !extraModifiers.contains(modifier.code) {
+        for modifier in modifiers where !ModifierCatalog.isKnown(modifier.code) && !extraModifiers.contains(modifier.code) {
             diagnostics.append(Diagnostic(
                 path: modifier.source.path, line: modifier.source.line, column: 1, severity: .warning,
                 id: DiagnosticID.modifierUnknown.rawValue,
