@@ -162,7 +162,7 @@ LOAD="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 SUMMARY="$WORK/results.md"
 DIAG_SUMMARY=""
-declare -A R_FULL R_CMARK R_FLOOR R_RSS R_CPU R_INCR R_CHECK R_BYTES R_DIAG R_RAM R_COPY R_COPYRAM
+declare -A R_FULL R_CMARK R_FLOOR R_RSS R_CPU R_INCR R_CHECK R_BYTES R_DIAG R_RAM R_COPY R_COPYRAM R_CMARKALT
 # A RAM file system for the "OUT in RAM" column (the same run without the disk): /dev/shm when writable.
 RAMDIR=""
 if [[ -d /dev/shm && -w /dev/shm ]]; then RAMDIR="$(mktemp -d /dev/shm/rulebook-bench.XXXXXX)"; fi
@@ -201,7 +201,7 @@ for N in $SIZES; do
     R_CMARK[$N]=$(echo "$ts" | median)
 
     R_FULL[$N]="-"; R_RSS[$N]="-"; R_CPU[$N]="-"; R_INCR[$N]="-"; R_CHECK[$N]="-"; R_DIAG[$N]="-"
-    R_RAM[$N]="-"; R_COPY[$N]="-"; R_COPYRAM[$N]="-"
+    R_RAM[$N]="-"; R_COPY[$N]="-"; R_COPYRAM[$N]="-"; R_CMARKALT[$N]="-"
     if [[ "$HAVE_GENERATE" == 1 ]]; then
         # (1) full generate into an empty output folder.
         say "N=$N: rulebook generate (full), $REPS repetitions"
@@ -217,14 +217,17 @@ for N in $SIZES; do
         R_CPU[$N]="$(echo "$cpus" | median) s, $(echo "$cpu" | median | awk '{ printf "%.0f%%", $1 }')"
 
         # (1b) The file-creation floor: copying the output folder rulebook just wrote (the same files,
-        #      no compiler) on the same disk; and the full run again with OUT in RAM (tmpfs).
-        say "N=$N: cp -r OUT (file-creation floor) and rulebook with OUT in RAM, $REPS repetitions"
-        ts=""; tsr=""; tsc=""
+        #      no compiler) on the same disk; and the full run again with OUT in RAM (tmpfs), each
+        #      repetition right after a cmark-gfm run (the machine's speed drifts within minutes: the pair
+        #      sees the same conditions; "cmark-gfm, alternated" is the median of those runs).
+        say "N=$N: cp -r OUT (file-creation floor), then cmark-gfm and rulebook with OUT in RAM alternated, $REPS repetitions"
+        ts=""; tsr=""; tsc=""; tsa=""
         for ((r = 1; r <= REPS; r++)); do
             rm -rf "$OUT.copy"; sync
             t0=$(now_ns); cp -r "$OUT" "$OUT.copy"; t1=$(now_ns); ts+=" $(secs "$t0" "$t1")"
-            rm -rf "$OUT.copy"
+            rm -rf "$OUT.copy"; sync
             if [[ -n "$RAMDIR" ]]; then
+                t0=$(now_ns); corpus_bytes "$CORPUS" | cmark-gfm -e table >/dev/null; t1=$(now_ns); tsa+=" $(secs "$t0" "$t1")"
                 rm -rf "$RAMDIR/out" "$RAMDIR/copy" "$RULEBOOK_CACHE_DIR"
                 run_timed "$LOG/ram-$r" "$BIN" generate --input "$CORPUS" --output "$RAMDIR/out"
                 check_rc "rulebook generate (OUT in RAM)" "$LOG/ram-$r"
@@ -234,7 +237,8 @@ for N in $SIZES; do
             fi
         done
         R_COPY[$N]=$(echo "$ts" | median)
-        [[ -n "$RAMDIR" ]] && R_RAM[$N]=$(echo "$tsr" | median) && R_COPYRAM[$N]=$(echo "$tsc" | median)
+        [[ -n "$RAMDIR" ]] && R_RAM[$N]=$(echo "$tsr" | median) && R_COPYRAM[$N]=$(echo "$tsc" | median) \
+            && R_CMARKALT[$N]=$(echo "$tsa" | median)
         # The incremental runs below start from the full run's state again.
         rm -rf "$RULEBOOK_CACHE_DIR"
         run_timed "$LOG/refull" "$BIN" generate --input "$CORPUS" --output "$OUT"
@@ -307,11 +311,11 @@ done
     echo "Writing the output: the same full run with OUT in RAM (tmpfs), and the floor of creating the output files"
     echo "(\`cp -r\` of the output folder rulebook wrote, i.e. the same files without any compiling), on disk and in RAM:"
     echo
-    echo "| documents | rulebook, OUT on disk | rulebook, OUT in RAM | OUT in RAM / cmark-gfm | cp -r OUT, disk | cp -r OUT, RAM | rulebook on disk − cp -r on disk |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| documents | rulebook, OUT on disk | rulebook, OUT in RAM | OUT in RAM / cmark-gfm | cmark-gfm, alternated | OUT in RAM / cmark-gfm alternated | cp -r OUT, disk | cp -r OUT, RAM | rulebook on disk − cp -r on disk |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     for N in $SIZES; do
         rest=$(awk -v a="${R_FULL[$N]}" -v b="${R_COPY[$N]}" 'BEGIN { if (a == "-" || b == "-") print "-"; else printf "%.3f", a - b }')
-        echo "| $N | ${R_FULL[$N]} | ${R_RAM[$N]} | $(ratio "${R_RAM[$N]}" "${R_CMARK[$N]}") | ${R_COPY[$N]} | ${R_COPYRAM[$N]} | $rest |"
+        echo "| $N | ${R_FULL[$N]} | ${R_RAM[$N]} | $(ratio "${R_RAM[$N]}" "${R_CMARK[$N]}") | ${R_CMARKALT[$N]} | $(ratio "${R_RAM[$N]}" "${R_CMARKALT[$N]}") | ${R_COPY[$N]} | ${R_COPYRAM[$N]} | $rest |"
     done
     read -r -a sizes_arr <<<"$SIZES"
     if [[ ${#sizes_arr[@]} -ge 2 ]]; then
