@@ -433,8 +433,8 @@ public enum Generator {
             } else {
                 let report = try writer.write(files: outcome.files, known: emitted.known, state: state)
                 outcome.report = report
-                if useState {
-                    var inputs = stampInputsTask?.wait() ?? stampInputs(states, startedReading: startedReading, outputs: [:])
+                if let stampInputsTask {  // (made when `useState`)
+                    var inputs = stampInputsTask.wait()
                     inputs.outputs = report.identities
                     inputs.result = stampResult(outcome, ownDiagnosticCount: ownDiagnosticCount, salt: salt, outputs: report.identities,
                                                 manifestFiles: report.written + report.unchanged, output: options.output)

@@ -283,58 +283,26 @@ public struct Manifest: Sendable, Hashable {
     /// The whole text: `part` (this manifest's documents, from ``encodedDocumentsPart(reusing:unchanged:documentOrder:)``),
     /// then files, inputs, salt, sizes and version.
     func encoded(continuing part: PartialEncoding, fileOrder: [String] = [], previous: DocumentLines? = nil) -> [UInt8] {
-        var writer = part.writer
         let paths = Self.sortedKeys(files, hint: previous?.fileOrder ?? fileOrder)
-        writer.key("files")
-        writer.beginObject()
-        for path in paths {
-            writer.dynamicKey(path)
-            writer.string(files[path]!)
-        }
-        writer.endObject()
-        Self.writeInputsAndSalt(inputs: inputs, salt: salt, to: &writer)
-        if !sizes.isEmpty {
-            writer.key("sizes")
-            writer.beginObject()
-            for key in sizes.count == files.count && paths.allSatisfy({ sizes[$0] != nil }) ? paths : Self.sortedKeys(sizes) {
-                writer.dynamicKey(key)
-                writer.integer(sizes[key]!)
-            }
-            writer.endObject()
-        }
-        Self.finish(version: version, writer: &writer)
-        return writer.bytes
+        let sizePaths = sizes.count == files.count && paths.allSatisfy({ sizes[$0] != nil }) ? paths : Self.sortedKeys(sizes)
+        return Self.encoded(continuing: part, files: paths.map { ($0, files[$0]!) }, sizes: sizePaths.map { ($0, sizes[$0]!) },
+                            inputs: inputs, salt: salt, version: version)
     }
 
-    /// The text of `Manifest(files:sizes:inputs:documents:salt:)` whose documents `part` holds, with `files`
-    /// given as a list in strictly increasing byte order of path, each with its hash and size: the same
-    /// bytes as ``encoded(continuing:fileOrder:previous:)`` without building and sorting dictionaries
-    /// (a write already has its files in that order).
-    static func encoded(continuing part: PartialEncoding, orderedFiles: [(path: String, hash: String, size: Int)],
-                        inputs: [String: String], salt: String, version: Int = Manifest.currentVersion) -> [UInt8] {
+    /// The text of a manifest whose documents `part` holds, with its files' hashes and sizes given as lists
+    /// in strictly increasing byte order of path: the same bytes as ``encoded(continuing:fileOrder:previous:)``
+    /// without building and sorting dictionaries (a write already has its files in that order).
+    static func encoded(continuing part: PartialEncoding, files: [(path: String, hash: String)],
+                        sizes: [(path: String, size: Int)], inputs: [String: String], salt: String,
+                        version: Int = Manifest.currentVersion) -> [UInt8] {
         var writer = part.writer
         writer.key("files")
         writer.beginObject()
-        for file in orderedFiles {
+        for file in files {
             writer.dynamicKey(file.path)
             writer.string(file.hash)
         }
         writer.endObject()
-        writeInputsAndSalt(inputs: inputs, salt: salt, to: &writer)
-        if !orderedFiles.isEmpty {
-            writer.key("sizes")
-            writer.beginObject()
-            for file in orderedFiles {
-                writer.dynamicKey(file.path)
-                writer.integer(file.size)
-            }
-            writer.endObject()
-        }
-        finish(version: version, writer: &writer)
-        return writer.bytes
-    }
-
-    private static func writeInputsAndSalt(inputs: [String: String], salt: String, to writer: inout CanonicalJSONWriter) {
         writer.key("inputs")
         writer.beginObject()
         for key in sortedKeys(inputs) {
@@ -346,13 +314,20 @@ public struct Manifest: Sendable, Hashable {
             writer.key("salt")
             writer.string(salt)
         }
-    }
-
-    private static func finish(version: Int, writer: inout CanonicalJSONWriter) {
+        if !sizes.isEmpty {
+            writer.key("sizes")
+            writer.beginObject()
+            for file in sizes {
+                writer.dynamicKey(file.path)
+                writer.integer(file.size)
+            }
+            writer.endObject()
+        }
         writer.key("version")
         writer.integer(version)
         writer.endObject()
         writer.finishDocument()
+        return writer.bytes
     }
 
     /// The keys of `dictionary` in byte order: `hint` when it holds exactly these keys, strictly increasing

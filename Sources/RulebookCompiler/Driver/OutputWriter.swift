@@ -237,7 +237,7 @@ public struct OutputWriter: Sendable {
         report.unchanged = survey.plan.unchanged
         report.removed = survey.plan.extra
         // Hashes and sizes of lazy files: from the comparison (unchanged ones) or from staging (written ones).
-        var produced = survey.produced
+        let produced = survey.produced
         func finalManifest() -> Manifest {
             Self.finalManifest(wanted, produced: produced, inputs: inputHashes, state: state)
         }
@@ -268,10 +268,10 @@ public struct OutputWriter: Sendable {
         for path in survey.plan.extra { intentFiles[path] = "" }
         // The final manifest's documents do not depend on the files: they are encoded meanwhile (3 MB for
         // 10,000 documents; waiting for them after the renames took 40–50 ms).
-        let manifestStart: BackgroundTask<Manifest.PartialEncoding>? = (state?.documents.count ?? 0) >= 256 ? BackgroundTask {
+        let manifestStart = BackgroundTask {
             Manifest(files: [:], documents: state?.documents ?? [:])
                 .encodedDocumentsPart(reusing: nil, unchanged: [], documentOrder: state?.documentOrder ?? [])
-        } : nil
+        }
         // Files that do not exist yet (a first run: all of them) are renamed into place by the worker that
         // wrote them: no previous bytes can be lost, and 10,000 renames in one thread after the writes took
         // 80–100 ms of a 1.5 s run. The intent manifest goes first, so those files are known before they
@@ -281,9 +281,8 @@ public struct OutputWriter: Sendable {
         // the first rename); so does a durable write (its one `syncfs` must precede every rename) and a
         // test hook.
         let missing = Set(survey.plan.missing)
-        var failurePointIsNone = true
-        if case .none = failurePoint {} else { failurePointIsNone = false }
-        var placeEarly = changed.map { !durable && failurePointIsNone && missing.contains($0.path) }
+        let hooked: Bool = { if case .none = failurePoint { return false } else { return true } }()
+        var placeEarly = changed.map { !durable && !hooked && missing.contains($0.path) }
         let needsIntent = changed.contains(where: { survey.previous?.files[$0.path] == nil }) || survey.previous == nil
         var intentPlaced = false
         var changedInfo: [(String, Int)?] = []  // hash and size of each changed file produced while staging
@@ -354,9 +353,9 @@ public struct OutputWriter: Sendable {
                     let file = changed[index]
                     placedIdentities.set(index, nil)
                     lazyInfo.set(index, nil)
-                    do throws(OutputError) {
-                        let temp = "\(Self.temporaryPrefix)\(pid)-\(index + 1)"
-                        @inline(__always) func write(_ bytes: UnsafeBufferPointer<UInt8>) throws(OutputError) {
+                    let temp = "\(Self.temporaryPrefix)\(pid)-\(index + 1)"
+                    let outcome = file.withBytes { bytes in
+                        Result { () throws(OutputError) in
                             if file.contents == nil { lazyInfo.set(index, (ContentHash.hex(bytes), bytes.count)) }
                             if placeEarlyNow[index] {
                                 placedIdentities.set(index, try writeAndPlace(bytes, folder: targets[index], temp: temp,
@@ -365,29 +364,12 @@ public struct OutputWriter: Sendable {
                                 try writeTemporary(bytes, folder: targets[index], temp: temp, path: file.path, flush: flush)
                             }
                         }
-                        var failure: OutputError?
-                        if file.contents == nil, let produceBytes = file.produceBytes {
-                            produceBytes().withUnsafeBufferPointer { bytes in
-                                do throws(OutputError) { try write(bytes) } catch { failure = error }
-                            }
-                        } else {
-                            var text = file.text()
-                            text.withUTF8 { bytes in
-                                do throws(OutputError) { try write(bytes) } catch { failure = error }
-                            }
-                        }
-                        if let failure { throw failure }
-                        failures.set(index, nil)
-                    } catch {
-                        failures.set(index, error)
                     }
+                    if case .failure(let error) = outcome { failures.set(index, error) } else { failures.set(index, nil) }
                 }
             }
             counter = changed.count
             changedInfo = lazyInfo.values()
-            if manifestStart == nil {
-                for (index, info) in changedInfo.enumerated() { if let info { produced[changed[index].path] = info } }
-            }
             for (index, identity) in placedIdentities.values().enumerated() {
                 if let identity { report.identities[changed[index].path] = identity }
             }
@@ -435,24 +417,23 @@ public struct OutputWriter: Sendable {
         let changedFiles = changed
         let stagedInfo = changedInfo
         let finalManifestTask = BackgroundTask {
-            if let manifestStart {
-                // `wanted` is in strictly increasing path order (`prepare`), `changed` a subsequence of it.
-                var ordered: [(path: String, hash: String, size: Int)] = []
-                ordered.reserveCapacity(wantedFiles.count)
-                var next = 0
-                for file in wantedFiles {
-                    var info = producedFiles[file.path] ?? (file.hash.isEmpty ? ("", 0) : (file.hash, file.size))
-                    if next < changedFiles.count && changedFiles[next] === file {
-                        if let staged = stagedInfo[next] { info = staged }
-                        next += 1
-                    }
-                    ordered.append((file.path, info.0, info.1))
+            // What `finalManifest` holds, as lists: `wanted` is in strictly increasing path order (`prepare`),
+            // `changed` a subsequence of it whose produced files' hashes and sizes staging recorded.
+            var files: [(path: String, hash: String)] = [], sizes: [(path: String, size: Int)] = []
+            files.reserveCapacity(wantedFiles.count)
+            sizes.reserveCapacity(wantedFiles.count)
+            var next = 0
+            for file in wantedFiles {
+                var info = producedFiles[file.path] ?? (file.hash.isEmpty ? ("", 0) : (file.hash, file.size))
+                if next < changedFiles.count && changedFiles[next] === file {
+                    if let staged = stagedInfo[next] { info = staged }
+                    next += 1
                 }
-                return Manifest.encoded(continuing: manifestStart.wait(), orderedFiles: ordered, inputs: hashes,
-                                        salt: state?.salt ?? "")
+                files.append((file.path, info.0))
+                sizes.append((file.path, info.1))
             }
-            return Self.finalManifest(wantedFiles, produced: producedFiles, inputs: hashes, state: state)
-                .encoded(reusing: nil, unchanged: [], documentOrder: state?.documentOrder ?? [], fileOrder: wantedFiles.map(\.path))
+            return Manifest.encoded(continuing: manifestStart.wait(), files: files, sizes: sizes, inputs: hashes,
+                                    salt: state?.salt ?? "")
         }
 
         // 2. Intent manifest into place (durably), then the files.
@@ -868,6 +849,13 @@ public struct OutputWriter: Sendable {
 
         func text() -> String { contents ?? produce!() }
 
+        /// `body` with the file's bytes: produced as bytes when the producer makes them, else the text's UTF-8.
+        func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            if contents == nil, let produceBytes { return produceBytes().withUnsafeBufferPointer(body) }
+            var text = text()
+            return text.withUTF8(body)
+        }
+
         func bytes() -> [UInt8] { Array(text().utf8) }
 
         func hasBytes(_ other: [UInt8]) -> Bool {
@@ -1252,41 +1240,35 @@ public struct OutputWriter: Sendable {
         }
     }
 
-    /// Writes `text` to the temporary file `temp` and renames it to `name` in `folder` (a file that did not
+    /// Writes `buffer` to the temporary file `temp` and renames it to `name` in `folder` (a file that did not
     /// exist: nothing is replaced); the identity of the file in place, for the build stamp (nil if `fstat`
     /// fails). The open descriptor gives it after the rename (which changes the file's ctime) without a
     /// second path lookup.
     func writeAndPlace(_ buffer: UnsafeBufferPointer<UInt8>, folder: Int32, temp: String, name: String, path: String) throws(OutputError) -> BuildStamp.FileIdentity? {
-        var outcome: Result<BuildStamp.FileIdentity?, OutputError> = .success(nil)
-        do {
-            outcome = Result { () throws(OutputError) -> BuildStamp.FileIdentity? in
-                let fd = openat(folder, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
-                guard fd >= 0 else { throw ioError(path, errno) }
-                do throws(FSCalls.Errno) {
-                    try FSCalls.writeAll(fd: fd, buffer)
-                } catch {
-                    close(fd)
-                    unlinkat(folder, temp, 0)
-                    throw ioError(path, error.code)
-                }
-                guard renameat(folder, temp, folder, name) == 0 else {
-                    let code = errno
-                    close(fd)
-                    unlinkat(folder, temp, 0)
-                    throw ioError(path, code)
-                }
-                var info = stat()
-                let identity = fstat(fd, &info) == 0 ? BuildStamp.FileIdentity(info) : nil
-                // A failed close (a network file system's deferred write error) takes the new file away again.
-                guard close(fd) == 0 else {
-                    let code = errno
-                    unlinkat(folder, name, 0)
-                    throw ioError(path, code)
-                }
-                return identity
-            }
+        let fd = openat(folder, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ioError(path, errno) }
+        do throws(FSCalls.Errno) {
+            try FSCalls.writeAll(fd: fd, buffer)
+        } catch {
+            close(fd)
+            unlinkat(folder, temp, 0)
+            throw ioError(path, error.code)
         }
-        return try outcome.get()
+        guard renameat(folder, temp, folder, name) == 0 else {
+            let code = errno
+            close(fd)
+            unlinkat(folder, temp, 0)
+            throw ioError(path, code)
+        }
+        var info = stat()
+        let identity = fstat(fd, &info) == 0 ? BuildStamp.FileIdentity(info) : nil
+        // A failed close (a network file system's deferred write error) takes the new file away again.
+        guard close(fd) == 0 else {
+            let code = errno
+            unlinkat(folder, name, 0)
+            throw ioError(path, code)
+        }
+        return identity
     }
 
     /// `syncfs(2)` when the C library has it (looked up at run time: Swift's Glibc module omits it).

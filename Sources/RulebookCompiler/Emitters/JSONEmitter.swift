@@ -235,6 +235,12 @@ public enum JSONEmitter {
             if a == b { return nil }
             return a.utf8Precedes(b)
         }
+        /// Path, line, then input position: the order of records with the same system and code.
+        func tieBreak(_ i: Int, _ j: Int) -> Bool {
+            if let result = precedes(keys[i].path, keys[j].path) { return result }
+            if keys[i].line != keys[j].line { return keys[i].line < keys[j].line }
+            return i < j
+        }
         // Codes of at most 16 bytes (all real ones) compare as two big-endian words and a length, the
         // system by its rank: exact byte order without touching the strings (sorting 10,000 records
         // through string comparisons took 25 ms). Ties (the same code twice) compare the rest.
@@ -263,18 +269,13 @@ public enum JSONEmitter {
                 if a.high != b.high { return a.high < b.high }
                 if a.low != b.low { return a.low < b.low }
                 if a.length != b.length { return a.length < b.length }
-                if let result = precedes(keys[i].path, keys[j].path) { return result }
-                if keys[i].line != keys[j].line { return keys[i].line < keys[j].line }
-                return i < j
+                return tieBreak(i, j)
             }
         }
         return keys.indices.sorted { i, j in
-            let a = keys[i], b = keys[j]
-            if let result = precedes(a.system.rawValue, b.system.rawValue) { return result }
-            if let result = precedes(a.code, b.code) { return result }
-            if let result = precedes(a.path, b.path) { return result }
-            if a.line != b.line { return a.line < b.line }
-            return i < j
+            if let result = precedes(keys[i].system.rawValue, keys[j].system.rawValue) { return result }
+            if let result = precedes(keys[i].code, keys[j].code) { return result }
+            return tieBreak(i, j)
         }
     }
 
