@@ -1,12 +1,17 @@
 /// An indentation-aware line writer for generated Swift (four spaces per level, `\n` line ends), into
 /// UTF-8 bytes (a shard file is written line by line: appending to bytes is cheaper than to a `String`).
+///
+/// The bytes live in a ``ByteBuffer`` (no uniqueness or capacity check per append): a large run appends
+/// a few hundred thousand small pieces (doc comments). A printer is used through `inout`, never copied
+/// and then written through both copies (they would share the buffer).
 struct CodePrinter {
-    private(set) var bytes: [UInt8] = []
+    private let buffer: ByteBuffer
     private var level = 0
 
-    init(capacity: Int = 4096) { bytes.reserveCapacity(capacity) }
+    init(capacity: Int = 4096) { buffer = ByteBuffer(capacity: capacity) }
 
-    var text: String { String(decoding: bytes, as: UTF8.self) }
+    var bytes: [UInt8] { buffer.array }
+    var text: String { buffer.text }
 
     /// Writes one line at the current indentation; an empty line has no trailing spaces.
     mutating func line(_ content: String = "") {
@@ -14,27 +19,56 @@ struct CodePrinter {
             beginLine()
             appendUTF8(content)
         }
-        bytes.append(0x0A)
+        buffer.append(0x0A)
     }
 
     /// Starts a line built piece by piece with `append`, ended by `endLine()`.
     mutating func beginLine() {
-        bytes.append(contentsOf: repeatElement(0x20, count: 4 * level))
+        let width = 4 * level
+        guard width > 0 else { return }
+        buffer.reserve(width).initialize(repeating: 0x20, count: width)
+        buffer.commit(width)
     }
 
     mutating func append(_ piece: String) { appendUTF8(piece) }
 
-    /// The string's UTF-8 through its contiguous storage (one copy; appending `utf8` as a sequence went
-    /// byte by byte: 3 % of a large run, in doc comments).
-    @inline(__always)
-    private mutating func appendUTF8(_ piece: String) {
-        var piece = piece
-        piece.withUTF8 { bytes.append(contentsOf: $0) }
+    /// `SwiftStringLiteral.commentText(text, limit:)`, appended: text that is printable ASCII within
+    /// the limit (nearly all of it) goes in straight from its storage, with no `String` made.
+    mutating func appendCommentText(_ text: String, limit: Int = 200) {
+        let done = text.utf8.withContiguousStorageIfAvailable { source -> Bool in
+            guard source.count <= limit, SwiftStringLiteral.isPrintableASCII(source) else { return false }
+            buffer.append(source)
+            return true
+        }
+        if done != true { appendUTF8(SwiftStringLiteral.commentText(text, limit: limit)) }
     }
 
-    mutating func append(_ number: Int) { appendUTF8(String(number)) }
+    /// The string's UTF-8 through its contiguous storage, in one copy.
+    @inline(__always)
+    private mutating func appendUTF8(_ piece: String) {
+        if piece.utf8.withContiguousStorageIfAvailable({ buffer.append($0) }) == nil {
+            var piece = piece
+            piece.withUTF8 { buffer.append($0) }
+        }
+    }
 
-    mutating func endLine() { bytes.append(0x0A) }
+    /// The decimal digits of `number` (no `String` made).
+    mutating func append(_ number: Int) {
+        var magnitude = number.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { scratch in
+            repeat {
+                count += 1
+                scratch[24 - count] = UInt8(truncatingIfNeeded: magnitude % 10) + 0x30
+                magnitude /= 10
+            } while magnitude > 0
+            if number < 0 { buffer.append(0x2D) }
+            buffer.append(scratch.baseAddress!.assumingMemoryBound(to: UInt8.self) + (24 - count), count: count)
+        }
+    }
+
+    mutating func endLine() { buffer.append(0x0A) }
 
     mutating func indent() { level += 1 }
 

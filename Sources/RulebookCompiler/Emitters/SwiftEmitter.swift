@@ -364,7 +364,7 @@ public enum SwiftEmitter {
         if source.path == recordPath {
             printer.append("line ")
         } else {
-            printer.append(SwiftStringLiteral.commentText(source.path, limit: 120))
+            printer.appendCommentText(source.path, limit: 120)
             printer.append(":")
         }
         printer.append(source.line)
@@ -372,7 +372,7 @@ public enum SwiftEmitter {
             printer.append(" (")
             for (position, heading) in source.section.enumerated() {
                 if position > 0 { printer.append(" > ") }
-                printer.append(SwiftStringLiteral.commentText(heading, limit: 60))
+                printer.appendCommentText(heading, limit: 60)
             }
             printer.append(")")
         }
@@ -391,9 +391,9 @@ public enum SwiftEmitter {
         printer.append("/// ")
         printer.append(record.system.rawValue)
         printer.append(" ")
-        printer.append(SwiftStringLiteral.commentText(record.code, limit: 40))
+        printer.appendCommentText(record.code, limit: 40)
         printer.append(": ")
-        printer.append(SwiftStringLiteral.commentText(record.title))
+        printer.appendCommentText(record.title)
         printer.endLine()
         printer.line("///")
         printer.beginLine()
@@ -402,7 +402,10 @@ public enum SwiftEmitter {
         printer.endLine()
         if let effective = record.effective {
             printer.line("///")
-            printer.line("/// Effective: " + SwiftStringLiteral.commentText(effective, limit: 40))
+            printer.beginLine()
+            printer.append("/// Effective: ")
+            printer.appendCommentText(effective, limit: 40)
+            printer.endLine()
         }
         if !record.modifiers.isEmpty {
             printer.line("///")
@@ -410,7 +413,7 @@ public enum SwiftEmitter {
             for modifier in record.modifiers {
                 printer.beginLine()
                 printer.append("/// - ")
-                printer.append(SwiftStringLiteral.commentText(modifier.code, limit: 20))
+                printer.appendCommentText(modifier.code, limit: 20)
                 printer.append(": ")
                 appendProvenance(modifier.source, recordPath: record.source.path, to: &printer)
                 printer.endLine()
@@ -422,7 +425,7 @@ public enum SwiftEmitter {
             for payer in record.payers {
                 printer.beginLine()
                 printer.append("/// - ")
-                printer.append(SwiftStringLiteral.commentText(payer.payer, limit: 40))
+                printer.appendCommentText(payer.payer, limit: 40)
                 printer.append(" (prior authorization ")
                 printer.append(payer.priorAuthorization.rawValue)
                 printer.append(", ")

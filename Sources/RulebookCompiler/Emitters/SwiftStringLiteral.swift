@@ -119,6 +119,22 @@ public enum SwiftStringLiteral {
         return longest + 1
     }
 
+    /// Whether every byte of `bytes` is in 0x20–0x7E (eight at a time).
+    static func isPrintableASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return true }
+        let count = bytes.count
+        var index = 0
+        while index + 8 <= count {
+            if !isPrintableASCII(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) { return false }
+            index += 8
+        }
+        while index < count {
+            if base[index] < 0x20 || base[index] > 0x7E { return false }
+            index += 1
+        }
+        return true
+    }
+
     /// Whether every byte of `word` is in 0x20–0x7E.
     @inline(__always)
     static func isPrintableASCII(_ word: UInt64) -> Bool {
