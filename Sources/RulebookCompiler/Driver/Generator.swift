@@ -1032,15 +1032,18 @@ public enum Generator {
                 guard index < files.count else { return }
                 let file = files[index]
                 defer { if let progress { progress(finished.increment() + 1, files.count, file.displayPath) } }
-                let identity = identities?[index] ?? BuildStamp.FileIdentity(file)
-                if let known = previous[file.displayPath], known.record == nil || known.emitted, let identity,
+                let known = previous[file.displayPath]
+                // The identity is needed before reading only to skip the read; else `fstat` on the open file gives it.
+                var identity = identities?[index] ?? (recorded != nil && known != nil ? BuildStamp.FileIdentity(file) : nil)
+                if let known, known.record == nil || known.emitted, let identity,
                    let hash = recorded?.hash(of: file.displayPath, identity: identity), hash == known.hash {
                     box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known, identity: identity,
                                                  unread: true))
                     continue
                 }
-                switch Result(catching: { () throws(InputReadError) -> [UInt8] in try file.read() }) {
-                case .success(let bytes):
+                switch Result(catching: { () throws(InputReadError) in try file.readWithIdentity() }) {
+                case .success(let (bytes, opened)):
+                    if identities == nil && !(recorded != nil && known != nil) { identity = opened }
                     let hash = ContentHash.hex(bytes)
                     if let known = previous[file.displayPath], known.hash == hash, known.record == nil || known.emitted {
                         box.set(index, DocumentState(path: file.displayPath, hash: hash, fresh: nil, reused: known, identity: identity))

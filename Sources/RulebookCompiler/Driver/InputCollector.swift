@@ -52,6 +52,13 @@ public struct InputFile: Sendable, Hashable {
 
     /// Reads the whole file. Works for any file name; never blocks on a FIFO swapped in since collection.
     public func read() throws(InputReadError) -> [UInt8] {
+        try readWithIdentity().bytes
+    }
+
+    /// The bytes, and the file's identity as `fstat` gave it on the open file before its bytes were read
+    /// (what ``BuildStamp/FileIdentity/init(_:)-(InputFile)`` would have given just before: one `stat`
+    /// less per document when the identity is not needed before reading).
+    func readWithIdentity() throws(InputReadError) -> (bytes: [UInt8], identity: BuildStamp.FileIdentity) {
         let fd = FSCalls.withCPath(pathBytes) { open($0, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY) }
         guard fd >= 0 else { throw InputReadError(path: displayPath, errno: errno) }
         defer { close(fd) }
@@ -61,7 +68,7 @@ public struct InputFile: Sendable, Hashable {
             throw InputReadError(path: displayPath, message: "not a regular file")
         }
         do {
-            return try FSCalls.readAll(fd: fd, sizeHint: Int(info.st_size))
+            return (try FSCalls.readAll(fd: fd, sizeHint: Int(info.st_size)), BuildStamp.FileIdentity(info))
         } catch {
             throw InputReadError(path: displayPath, errno: error.code)
         }

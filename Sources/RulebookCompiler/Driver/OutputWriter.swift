@@ -1429,6 +1429,9 @@ enum FSCalls {
             }
             if got == 0 { break }
             count += got
+            // Exactly the size `fstat` gave, and a read for one byte more came back short: the end of the
+            // file (one `read` per file instead of two; a file that grows is read on until `read` says 0).
+            if count == sizeHint && count < result.count { break }
         }
         result.removeSubrange(count...)
         return result
