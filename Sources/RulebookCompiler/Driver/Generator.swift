@@ -137,6 +137,7 @@ public enum Generator {
         //    run's manifest is read and decoded on another thread.
         let timing = PhaseTimer()
         var writer = OutputWriter(outputDirectory: URL(fileURLWithPath: options.output), displayPath: options.output)
+        writer.freesMemoryAtEnd = options.freesMemoryAtEnd
         let useState = options.incremental && ProcessInfo.processInfo.environment["RULEBOOK_NO_CACHE"] != "1"
         let manifestReader = writer
         let stampURL = useState ? BuildStamp.location(forOutput: options.output, directory: options.cacheDirectory) : nil
@@ -422,6 +423,19 @@ public enum Generator {
 
         outcome.strategy = outcome.reusedDocuments > 0 ? "general" : "full"
 
+        // 7 (early). With the emit plan made beforehand (a first run), the manifest's document entries are
+        //    made on the other core while the files are planned (they need only the bundle names).
+        let documentsTask = emitPlanTask.map { planTask in
+            BackgroundTask { [states, kept, modifierDiagnostics] in
+                var bundleNames: [Int: String] = [:]
+                bundleNames.reserveCapacity(kept.count)
+                let names = planTask.wait().names
+                for (position, index) in kept.enumerated() { bundleNames[index] = names[position] }
+                return manifestDocuments(states: states, kept: kept, bundleNames: bundleNames,
+                                         modifierDiagnostics: modifierDiagnostics, examples: examples)
+            }
+        }
+
         // 6. Emit. A file whose inputs did not change is known by the hash and size the manifest recorded,
         //    and produced only if the output folder does not hold it.
         let emitted = emit(states: states, kept: kept, records: records, shardCount: shardCount, access: accessLevel,
@@ -432,8 +446,10 @@ public enum Generator {
         timing.lap("emit (\(emitted.files.count) produced, \(emitted.known.count) known)")
 
         // 7. The manifest's document entries for the next run.
-        let documents = manifestDocuments(states: states, kept: kept, bundleNames: emitted.bundleNames,
-                                          modifierDiagnostics: modifierDiagnostics, examples: examples)
+        let documents = documentsTask?.wait()
+            ?? manifestDocuments(states: states, kept: kept, bundleNames: emitted.bundleNames,
+                                 modifierDiagnostics: modifierDiagnostics, examples: examples)
+        defer { if !options.freesMemoryAtEnd { ProcessLifetime.keep((emitted, documents, records, emitPlanTask as Any)) } }
         let state = OutputWriter.IncrementalState(documents: documents, salt: salt,
                                                                  documentOrder: states.compactMap { $0.hash == nil ? nil : $0.path })
 

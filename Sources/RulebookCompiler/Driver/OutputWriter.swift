@@ -82,6 +82,9 @@ public struct OutputWriter: Sendable {
     /// stamp). A file whose manifest hash is the wanted one is taken as unchanged without reading it only
     /// if its identity is still exactly this one; otherwise it is read and compared.
     var knownOutputs: [String: BuildStamp.FileIdentity] = [:]
+    /// False when the process ends right after the write (see ``GenerateOptions/freesMemoryAtEnd``): the
+    /// wanted files (10,000 objects in a large run) are then left to the process's exit.
+    var freesMemoryAtEnd = true
 
     public init(outputDirectory: URL, displayPath: String? = nil) {
         self.outputDirectory = outputDirectory
@@ -218,6 +221,7 @@ public struct OutputWriter: Sendable {
                state: IncrementalState? = nil) throws(OutputError) -> WriteReport {
         let timing = PhaseTimer(prefix: "  write: ")
         let wanted = try prepare(files, known: known)
+        defer { if !freesMemoryAtEnd { ProcessLifetime.keep(wanted) } }
         timing.lap("prepare \(wanted.count)")
         let root = try openRoot(create: true)!
         defer { root.closeAll() }

@@ -40,7 +40,7 @@ public enum GenerateSession {
             presenter.writeError("\(options.output) is not up to date with the documents (run 'swift run rulebook generate'):\n"
                 + outcome.staleFiles.map { "  \($0)\n" }.joined())
         }
-        for record in outcome.records {
+        for record in presenter.options.verbosity == .verbose ? outcome.records : [] {  // (made only then)
             presenter.verbose("compiled \(record.source.path): \(record.displayName), \(record.modifiers.count) modifiers, "
                 + "\(record.payers.count) payer notes, \(record.policyUpdates.count) policy updates")
         }
