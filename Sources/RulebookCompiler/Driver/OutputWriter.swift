@@ -940,19 +940,18 @@ public struct OutputWriter: Sendable {
         timing.lap("sorted")
         var folded: [String: String] = [:]
         folded.reserveCapacity(wanted.count)
-        var foldedPaths: [String] = []
-        foldedPaths.reserveCapacity(wanted.count)
+        let sortedWanted = wanted
+        // Case-folded on all cores (a tenth of this function's serial time for 10,000 files).
+        let foldedPaths = concurrentMap(count: wanted.count, chunk: 512) { Self.foldedCase(sortedWanted[$0].path) }
         var folders: Set<String> = []
         var parents: Set<ArraySlice<String>> = []  // folders already listed (10,000 files share a few)
-        for file in wanted {
-            let foldedPath = Self.foldedCase(file.path)
+        for (file, foldedPath) in zip(wanted, foldedPaths) {
             if let other = folded.updateValue(file.path, forKey: foldedPath) {
                 let reason = other == file.path ? "produced twice"
                     : "differs from \"\(other)\" only in letter case (they collide on macOS and Windows)"
                 throw OutputError(kind: .invalidPath, path: file.path,
                                   description: "invalid output path \"\(file.path)\": \(reason)")
             }
-            foldedPaths.append(foldedPath)
             guard file.components.count > 1, parents.insert(file.components.dropLast()).inserted else { continue }
             var prefix = ""
             for component in file.components.dropLast() {
