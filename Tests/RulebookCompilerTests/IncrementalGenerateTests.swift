@@ -336,6 +336,23 @@ enum GeneratedCorpus {
         #expect(moved.outcome.diagnostics == movedFull.outcome.diagnostics)
     }
 
+    /// A first run takes each document's identity from `fstat` on the file it opened (not from a `stat`
+    /// before): the next run trusts those identities as it trusts a later run's.
+    @Test func firstRunIdentitiesLetTheNextRunSkipReading() throws {
+        let corpus = try GeneratedCorpus.write(count: 20, seed: 6)
+        defer {
+            try? FileManager.default.removeItem(at: corpus)
+            try? FileManager.default.removeItem(at: work)
+        }
+        Thread.sleep(forTimeInterval: 2.2)  // the documents are older than the coarse-time margin
+        let fresh = generate(corpus, output: "out", incremental: true)
+        #expect(fresh.outcome.reusedDocuments == 0)
+        let next = generate(corpus, output: "out", incremental: true)
+        #expect(next.outcome.reusedDocuments == 20)
+        #expect(next.outcome.unreadDocuments == 20, "the first run's identities were not trusted")
+        #expect(next.files == fresh.files)
+    }
+
     /// Documents whose file identity is the one the build stamp recorded are not read again, unless
     /// they changed less than two seconds before that run started (coarse file times).
     @Test func unchangedDocumentsAreNotRead() throws {
